@@ -1,0 +1,14 @@
+"""skneural: scikit-learn neural-network estimators on Keras 3 / TensorFlow.
+
+>>> from skneural import MLPClassifierX, MLPRegressorX
+"""
+
+from ._compat import check_keras_backend
+
+check_keras_backend()
+
+from ._classifier import MLPClassifierX  # noqa: E402
+from ._regressor import MLPRegressorX  # noqa: E402
+
+__all__ = ["MLPClassifierX", "MLPRegressorX", "__version__"]
+__version__ = "0.1.0"

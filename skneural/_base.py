@@ -1,0 +1,365 @@
+"""The ``fit`` template shared by both estimators.
+
+``fit`` / ``partial_fit`` -> validate data and encode targets (subclass) -> resolve the
+network spec -> build the Keras network and optimizer -> :func:`run_epochs` -> fitted
+attributes and the numpy inference snapshot. The classifier and the regressor override
+only target encoding, the loss, the validation score and prediction.
+"""
+
+import math
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import (
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    validate_data,
+)
+from ._config import (
+    NetworkSpec,
+    batch_size,
+    draw_seed,
+    dropout_rates,
+    hidden_layer_sizes,
+    make_rng,
+)
+from ._inference import ForwardPass
+from ._network import build_network, dense_layers
+from ._registry import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS
+from ._training import (
+    EpochRunner,
+    Schedule,
+    StoppingRule,
+    TrainData,
+    TrainingState,
+    Validation,
+    run_epochs,
+)
+
+# Parameters whose change between two warm-started fits means a different optimizer.
+_OPTIMIZER_PARAMS = (
+    "solver", "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
+    "weight_decay", "rho",
+)  # fmt: skip
+
+
+class BaseMLPX(BaseEstimator, metaclass=ABCMeta):
+    """Base class of :class:`MLPClassifierX` and :class:`MLPRegressorX`; not public."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "kernel_initializer": [
+            StrOptions(set(INITIALIZERS)),
+            HasMethods(["get_config", "__call__"]),
+        ],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "batch_normalization": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+        "rho": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        kernel_initializer,
+        dropout,
+        l1,
+        batch_normalization,
+        weight_decay,
+        rho,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.kernel_initializer = kernel_initializer
+        self.dropout = dropout
+        self.l1 = l1
+        self.batch_normalization = batch_normalization
+        self.weight_decay = weight_decay
+        self.rho = rho
+
+    # -- what subclasses provide -------------------------------------------------
+
+    #: Whether ``y`` must be numeric (regression) or may hold any labels.
+    _numeric_targets: bool = True
+
+    @abstractmethod
+    def _encode_targets(self, y, incremental: bool, reset: bool) -> np.ndarray:
+        """Validate ``y`` and return it as a 2-D float array the loss compares to."""
+
+    @abstractmethod
+    def _loss_name(self) -> str:
+        """Key of the training loss in :data:`skneural._registry.LOSSES`."""
+
+    @abstractmethod
+    def _scorer(self, y, sample_weight) -> Any:
+        """A function of the model's outputs on held-out ``y`` (higher is better)."""
+
+    def _class_sample_weight(self, y, incremental: bool) -> np.ndarray | None:
+        """Per-sample weights implied by ``class_weight``; None when there are none."""
+        return None
+
+    def _stratify(self, y):
+        """Labels to stratify the early-stopping split by, or None."""
+        return None
+
+    # -- fitting -----------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight, incremental: bool):
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            y_numeric=self._numeric_targets,
+            reset=first_pass,
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        Y = self._encode_targets(y, incremental, reset=first_pass)
+        dtype = X.dtype.name if first_pass else self.model_.inputs[0].dtype
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        class_weight = self._class_sample_weight(y, incremental)
+        if class_weight is not None:
+            sample_weight = sample_weight * class_weight
+
+        if first_pass:
+            self._initialize(X.shape[1], Y.shape[1], dtype)
+        elif not incremental:
+            self._check_warm_start(X.shape[1], Y.shape[1])
+            self._state.learning_rate = self.learning_rate_init
+
+        data = TrainData.from_arrays(X, Y, sample_weight, dtype)
+        validation = None
+        if self.early_stopping:
+            data, validation = self._split_validation(X, Y, y, sample_weight, dtype)
+
+        runner = self._get_runner()
+        self.n_iter_ = run_epochs(
+            runner,
+            self._state,
+            data,
+            validation,
+            Schedule(self.learning_rate, self.learning_rate_init, self.power_t),
+            StoppingRule(
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                shuffle=self.shuffle,
+                verbose=bool(self.verbose),
+            ),
+            batch_size(self.batch_size, data.n_samples),
+            self._rng,
+            incremental,
+        )
+        self._publish()
+        return self
+
+    def _initialize(self, n_features: int, n_outputs: int, dtype: str) -> None:
+        sizes = hidden_layer_sizes(self.hidden_layer_sizes)
+        self._spec = NetworkSpec(
+            n_features=n_features,
+            hidden_layer_sizes=sizes,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+            dropout=dropout_rates(self.dropout, len(sizes)),
+            batch_normalization=bool(self.batch_normalization),
+            n_outputs=n_outputs,
+            out_activation=LOSSES[self._loss_name()].out_activation,
+            dtype=dtype,
+        )
+        self._rng = make_rng(self.random_state)
+        self.model_ = build_network(self._spec, self._rng)
+        self._compile_optimizer()
+        self._state = TrainingState(
+            early_stopping=self.early_stopping, learning_rate=self.learning_rate_init
+        )
+
+    def _compile_optimizer(self) -> None:
+        self.model_.compile(optimizer=OPTIMIZERS[self.solver](self))
+        self._optimizer_params = self._current_optimizer_params()
+
+    def _current_optimizer_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _OPTIMIZER_PARAMS}
+
+    def _check_warm_start(self, n_features: int, n_outputs: int) -> None:
+        """A warm start keeps the network: refuse parameters that would change it."""
+        sizes = hidden_layer_sizes(self.hidden_layer_sizes)
+        wanted = {
+            "hidden_layer_sizes": sizes,
+            "activation": self.activation,
+            "dropout": dropout_rates(self.dropout, len(sizes)),
+            "batch_normalization": bool(self.batch_normalization),
+            "n_outputs": n_outputs,
+        }
+        for name, value in wanted.items():
+            if getattr(self._spec, name) != value:
+                raise ValueError(
+                    f"warm_start=True keeps the fitted network, but {name} changed from "
+                    f"{getattr(self._spec, name)!r} to {value!r}. Set warm_start=False "
+                    "to train a new network."
+                )
+        if self._current_optimizer_params() != self._optimizer_params:
+            # A different optimizer cannot continue the old one's state.
+            self._compile_optimizer()
+
+    def _split_validation(self, X, Y, y, sample_weight, dtype):
+        n_samples = X.shape[0]
+        if math.ceil(self.validation_fraction * n_samples) < 2:
+            raise ValueError(
+                "The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {n_samples} samples leaves fewer than "
+                "2. Increase validation_fraction or the size of the data set."
+            )
+        train, val = train_test_split(
+            np.arange(n_samples),
+            test_size=self.validation_fraction,
+            random_state=draw_seed(self._rng),
+            stratify=self._stratify(y),
+        )
+        data = TrainData.from_arrays(X[train], Y[train], sample_weight[train], dtype)
+        held_out = TrainData.from_arrays(X[val], Y[val], sample_weight[val], dtype)
+        return data, Validation(held_out, self._scorer(y[val], sample_weight[val]))
+
+    def _get_runner(self) -> EpochRunner:
+        key = (id(self.model_), id(self.model_.optimizer), self._loss_name(), self.alpha, self.l1)
+        runner = getattr(self, "_runner", None)
+        if runner is None or runner.key != key:
+            runner = EpochRunner(self.model_, self._loss_name(), self.alpha, self.l1)
+            self._runner = runner
+        return runner
+
+    def _publish(self) -> None:
+        """Set scikit-learn's fitted attributes from the model and the loop state."""
+        state = self._state
+        self.t_ = state.t
+        self.loss_ = state.loss_curve[-1]
+        self.loss_curve_ = list(state.loss_curve)
+        self.best_loss_ = state.best_loss
+        self.validation_scores_ = (
+            None if state.validation_scores is None else list(state.validation_scores)
+        )
+        self.best_validation_score_ = state.best_validation_score
+        self.history_ = pd.DataFrame(
+            state.history,
+            index=pd.RangeIndex(1, len(state.history) + 1, name="epoch"),
+        )
+        layers = dense_layers(self.model_)
+        self.coefs_ = [layer.kernel.numpy() for layer in layers]
+        self.intercepts_ = [layer.bias.numpy() for layer in layers]
+        self.n_layers_ = len(layers) + 1
+        self.n_outputs_ = self._spec.n_outputs
+        self.out_activation_ = self._spec.out_activation
+        self._forward = ForwardPass(self.model_, self._spec)
+
+    # -- inference ---------------------------------------------------------------
+
+    def _outputs(self, X) -> np.ndarray:
+        """The network's output (after the output activation) on validated ``X``."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        return self._forward(X)
+
+    # -- persistence ---------------------------------------------------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # Compiled TensorFlow functions do not pickle; the next fit rebuilds them.
+        state.pop("_runner", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

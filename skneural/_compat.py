@@ -1,0 +1,47 @@
+"""The one module that reaches into scikit-learn's private helpers and checks the Keras backend.
+
+scikit-learn keeps its parameter-validation machinery private; importing it here, and
+nowhere else, leaves a single place to mend when it moves.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "InvalidParameterError",
+    "Options",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+    "check_keras_backend",
+    "validate_data",
+]
+
+
+def check_keras_backend() -> None:
+    """Raise ImportError unless Keras runs on TensorFlow.
+
+    Keras picks its backend once, when it is first imported, from the environment
+    variable ``KERAS_BACKEND`` (or ``~/.keras/keras.json``); skneural must not change it
+    for the user, so it only says how.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ImportError(
+            "skneural needs Keras's 'tensorflow' backend, but Keras is using "
+            f"{backend!r}. Set the environment variable KERAS_BACKEND=tensorflow "
+            "before Python imports keras (for example `export KERAS_BACKEND=tensorflow` "
+            "in the shell, or os.environ['KERAS_BACKEND'] = 'tensorflow' at the top "
+            "of the script)."
+        )

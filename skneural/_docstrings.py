@@ -1,0 +1,188 @@
+"""Docstring text shared by both estimators, written once and substituted.
+
+A docstring names a shared section as ``%(name)s``; :func:`fill_doc` fills it in.
+"""
+
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_SECTIONS = {
+    "network_parameters": """\
+hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
+        The ith element is the number of units in the ith hidden layer. ``()`` gives
+        a network without hidden layers (a linear or logistic model).
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'selu', 'gelu', \
+'swish', 'leaky_relu', 'softplus'}, default='relu'
+        Activation of the hidden layers. The first four are scikit-learn's and keep
+        its names ('logistic' is the sigmoid, 'identity' no activation).""",
+    "training_parameters": """\
+solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
+        The Keras optimizer. 'sgd' uses ``momentum`` and ``nesterovs_momentum``;
+        'adam' and 'adamw' use ``beta_1``, ``beta_2`` and ``epsilon``; 'rmsprop' uses
+        ``rho`` and ``epsilon``; 'adagrad' uses ``epsilon``. scikit-learn's 'lbfgs'
+        has no Keras counterpart and is refused.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases), with
+        scikit-learn's scaling: ``alpha / 2 * ||W||^2`` divided by the summed sample
+        weight of the batch.
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule, with scikit-learn's rules: 'invscaling' sets
+        ``learning_rate_init / (t + 1) ** power_t`` after each epoch (``t`` counts
+        samples seen); 'adaptive' divides the rate by 5 each time the stopping rule
+        would fire, and stops once it is below 1e-6. Unlike scikit-learn, which
+        uses it only for ``solver='sgd'``, it applies to every solver.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initializers, dropout masks, shuffling and the
+        early-stopping split. The seeds are handed to each Keras layer directly; no
+        global TensorFlow, Keras or numpy state is read or changed. ``None`` draws
+        fresh entropy from the operating system (scikit-learn's MLP would read
+        numpy's global generator instead).
+
+    tol : float, default=1e-4
+        Tolerance of the stopping rule: training stops when the loss (or, with early
+        stopping, the validation score) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool, default=False
+        Print the loss of each epoch.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimizer state (Adam's moments
+        included) instead of starting afresh.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with 'sgd' (when ``momentum > 0``).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        classifiers), stop when its score stops improving, and restore the weights
+        of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay of the first-moment estimate of 'adam' and 'adamw'.
+
+    beta_2 : float, default=0.999
+        Decay of the second-moment estimate of 'adam' and 'adamw'.
+
+    epsilon : float, default=1e-8
+        Numerical-stability constant of 'adam', 'adamw', 'adagrad' and 'rmsprop'.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without improvement by ``tol`` before stopping.
+
+    max_fun : int, default=15000
+        Accepted so that code written for scikit-learn's MLP runs unchanged; only
+        the 'lbfgs' solver uses it, and that solver is not available.""",
+    "extra_parameters": """\
+kernel_initializer : str or keras.initializers.Initializer, default='glorot_uniform'
+        Initializer of every Dense kernel (biases start at zero): 'zeros',
+        'random_normal', 'random_uniform', 'truncated_normal', 'glorot_normal' and
+        'glorot_uniform' (Xavier), 'he_normal' and 'he_uniform' (Kaiming),
+        'lecun_normal', 'lecun_uniform', 'orthogonal', or a Keras initializer
+        instance, which is copied with its seed replaced by one derived from
+        ``random_state``. 'zeros' leaves every unit of a layer identical: the
+        textbook demonstration of why symmetry must be broken.
+
+    dropout : float or sequence of float, default=0.0
+        Dropout rate after each hidden layer's activation, one rate for all hidden
+        layers or one per layer. Active only while training.
+
+    l1 : float, default=0.0
+        Strength of an L1 penalty on the weights, scaled like ``alpha``:
+        ``l1 * |W|_1`` divided by the summed sample weight of the batch.
+
+    batch_normalization : bool, default=False
+        Insert a batch-normalization layer between each hidden Dense layer and its
+        activation.
+
+    weight_decay : float or None, default=None
+        Decoupled weight decay passed to the Keras optimizer; None keeps the
+        optimizer's own default (0.004 for 'adamw', none for the others).
+
+    rho : float, default=0.9
+        Decay of the moving average of squared gradients of 'rmsprop'.""",
+    "fitted_attributes": """\
+loss_ : float
+        The loss of the last epoch.
+
+    best_loss_ : float or None
+        The smallest training loss reached; None with ``early_stopping=True``.
+
+    loss_curve_ : list of float
+        The training loss of each epoch (continued by warm starts and
+        ``partial_fit``).
+
+    validation_scores_ : list of float or None
+        The validation score of each epoch with ``early_stopping=True``, else None.
+
+    best_validation_score_ : float or None
+        The best validation score with ``early_stopping=True``, else None.
+
+    t_ : int
+        Number of training samples seen.
+
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        The Dense kernels, input layer first.
+
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        The Dense biases, input layer first.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_iter_ : int
+        Number of epochs run by the last call to ``fit`` or ``partial_fit``.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Name of the output activation.
+
+    model_ : keras.Model
+        The trained Keras network; ``model_.optimizer`` holds the optimizer state
+        that warm starts continue from.
+
+    history_ : pandas.DataFrame
+        One row per epoch (index ``epoch``, from 1): ``loss``, ``learning_rate``,
+        and with early stopping ``val_loss`` and ``val_score``.""",
+}
+
+
+def fill_doc(obj: T) -> T:
+    """Substitute the shared sections into ``obj.__doc__``."""
+    obj.__doc__ = obj.__doc__ % _SECTIONS
+    return obj
+

@@ -1,0 +1,58 @@
+"""Build the Keras network from a :class:`~skneural._config.NetworkSpec`.
+
+Each hidden block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``; the
+output block is ``Dense -> Activation``. Layers have fixed names (``hidden_0``,
+``batch_norm_0``, ``activation_0``, ``dropout_0``, ..., ``output``,
+``output_activation``) so the fitted model reads the same in every estimator.
+"""
+
+import keras
+import numpy as np
+
+from ._config import NetworkSpec, draw_seed
+from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
+
+
+def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
+    """Return a new, untrained Keras model whose every random draw is seeded from ``rng``."""
+    dtype = spec.dtype
+    inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
+    x = inputs
+    for i, units in enumerate(spec.hidden_layer_sizes):
+        x = keras.layers.Dense(
+            units,
+            kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
+            dtype=dtype,
+            name=f"hidden_{i}",
+        )(x)
+        if spec.batch_normalization:
+            x = keras.layers.BatchNormalization(dtype=dtype, name=f"batch_norm_{i}")(x)
+        x = keras.layers.Activation(
+            ACTIVATIONS[spec.activation].keras_name, dtype=dtype, name=f"activation_{i}"
+        )(x)
+        if spec.dropout[i] > 0:
+            x = keras.layers.Dropout(
+                spec.dropout[i], seed=draw_seed(rng), dtype=dtype, name=f"dropout_{i}"
+            )(x)
+    logits = keras.layers.Dense(
+        spec.n_outputs,
+        kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
+        dtype=dtype,
+        name="output",
+    )(x)
+    outputs = keras.layers.Activation(
+        OUTPUT_ACTIVATIONS[spec.out_activation].keras_name,
+        dtype=dtype,
+        name="output_activation",
+    )(logits)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The same network without its output activation (the same layers, shared)."""
+    return keras.Model(model.inputs, model.get_layer("output").output)
+
+
+def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
+    """The Dense layers in order, input to output: the source of ``coefs_``."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]

@@ -1,0 +1,210 @@
+"""Registries: plain dicts from a parameter value to what it builds.
+
+Adding an activation, an initializer or an optimizer is one entry here; the estimators'
+parameter constraints are read from the keys, so the allowed values and the error
+messages follow automatically.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.special import erf, expit
+
+
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _elu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _selu(x: np.ndarray) -> np.ndarray:
+    return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _swish(x: np.ndarray) -> np.ndarray:
+    return x * expit(x)
+
+
+def _leaky_relu(x: np.ndarray) -> np.ndarray:
+    # Keras's ``leaky_relu`` activation uses a negative slope of 0.2.
+    return np.where(x > 0, x, 0.2 * x)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Activation:
+    """One activation: the name Keras knows it by and the same function in numpy."""
+
+    def __init__(self, keras_name: str, numpy_fn: Callable[[np.ndarray], np.ndarray]):
+        self.keras_name = keras_name
+        self.numpy_fn = numpy_fn
+
+
+#: Hidden-layer activations, by the estimators' ``activation`` value. scikit-learn's
+#: four names come first and keep their scikit-learn spelling.
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": Activation("linear", _identity),
+    "logistic": Activation("sigmoid", expit),
+    "tanh": Activation("tanh", np.tanh),
+    "relu": Activation("relu", _relu),
+    "elu": Activation("elu", _elu),
+    "selu": Activation("selu", _selu),
+    "gelu": Activation("gelu", _gelu),
+    "swish": Activation("swish", _swish),
+    "leaky_relu": Activation("leaky_relu", _leaky_relu),
+    "softplus": Activation("softplus", _softplus),
+}
+
+#: Output activations, by the fitted attribute ``out_activation_``.
+OUTPUT_ACTIVATIONS: dict[str, Activation] = {
+    "identity": ACTIVATIONS["identity"],
+    "logistic": ACTIVATIONS["logistic"],
+    "softmax": Activation("softmax", _softmax),
+    "exp": Activation("exponential", np.exp),
+}
+
+
+#: Weight initializers, by the estimators' ``kernel_initializer`` value. Each factory
+#: takes the seed the estimator derived from ``random_state``.
+INITIALIZERS: dict[str, Callable[[int], keras.initializers.Initializer]] = {
+    "zeros": lambda seed: keras.initializers.Zeros(),
+    "random_normal": lambda seed: keras.initializers.RandomNormal(seed=seed),
+    "random_uniform": lambda seed: keras.initializers.RandomUniform(seed=seed),
+    "truncated_normal": lambda seed: keras.initializers.TruncatedNormal(seed=seed),
+    "glorot_normal": lambda seed: keras.initializers.GlorotNormal(seed=seed),
+    "glorot_uniform": lambda seed: keras.initializers.GlorotUniform(seed=seed),
+    "he_normal": lambda seed: keras.initializers.HeNormal(seed=seed),
+    "he_uniform": lambda seed: keras.initializers.HeUniform(seed=seed),
+    "lecun_normal": lambda seed: keras.initializers.LecunNormal(seed=seed),
+    "lecun_uniform": lambda seed: keras.initializers.LecunUniform(seed=seed),
+    "orthogonal": lambda seed: keras.initializers.Orthogonal(seed=seed),
+}
+
+
+def make_initializer(
+    spec: "str | keras.initializers.Initializer", seed: int
+) -> keras.initializers.Initializer:
+    """Return a fresh initializer for ``spec`` that draws from ``seed``.
+
+    A Keras initializer instance is copied through its config with the seed replaced,
+    so the user's object is never mutated and ``random_state`` still decides the draw.
+    """
+    if isinstance(spec, str):
+        return INITIALIZERS[spec](seed)
+    config = spec.get_config()
+    if "seed" in config:
+        config["seed"] = seed
+    return type(spec).from_config(config)
+
+
+def _optimizer_kwargs(params: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    kwargs = {"learning_rate": params.learning_rate_init}
+    for name in names:
+        kwargs[name] = getattr(params, name)
+    if params.weight_decay is not None:
+        kwargs["weight_decay"] = params.weight_decay
+    return kwargs
+
+
+def _sgd(params: Any) -> keras.optimizers.Optimizer:
+    return keras.optimizers.SGD(
+        **_optimizer_kwargs(params, ("momentum",)),
+        nesterov=bool(params.nesterovs_momentum and params.momentum > 0),
+    )
+
+
+def _adam(params: Any) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(
+        **_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon"))
+    )
+
+
+def _adamw(params: Any) -> keras.optimizers.Optimizer:
+    return keras.optimizers.AdamW(
+        **_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon"))
+    )
+
+
+def _adagrad(params: Any) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adagrad(**_optimizer_kwargs(params, ("epsilon",)))
+
+
+def _rmsprop(params: Any) -> keras.optimizers.Optimizer:
+    return keras.optimizers.RMSprop(**_optimizer_kwargs(params, ("rho", "epsilon")))
+
+
+#: Optimizers, by the estimators' ``solver`` value. Each factory reads the estimator's
+#: hyperparameters (``learning_rate_init``, ``momentum``, ``beta_1``, ...) from the
+#: object it is given.
+OPTIMIZERS: dict[str, Callable[[Any], keras.optimizers.Optimizer]] = {
+    "sgd": _sgd,
+    "adam": _adam,
+    "adamw": _adamw,
+    "adagrad": _adagrad,
+    "rmsprop": _rmsprop,
+}
+
+
+def _log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    return tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
+
+
+def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1
+    )
+
+
+def _squared_error(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+    return 0.5 * tf.reduce_mean(tf.square(y - z), axis=1)
+
+
+def _poisson(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+    # Half Poisson deviance with a log link, written on z = log(prediction); the
+    # constant xlogy(y, y) - y keeps the value equal to scikit-learn's loss_curve_.
+    return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=1)
+
+
+class Loss:
+    """One training loss: per-sample value from the pre-activation output, and the
+    output activation it pairs with (its canonical link)."""
+
+    def __init__(
+        self, per_sample: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], out_activation: str
+    ):
+        self.per_sample = per_sample
+        self.out_activation = out_activation
+
+
+#: Losses by name. Each is averaged over the batch with the sample weights, as
+#: scikit-learn's MLP does; every one is computed from the logits for stability.
+LOSSES: dict[str, Loss] = {
+    "log_loss": Loss(_log_loss, "softmax"),
+    "binary_log_loss": Loss(_binary_log_loss, "logistic"),
+    "squared_error": Loss(_squared_error, "identity"),
+    "poisson": Loss(_poisson, "exp"),
+}

@@ -1,0 +1,212 @@
+"""MLPRegressorX: single- and multi-output regression."""
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+
+from ._base import BaseMLPX
+from ._compat import StrOptions, _fit_context
+from ._docstrings import fill_doc
+
+
+@fill_doc
+class MLPRegressorX(RegressorMixin, BaseMLPX):
+    """Multi-layer perceptron regressor on a Keras 3 / TensorFlow network.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor`: the same parameters,
+    defaults and fitted attributes, plus the levers of a Keras network (initializers,
+    more activations and optimizers, dropout, L1, batch normalization). The output
+    layer is linear for the squared error and exponential for the Poisson loss.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Training loss: half the mean squared error, or half the Poisson deviance
+        with a log link (targets must then be non-negative).
+
+    %(network_parameters)s
+
+    %(training_parameters)s
+
+    %(extra_parameters)s
+
+    Attributes
+    ----------
+    %(fitted_attributes)s
+
+    See Also
+    --------
+    MLPClassifierX : The classifier on the same machinery.
+    sklearn.neural_network.MLPRegressor : scikit-learn's own MLP.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skneural import MLPRegressorX
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = MLPRegressorX(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                     max_iter=300, random_state=0).fit(X, y / 100)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.score(X, y / 100) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMLPX._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        kernel_initializer="glorot_uniform",
+        dropout=0.0,
+        l1=0.0,
+        batch_normalization=False,
+        weight_decay=None,
+        rho=0.9,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            kernel_initializer=kernel_initializer,
+            dropout=dropout,
+            l1=l1,
+            batch_normalization=batch_normalization,
+            weight_decay=weight_decay,
+            rho=rho,
+        )
+        self.loss = loss
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
+        """Train the network on ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; a DataFrame's column names are remembered and checked at
+            prediction. Sparse input is densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss, the early-stopping
+            split and the validation score.
+
+        Returns
+        -------
+        self : MLPRegressorX
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
+        """Train for one epoch over ``X``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : MLPRegressorX
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_targets(self, y, incremental: bool, reset: bool) -> np.ndarray:
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets; y has negative values "
+                f"(minimum {np.min(y)})."
+            )
+        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+
+    def _loss_name(self) -> str:
+        return self.loss
+
+    def _scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
+        def score(outputs: np.ndarray) -> float:
+            if not np.isfinite(outputs).all():
+                return np.nan
+            return r2_score(y, self._shape(outputs), sample_weight=sample_weight)
+
+        return score
+
+    def _shape(self, outputs: np.ndarray) -> np.ndarray:
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        return self._shape(self._outputs(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

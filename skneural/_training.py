@@ -1,0 +1,276 @@
+"""The training loop: compiled epochs over tensors, and scikit-learn's stopping rules.
+
+One call of :meth:`EpochRunner.run_epoch` runs every minibatch step of an epoch inside
+one TensorFlow graph: the data stay in tensors, batches are gathered by index, and
+Python is entered once per epoch, not once per step. Around it,
+:func:`run_epochs` applies scikit-learn's MLP semantics epoch by epoch: the
+``tol`` / ``n_iter_no_change`` rule on the training loss or the validation score,
+the 'invscaling' and 'adaptive' learning rates, best-weights restore for early
+stopping, and the ``ConvergenceWarning`` at ``max_iter``.
+"""
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
+
+from ._network import dense_layers, logits_model
+from ._registry import LOSSES
+
+# scikit-learn's 'adaptive' schedule stops once the learning rate falls to this value.
+_MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
+
+class EpochRunner:
+    """Compiled epoch and evaluation functions bound to one model and its optimizer.
+
+    The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
+    loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
+    Dense kernels (biases and batch-norm parameters are not penalised).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built by :func:`skneural._network.build_network`; its ``optimizer`` is the one
+        that trains it.
+    loss : str
+        A key of :data:`skneural._registry.LOSSES`.
+    alpha, l1 : float
+        L2 and L1 penalty strengths.
+    """
+
+    def __init__(self, model: keras.Model, loss: str, alpha: float, l1: float):
+        self.model = model
+        self.key = (id(model), id(model.optimizer), loss, alpha, l1)
+        self._logits = logits_model(model)
+        self._per_sample = LOSSES[loss].per_sample
+        self._kernels = [layer.kernel for layer in dense_layers(model)]
+        self._alpha = alpha
+        self._l1 = l1
+        dtype = model.inputs[0].dtype
+        n_features = model.inputs[0].shape[1]
+        n_outputs = model.outputs[0].shape[1]
+        data_spec = [
+            tf.TensorSpec([None, n_features], dtype),
+            tf.TensorSpec([None, n_outputs], dtype),
+            tf.TensorSpec([None], dtype),
+        ]
+        self._epoch = tf.function(
+            self._run_epoch,
+            input_signature=[*data_spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)],
+        )
+        self._evaluate = tf.function(self._run_evaluate, input_signature=data_spec)
+        model.optimizer.build(model.trainable_variables)
+
+    def _penalty(self) -> tf.Tensor:
+        total = tf.constant(0.0, self._kernels[0].dtype)
+        if self._alpha:
+            total += 0.5 * self._alpha * tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
+        if self._l1:
+            total += self._l1 * tf.add_n([tf.reduce_sum(tf.abs(k)) for k in self._kernels])
+        return total
+
+    def _run_epoch(self, X, Y, W, order, batch_size):
+        n = tf.shape(order)[0]
+        n_batches = (n + batch_size - 1) // batch_size
+        variables = self.model.trainable_variables
+        total = tf.constant(0.0, X.dtype)
+        for i in tf.range(n_batches):
+            idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
+            with tf.GradientTape() as tape:
+                logits = self._logits(x, training=True)
+                weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
+                batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
+            grads = tape.gradient(batch_loss, variables)
+            self.model.optimizer.apply(grads, variables)
+            total += batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+        return total / tf.cast(n, X.dtype)
+
+    def _run_evaluate(self, X, Y, W):
+        logits = self._logits(X, training=False)
+        loss = tf.math.divide_no_nan(
+            tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
+        )
+        return loss, self.model.get_layer("output_activation")(logits)
+
+    def run_epoch(self, data: "TrainData", order: np.ndarray, batch_size: int) -> float:
+        """Run one epoch of minibatch steps over ``data`` in ``order``; return the mean
+        batch loss weighted by batch size (scikit-learn's ``loss_curve_`` value)."""
+        loss = self._epoch(data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32))
+        return float(loss)
+
+    def evaluate(self, data: "TrainData") -> tuple[float, np.ndarray]:
+        """Weighted loss (no penalty) and outputs of the model in inference mode."""
+        loss, outputs = self._evaluate(data.X, data.Y, data.W)
+        return float(loss), outputs.numpy()
+
+
+@dataclass
+class TrainData:
+    """Inputs, encoded targets and sample weights as tensors of the model's dtype."""
+
+    X: tf.Tensor
+    Y: tf.Tensor
+    W: tf.Tensor
+
+    @classmethod
+    def from_arrays(cls, X: np.ndarray, Y: np.ndarray, W: np.ndarray, dtype: str) -> "TrainData":
+        return cls(*(tf.convert_to_tensor(np.asarray(a, dtype=dtype)) for a in (X, Y, W)))
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+
+@dataclass
+class Validation:
+    """A held-out set and how to score the model's outputs on it (higher is better)."""
+
+    data: TrainData
+    score: Callable[[np.ndarray], float]
+
+
+@dataclass
+class Schedule:
+    """scikit-learn's learning-rate rules: 'constant', 'invscaling', 'adaptive'."""
+
+    kind: str
+    learning_rate_init: float
+    power_t: float
+
+
+@dataclass
+class StoppingRule:
+    """scikit-learn's convergence rule and iteration budget."""
+
+    max_iter: int
+    tol: float
+    n_iter_no_change: float
+    shuffle: bool
+    verbose: bool
+
+
+@dataclass
+class TrainingState:
+    """What the loop carries from epoch to epoch and across warm starts.
+
+    Names and meanings follow scikit-learn's fitted attributes; ``history`` holds one
+    dict per epoch (loss, learning rate, and the validation loss and score when there
+    is a validation set).
+    """
+
+    early_stopping: bool
+    learning_rate: float
+    loss_curve: list[float] = field(default_factory=list)
+    validation_scores: list[float] | None = None
+    best_loss: float | None = None
+    best_validation_score: float | None = None
+    no_improvement_count: int = 0
+    t: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.early_stopping:
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+        else:
+            self.best_loss = np.inf
+
+
+def run_epochs(
+    runner: EpochRunner,
+    state: TrainingState,
+    data: TrainData,
+    validation: Validation | None,
+    schedule: Schedule,
+    rule: StoppingRule,
+    batch_size: int,
+    rng: np.random.Generator,
+    incremental: bool,
+) -> int:
+    """Train until a stopping rule fires; return the number of epochs run (``n_iter_``).
+
+    With ``incremental=True`` exactly one epoch runs (``partial_fit``).
+    """
+    optimizer = runner.model.optimizer
+    optimizer.learning_rate = state.learning_rate
+    best_weights = None
+    n_samples = data.n_samples
+    n_iter = 0
+    for _ in range(rule.max_iter):
+        order = rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
+        loss = runner.run_epoch(data, order, batch_size)
+        n_iter += 1
+        state.t += n_samples
+        state.loss_curve.append(loss)
+        row = {"loss": loss, "learning_rate": state.learning_rate}
+        if rule.verbose:
+            print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
+        if not math.isfinite(loss):
+            state.history.append(row)
+            warnings.warn(
+                f"Training stopped at iteration {n_iter}: the loss is {loss}. The "
+                "learning rate may be too large, or the inputs unscaled.",
+                RuntimeWarning,
+            )
+            break
+
+        if validation is not None:
+            val_loss, outputs = runner.evaluate(validation.data)
+            score = validation.score(outputs)
+            row.update(val_loss=val_loss, val_score=score)
+            state.validation_scores.append(score)
+            if rule.verbose:
+                print(f"Validation score: {score:f}")
+            improved = score > state.best_validation_score
+            _count_no_improvement(state, score < state.best_validation_score + rule.tol)
+            if improved:
+                state.best_validation_score = score
+                best_weights = runner.model.get_weights()
+        else:
+            _count_no_improvement(state, loss > state.best_loss - rule.tol)
+            state.best_loss = min(state.best_loss, loss)
+        state.history.append(row)
+
+        if schedule.kind == "invscaling":
+            state.learning_rate = schedule.learning_rate_init / (state.t + 1) ** schedule.power_t
+            optimizer.learning_rate = state.learning_rate
+
+        if state.no_improvement_count > rule.n_iter_no_change:
+            if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
+                state.learning_rate /= 5.0
+                optimizer.learning_rate = state.learning_rate
+                state.no_improvement_count = 0
+                if rule.verbose:
+                    print(f"Setting learning rate to {state.learning_rate:f}")
+            else:
+                if rule.verbose:
+                    what = "Validation score" if validation is not None else "Training loss"
+                    print(
+                        f"{what} did not improve more than tol={rule.tol:f} for "
+                        f"{rule.n_iter_no_change} consecutive epochs. Stopping."
+                    )
+                break
+
+        if incremental:
+            break
+        if n_iter == rule.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    if best_weights is not None:
+        runner.model.set_weights(best_weights)
+    return n_iter
+
+
+def _count_no_improvement(state: TrainingState, no_improvement: bool) -> None:
+    state.no_improvement_count = state.no_improvement_count + 1 if no_improvement else 0
