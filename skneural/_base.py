@@ -7,6 +7,7 @@ only target encoding, the loss, the validation score and prediction.
 """
 
 import math
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from typing import Any
@@ -186,8 +187,6 @@ class BaseMLPX(BaseEstimator, metaclass=ABCMeta):
     # -- fitting -----------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental: bool):
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True.")
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y = validate_data(
             self,
@@ -216,10 +215,13 @@ class BaseMLPX(BaseEstimator, metaclass=ABCMeta):
             self._check_warm_start(X.shape[1], Y.shape[1])
             self._state.learning_rate = self.learning_rate_init
 
-        data = TrainData.from_arrays(X, Y, sample_weight, dtype)
         validation = None
-        if self.early_stopping:
-            data, validation = self._split_validation(X, Y, y, sample_weight, dtype)
+        if self.early_stopping and not incremental:
+            validation = self._split_validation(X, Y, y, sample_weight, dtype)
+        if validation is None:
+            data = TrainData.from_arrays(X, Y, sample_weight, dtype)
+        else:
+            data, validation = validation
 
         runner = self._get_runner()
         self.n_iter_ = run_epochs(
@@ -258,9 +260,7 @@ class BaseMLPX(BaseEstimator, metaclass=ABCMeta):
         self._rng = make_rng(self.random_state)
         self.model_ = build_network(self._spec, self._rng)
         self._compile_optimizer()
-        self._state = TrainingState(
-            early_stopping=self.early_stopping, learning_rate=self.learning_rate_init
-        )
+        self._state = TrainingState(learning_rate=self.learning_rate_init)
 
     def _compile_optimizer(self) -> None:
         self.model_.compile(optimizer=OPTIMIZERS[self.solver](self))
@@ -291,18 +291,35 @@ class BaseMLPX(BaseEstimator, metaclass=ABCMeta):
             self._compile_optimizer()
 
     def _split_validation(self, X, Y, y, sample_weight, dtype):
+        """Hold out ``validation_fraction`` of the data, stratified where possible.
+
+        Returns None, with a warning, when the held-out set would be too small to
+        score (fewer than 2 samples): training then uses all the data and the
+        training-loss stopping rule, as without early stopping.
+        """
         n_samples = X.shape[0]
-        if math.ceil(self.validation_fraction * n_samples) < 2:
-            raise ValueError(
-                "The validation set is too small: validation_fraction="
-                f"{self.validation_fraction} of {n_samples} samples leaves fewer than "
-                "2. Increase validation_fraction or the size of the data set."
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val < 2 or n_samples - n_val < 1:
+            warnings.warn(
+                f"early_stopping=True, but validation_fraction={self.validation_fraction} "
+                f"of {n_samples} samples holds out {n_val}, and at least 2 are needed "
+                "(with at least 1 left to train on). Training on all samples without "
+                "early stopping; increase validation_fraction or the data to use it.",
+                UserWarning,
             )
+            return None
+        stratify = self._stratify(y)
+        if stratify is not None:
+            counts = np.unique(stratify, return_counts=True)[1]
+            # A stratified split needs 2 samples of every class and one of each on
+            # both sides; otherwise the split is made without stratification.
+            if counts.min() < 2 or min(n_val, n_samples - n_val) < len(counts):
+                stratify = None
         train, val = train_test_split(
             np.arange(n_samples),
-            test_size=self.validation_fraction,
+            test_size=n_val,
             random_state=draw_seed(self._rng),
-            stratify=self._stratify(y),
+            stratify=stratify,
         )
         data = TrainData.from_arrays(X[train], Y[train], sample_weight[train], dtype)
         held_out = TrainData.from_arrays(X[val], Y[val], sample_weight[val], dtype)

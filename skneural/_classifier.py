@@ -176,6 +176,9 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
     ):
         """Train for one epoch over ``X``, continuing from the current state.
 
+        The stopping rules (``tol``, ``early_stopping``) do not apply: deciding when
+        to stop is left to the caller.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)

@@ -4,6 +4,8 @@ scikit-learn keeps its parameter-validation machinery private; importing it here
 nowhere else, leaves a single place to mend when it moves.
 """
 
+import os
+
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -34,14 +36,25 @@ def check_keras_backend() -> None:
     variable ``KERAS_BACKEND`` (or ``~/.keras/keras.json``); skneural must not change it
     for the user, so it only says how.
     """
-    import keras
+    try:
+        import keras
+    except ImportError as exc:
+        requested = os.environ.get("KERAS_BACKEND", "tensorflow")
+        if requested == "tensorflow":
+            raise
+        # Keras failed to load the backend it was asked for.
+        raise ImportError(_backend_message(requested)) from exc
 
     backend = keras.backend.backend()
     if backend != "tensorflow":
-        raise ImportError(
-            "skneural needs Keras's 'tensorflow' backend, but Keras is using "
-            f"{backend!r}. Set the environment variable KERAS_BACKEND=tensorflow "
-            "before Python imports keras (for example `export KERAS_BACKEND=tensorflow` "
-            "in the shell, or os.environ['KERAS_BACKEND'] = 'tensorflow' at the top "
-            "of the script)."
-        )
+        raise ImportError(_backend_message(backend))
+
+
+def _backend_message(backend: str) -> str:
+    return (
+        "skneural needs Keras's 'tensorflow' backend, but Keras is set to use "
+        f"{backend!r}. Set the environment variable KERAS_BACKEND=tensorflow before "
+        "Python imports keras (for example `export KERAS_BACKEND=tensorflow` in the "
+        "shell, or os.environ['KERAS_BACKEND'] = 'tensorflow' at the top of the "
+        "script)."
+    )

@@ -78,8 +78,11 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        classifiers), stop when its score stops improving, and restore the weights
-        of the best epoch.
+        classifiers where every class can be represented), stop when its score
+        (accuracy or R²) stops improving, and restore the weights of the best
+        epoch. When the held-out set would have fewer than 2 samples, a warning is
+        issued and training uses all the data. ``partial_fit`` ignores it, as
+        scikit-learn's ``SGDClassifier.partial_fit`` does.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.

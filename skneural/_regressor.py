@@ -153,6 +153,9 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
         """Train for one epoch over ``X``, continuing from the current state.
 
+        The stopping rules (``tol``, ``early_stopping``) do not apply: deciding when
+        to stop is left to the caller.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)

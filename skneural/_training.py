@@ -165,7 +165,6 @@ class TrainingState:
     is a validation set).
     """
 
-    early_stopping: bool
     learning_rate: float
     loss_curve: list[float] = field(default_factory=list)
     validation_scores: list[float] | None = None
@@ -175,11 +174,12 @@ class TrainingState:
     t: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
-    def __post_init__(self):
-        if self.early_stopping:
+    def track(self, validation: bool) -> None:
+        """Start the record that this fit's stopping rule compares against."""
+        if validation and self.validation_scores is None:
             self.validation_scores = []
             self.best_validation_score = -np.inf
-        else:
+        elif not validation and self.best_loss is None:
             self.best_loss = np.inf
 
 
@@ -200,6 +200,7 @@ def run_epochs(
     """
     optimizer = runner.model.optimizer
     optimizer.learning_rate = state.learning_rate
+    state.track(validation is not None)
     best_weights = None
     n_samples = data.n_samples
     n_iter = 0
