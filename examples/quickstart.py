@@ -44,7 +44,9 @@ clf = make_pipeline(
 )
 clf.fit(X_train, y_train)
 mlp = clf[-1]
-print(f"test accuracy {clf.score(X_test, y_test):.3f} after {mlp.n_iter_} epochs "
-      f"(best validation accuracy {mlp.best_validation_score_:.3f})")
+print(
+    f"test accuracy {clf.score(X_test, y_test):.3f} after {mlp.n_iter_} epochs "
+    f"(best validation accuracy {mlp.best_validation_score_:.3f})"
+)
 print(mlp.history_.tail(3).round(4).to_string())
 print("Keras layers:", [layer.name for layer in mlp.model_.layers])

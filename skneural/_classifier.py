@@ -19,6 +19,7 @@ from sklearn.utils.validation import column_or_1d
 from ._base import BaseMLPX
 from ._compat import StrOptions, _fit_context
 from ._docstrings import fill_doc
+from ._params import MLPParams
 
 
 @fill_doc
@@ -72,7 +73,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
     """
 
     _parameter_constraints: dict = {
-        **BaseMLPX._parameter_constraints,
+        **MLPParams._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _numeric_targets = False

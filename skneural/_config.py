@@ -38,8 +38,7 @@ def hidden_layer_sizes(value: Any) -> tuple[int, ...]:
     for size in sizes:
         if not isinstance(size, Integral) or isinstance(size, bool) or size <= 0:
             raise ValueError(
-                "hidden_layer_sizes must contain positive integers, got "
-                f"{list(sizes)!r}."
+                f"hidden_layer_sizes must contain positive integers, got {list(sizes)!r}."
             )
     return tuple(int(size) for size in sizes)
 

@@ -188,4 +188,3 @@ def fill_doc(obj: T) -> T:
     """Substitute the shared sections into ``obj.__doc__``."""
     obj.__doc__ = obj.__doc__ % _SECTIONS
     return obj
-

@@ -138,15 +138,11 @@ def _sgd(params: Any) -> keras.optimizers.Optimizer:
 
 
 def _adam(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(
-        **_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon"))
-    )
+    return keras.optimizers.Adam(**_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon")))
 
 
 def _adamw(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.AdamW(
-        **_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon"))
-    )
+    return keras.optimizers.AdamW(**_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon")))
 
 
 def _adagrad(params: Any) -> keras.optimizers.Optimizer:
@@ -174,9 +170,7 @@ def _log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
 
 def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(
-        tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1
-    )
+    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
 
 
 def _squared_error(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:

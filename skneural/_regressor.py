@@ -10,6 +10,7 @@ from sklearn.metrics import r2_score
 from ._base import BaseMLPX
 from ._compat import StrOptions, _fit_context
 from ._docstrings import fill_doc
+from ._params import MLPParams
 
 
 @fill_doc
@@ -56,7 +57,7 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
     """
 
     _parameter_constraints: dict = {
-        **BaseMLPX._parameter_constraints,
+        **MLPParams._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 

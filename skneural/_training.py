@@ -62,7 +62,11 @@ class EpochRunner:
         ]
         self._epoch = tf.function(
             self._run_epoch,
-            input_signature=[*data_spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)],
+            input_signature=[
+                *data_spec,
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+            ],
         )
         self._evaluate = tf.function(self._run_evaluate, input_signature=data_spec)
         model.optimizer.build(model.trainable_variables)
@@ -70,7 +74,9 @@ class EpochRunner:
     def _penalty(self) -> tf.Tensor:
         total = tf.constant(0.0, self._kernels[0].dtype)
         if self._alpha:
-            total += 0.5 * self._alpha * tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
+            total += (
+                0.5 * self._alpha * tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
+            )
         if self._l1:
             total += self._l1 * tf.add_n([tf.reduce_sum(tf.abs(k)) for k in self._kernels])
         return total
@@ -102,7 +108,9 @@ class EpochRunner:
     def run_epoch(self, data: "TrainData", order: np.ndarray, batch_size: int) -> float:
         """Run one epoch of minibatch steps over ``data`` in ``order``; return the mean
         batch loss weighted by batch size (scikit-learn's ``loss_curve_`` value)."""
-        loss = self._epoch(data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32))
+        loss = self._epoch(
+            data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
+        )
         return float(loss)
 
     def evaluate(self, data: "TrainData") -> tuple[float, np.ndarray]:

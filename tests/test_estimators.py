@@ -151,10 +151,16 @@ def test_fit_and_predict_leave_global_random_state_alone(clf_data):
     environ = dict(os.environ)
     determinism = tf_config.is_op_determinism_enabled()
     keras_seed = global_state.get_global_attribute("global_random_seed")
-    MLPClassifierX(random_state=None, **{k: v for k, v in SMALL.items() if k != "random_state"}).fit(X, y).predict(X)
+    MLPClassifierX(
+        random_state=None, **{k: v for k, v in SMALL.items() if k != "random_state"}
+    ).fit(X, y).predict(X)
     MLPClassifierX(**dict(SMALL, dropout=0.3)).fit(X, y).predict(X)
     after = np.random.get_state()
-    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
+    assert (
+        after[0] == np_state[0]
+        and np.array_equal(after[1], np_state[1])
+        and after[2:] == np_state[2:]
+    )
     assert random.getstate() == py_state
     assert dict(os.environ) == environ
     assert tf_config.is_op_determinism_enabled() == determinism
@@ -172,13 +178,17 @@ def test_random_state_none_is_not_reproducible(clf_data):
 # -- persistence -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dump", [pickle.dumps, lambda est: _joblib_bytes(est)], ids=["pickle", "joblib"])
+@pytest.mark.parametrize(
+    "dump", [pickle.dumps, lambda est: _joblib_bytes(est)], ids=["pickle", "joblib"]
+)
 def test_round_trip_keeps_predictions(clf_data, dump, tmp_path):
     X, y = clf_data
     clf = MLPClassifierX(**dict(SMALL, batch_normalization=True, dropout=0.1)).fit(X, y)
     restored = pickle.loads(dump(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    np.testing.assert_array_equal(restored.model_.predict(X, verbose=0), clf.model_.predict(X, verbose=0))
+    np.testing.assert_array_equal(
+        restored.model_.predict(X, verbose=0), clf.model_.predict(X, verbose=0)
+    )
     unfitted = pickle.loads(dump(MLPClassifierX(alpha=0.5)))
     assert unfitted.get_params() == MLPClassifierX(alpha=0.5).get_params()
 
@@ -286,7 +296,9 @@ def test_dataframe_feature_names_are_kept_and_checked(clf_data):
 
 def test_works_in_pipeline_and_grid_search(clf_data):
     X, y = clf_data
-    pipe = make_pipeline(StandardScaler(), MLPClassifierX(**dict(SMALL, learning_rate_init=0.01, max_iter=50)))
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifierX(**dict(SMALL, learning_rate_init=0.01, max_iter=50))
+    )
     search = GridSearchCV(pipe, {"mlpclassifierx__alpha": [1e-4, 1e-2]}, cv=2).fit(X, y)
     assert search.cv_results_["mean_test_score"].min() > 0.6
     assert search.best_estimator_.score(X, y) > 0.7
@@ -303,7 +315,9 @@ def test_sample_weight_two_close_to_duplicated_rows():
     weights = np.where(np.arange(300) % 3 == 0, 2.0, 1.0)
     params = dict(hidden_layer_sizes=(16,), max_iter=60, batch_size=50, random_state=0)
     weighted = MLPClassifierX(**params).fit(X, y, sample_weight=weights)
-    repeated = MLPClassifierX(**params).fit(np.repeat(X, weights.astype(int), axis=0), np.repeat(y, weights.astype(int)))
+    repeated = MLPClassifierX(**params).fit(
+        np.repeat(X, weights.astype(int), axis=0), np.repeat(y, weights.astype(int))
+    )
     diff = np.abs(weighted.predict_proba(X) - repeated.predict_proba(X))
     assert diff.mean() < 0.05
     assert (weighted.predict(X) == repeated.predict(X)).mean() > 0.95
@@ -324,7 +338,9 @@ def test_class_weight_equals_the_matching_sample_weight(clf_data, class_weight):
     X = X[:100]
     params = dict(SMALL, batch_size=len(X), shuffle=False)
     by_class = MLPClassifierX(**params, class_weight=class_weight).fit(X, y)
-    by_sample = MLPClassifierX(**params).fit(X, y, sample_weight=compute_sample_weight(class_weight, y))
+    by_sample = MLPClassifierX(**params).fit(
+        X, y, sample_weight=compute_sample_weight(class_weight, y)
+    )
     np.testing.assert_allclose(by_class.predict_proba(X), by_sample.predict_proba(X), rtol=1e-10)
     plain = MLPClassifierX(**params).fit(X, y)
     assert not np.allclose(plain.predict_proba(X), by_class.predict_proba(X))
@@ -362,7 +378,10 @@ def test_invalid_parameters_name_what_is_allowed(clf_data, params, match):
     "params, match",
     [
         (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes must contain positive integers"),
-        (dict(hidden_layer_sizes=(8, 4), dropout=(0.1,)), "one rate per hidden layer \\(2\\), got 1"),
+        (
+            dict(hidden_layer_sizes=(8, 4), dropout=(0.1,)),
+            "one rate per hidden layer \\(2\\), got 1",
+        ),
         (dict(dropout=(1.5,)), "dropout rates must be in \\[0, 1\\)"),
     ],
 )
@@ -375,7 +394,9 @@ def test_inconsistent_parameters_are_explained(clf_data, params, match):
 def test_early_stopping_on_too_little_data_warns_and_uses_all_samples(clf_data):
     X, y = clf_data
     with pytest.warns(UserWarning, match="holds out 1, and at least 2 are needed"):
-        clf = MLPClassifierX(**dict(SMALL, early_stopping=True, validation_fraction=0.005)).fit(X, y)
+        clf = MLPClassifierX(**dict(SMALL, early_stopping=True, validation_fraction=0.005)).fit(
+            X, y
+        )
     assert clf.t_ == clf.n_iter_ * len(X) and clf.validation_scores_ is None
     assert clf.best_loss_ == min(clf.loss_curve_)
 
@@ -390,6 +411,8 @@ def test_early_stopping_split_holds_out_the_fraction_stratified(clf_data):
 @pytest.mark.slow
 def test_other_keras_backend_is_refused_with_instructions():
     env = dict(os.environ, KERAS_BACKEND="numpy", TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", "import skneural"], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", "import skneural"], capture_output=True, text=True, env=env
+    )
     assert result.returncode != 0
     assert "ImportError" in result.stderr and "KERAS_BACKEND=tensorflow" in result.stderr

@@ -329,3 +329,51 @@ def test_poisson_half_deviance_with_log_link():
     )
     at_truth = _loss_values("poisson", np.array([[2.0, 5.0]]), np.log([[2.0, 5.0]]))
     assert_allclose(at_truth, [0.0], atol=1e-12)
+
+
+# -- integer hyperparameters ---------------------------------------------------------
+
+_KERAS_WANTS_FLOAT = (
+    "skneural passes the value to Keras unconverted, and Keras refuses an int "
+    "(SGD: '`momentum` must be a float between [0, 1]'; any optimizer: 'Argument "
+    "`learning_rate` should be float ...'), although the parameter constraints accept "
+    "it and scikit-learn's MLP fits with it"
+)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param(
+            dict(solver="sgd", momentum=0),
+            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
+        ),
+        pytest.param(
+            dict(solver="sgd", momentum=1),
+            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
+        ),
+        pytest.param(
+            dict(solver="adam", learning_rate_init=1),
+            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
+        ),
+        dict(solver="adam", beta_1=0, weight_decay=0),
+        dict(solver="rmsprop", rho=1, epsilon=1),
+        dict(solver="sgd", momentum=0.0),
+    ],
+    ids=["sgd-momentum-0", "sgd-momentum-1", "learning_rate_init-1", "adam-ints", "rmsprop-ints", "sgd-momentum-0.0"],
+)
+def test_integer_hyperparameters_are_accepted(params):
+    # Every value here passes the estimator's parameter validation, as it does
+    # scikit-learn's; the optimizer must then build and train.
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = X[:, 0]
+    est = MLPRegressorX(hidden_layer_sizes=(2,), max_iter=1, random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    opt = est.model_.optimizer
+    for name, value in params.items():
+        if name == "learning_rate_init":
+            assert float(opt.learning_rate) == pytest.approx(value)
+        elif name != "solver":
+            assert float(getattr(opt, name)) == pytest.approx(value)
