@@ -4,8 +4,9 @@
 same arithmetic in numpy costs microseconds, is thread-safe and pickles as plain
 arrays. Computing in float64 also makes every row's output independent of the batch
 it came in (scikit-learn checks that predictions on a subset equal the full ones).
-The chain is built from the Keras model's own weights and is tested against
-``model.predict``.
+The chain is built from the Keras model's own weights and is tested against the
+Keras model itself (``model(X, training=False)``; note that ``model.predict`` rounds
+float64 inputs to float32 on the way in).
 """
 
 from collections.abc import Callable

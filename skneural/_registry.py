@@ -122,11 +122,12 @@ def make_initializer(
 
 
 def _optimizer_kwargs(params: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    kwargs = {"learning_rate": params.learning_rate_init}
+    # Keras accepts only Python floats here; scikit-learn's users write momentum=0.
+    kwargs = {"learning_rate": float(params.learning_rate_init)}
     for name in names:
-        kwargs[name] = getattr(params, name)
+        kwargs[name] = float(getattr(params, name))
     if params.weight_decay is not None:
-        kwargs["weight_decay"] = params.weight_decay
+        kwargs["weight_decay"] = float(params.weight_decay)
     return kwargs
 
 

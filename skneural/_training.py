@@ -168,7 +168,8 @@ class StoppingRule:
 class TrainingState:
     """What the loop carries from epoch to epoch and across warm starts.
 
-    Names and meanings follow scikit-learn's fitted attributes; ``history`` holds one
+    Names and meanings follow scikit-learn's fitted attributes; ``best_weights`` are
+    the model's weights at the best validation score; ``history`` holds one
     dict per epoch (loss, learning rate, and the validation loss and score when there
     is a validation set).
     """
@@ -181,12 +182,19 @@ class TrainingState:
     no_improvement_count: int = 0
     t: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    best_weights: list[np.ndarray] | None = None
 
-    def track(self, validation: bool) -> None:
-        """Start the record that this fit's stopping rule compares against."""
+    def track(self, validation: bool, model: keras.Model) -> None:
+        """Start the record that this fit's stopping rule compares against.
+
+        With a validation set, ``best_weights`` starts as the model's current weights:
+        what early stopping restores if no epoch ever scores better (scikit-learn
+        restores its initial weights then too). It persists across warm starts.
+        """
         if validation and self.validation_scores is None:
             self.validation_scores = []
             self.best_validation_score = -np.inf
+            self.best_weights = model.get_weights()
         elif not validation and self.best_loss is None:
             self.best_loss = np.inf
 
@@ -208,8 +216,7 @@ def run_epochs(
     """
     optimizer = runner.model.optimizer
     optimizer.learning_rate = state.learning_rate
-    state.track(validation is not None)
-    best_weights = None
+    state.track(validation is not None, runner.model)
     n_samples = data.n_samples
     n_iter = 0
     for _ in range(rule.max_iter):
@@ -241,7 +248,7 @@ def run_epochs(
             _count_no_improvement(state, score < state.best_validation_score + rule.tol)
             if improved:
                 state.best_validation_score = score
-                best_weights = runner.model.get_weights()
+                state.best_weights = runner.model.get_weights()
         else:
             _count_no_improvement(state, loss > state.best_loss - rule.tol)
             state.best_loss = min(state.best_loss, loss)
@@ -276,8 +283,8 @@ def run_epochs(
                 ConvergenceWarning,
             )
 
-    if best_weights is not None:
-        runner.model.set_weights(best_weights)
+    if validation is not None:
+        runner.model.set_weights(state.best_weights)
     return n_iter
 
 

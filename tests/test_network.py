@@ -27,9 +27,15 @@ def _data(n=60, n_features=5, n_classes=3, seed=0):
 
 def _spec(**kwargs):
     base = dict(
-        n_features=5, hidden_layer_sizes=(4,), activation="relu",
-        kernel_initializer="glorot_uniform", dropout=(0.0,), batch_normalization=False,
-        n_outputs=1, out_activation="identity", dtype="float64",
+        n_features=5,
+        hidden_layer_sizes=(4,),
+        activation="relu",
+        kernel_initializer="glorot_uniform",
+        dropout=(0.0,),
+        batch_normalization=False,
+        n_outputs=1,
+        out_activation="identity",
+        dtype="float64",
     )
     return NetworkSpec(**{**base, **kwargs})
 
@@ -54,8 +60,11 @@ def _kernel(model, name):
 
 def test_layer_names_and_order():
     spec = _spec(
-        hidden_layer_sizes=(6, 4), dropout=(0.2, 0.0), batch_normalization=True,
-        n_outputs=3, out_activation="softmax",
+        hidden_layer_sizes=(6, 4),
+        dropout=(0.2, 0.0),
+        batch_normalization=True,
+        n_outputs=3,
+        out_activation="softmax",
     )
     model = build_network(spec, np.random.default_rng(0))
     assert [layer.name for layer in model.layers] == [
@@ -107,8 +116,13 @@ def test_estimator_uses_kernel_initializer(name, expected_std):
     X = np.random.default_rng(0).normal(size=(20, 40))
     y = X[:, 0]
     est = MLPRegressorX(
-        hidden_layer_sizes=(100,), kernel_initializer=name, solver="sgd",
-        momentum=0.0, learning_rate_init=1e-12, max_iter=1, random_state=0,
+        hidden_layer_sizes=(100,),
+        kernel_initializer=name,
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1e-12,
+        max_iter=1,
+        random_state=0,
     ).fit(X, y)
     assert est.coefs_[0].std() == pytest.approx(expected_std, rel=0.05)
 
@@ -116,8 +130,13 @@ def test_estimator_uses_kernel_initializer(name, expected_std):
 def test_zeros_initializer_never_breaks_symmetry():
     X, y = _data()
     kwargs = dict(
-        hidden_layer_sizes=(6,), activation="logistic", solver="sgd", momentum=0.0,
-        learning_rate_init=0.5, max_iter=5, random_state=0,
+        hidden_layer_sizes=(6,),
+        activation="logistic",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.5,
+        max_iter=5,
+        random_state=0,
     )
     est = MLPClassifierX(kernel_initializer="zeros", **kwargs).fit(X, y)
     hidden, out = est.coefs_
@@ -139,8 +158,11 @@ def test_zeros_initializer_never_breaks_symmetry():
 def test_dropout_active_only_in_training():
     X, y = _data()
     est = MLPClassifierX(
-        hidden_layer_sizes=(16, 16), dropout=0.5, max_iter=3,
-        learning_rate_init=0.01, random_state=0,
+        hidden_layer_sizes=(16, 16),
+        dropout=0.5,
+        max_iter=3,
+        learning_rate_init=0.01,
+        random_state=0,
     ).fit(X, y)
     assert est.model_.get_layer("dropout_0").rate == pytest.approx(0.5)
     train_a = np.asarray(est.model_(X, training=True))
@@ -195,8 +217,13 @@ def test_l1_drives_weights_to_zero():
     X = rng.normal(size=(200, 20))
     y = X[:, 0] - 2 * X[:, 1]
     kwargs = dict(
-        hidden_layer_sizes=(16,), alpha=0.0, learning_rate_init=0.01, max_iter=100,
-        batch_size=200, tol=0.0, random_state=0,
+        hidden_layer_sizes=(16,),
+        alpha=0.0,
+        learning_rate_init=0.01,
+        max_iter=100,
+        batch_size=200,
+        tol=0.0,
+        random_state=0,
     )
     near_zero = {}
     for l1 in [0.0, 1.0]:
@@ -213,10 +240,16 @@ def test_batch_normalization_layers_and_forward():
     X, y = _data(n=80)
     X = 3.0 * X + 2.0  # far from zero mean / unit variance: the moving stats matter
     est = MLPClassifierX(
-        hidden_layer_sizes=(7, 5), batch_normalization=True, max_iter=5,
-        learning_rate_init=0.01, batch_size=20, random_state=0,
+        hidden_layer_sizes=(7, 5),
+        batch_normalization=True,
+        max_iter=5,
+        learning_rate_init=0.01,
+        batch_size=20,
+        random_state=0,
     ).fit(X, y)
-    bn = [layer for layer in est.model_.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    bn = [
+        layer for layer in est.model_.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert [layer.name for layer in bn] == ["batch_norm_0", "batch_norm_1"]
     names = [layer.name for layer in est.model_.layers]
     assert names.index("batch_norm_0") == names.index("hidden_0") + 1
@@ -227,21 +260,27 @@ def test_batch_normalization_layers_and_forward():
     assert_allclose(est.predict_proba(X), _keras_outputs(est.model_, X), rtol=1e-12, atol=1e-12)
     # Without the flag there is none.
     plain = MLPClassifierX(hidden_layer_sizes=(7, 5), max_iter=1, random_state=0).fit(X, y)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.model_.layers)
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization) for layer in plain.model_.layers
+    )
 
 
 # -- numpy forward pass against Keras ------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fitted(activation, dtype):
     X, y = _data(n=64)
     X = X.astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifierX(
-            hidden_layer_sizes=(8, 6), activation=activation, max_iter=3,
-            learning_rate_init=0.05, batch_size=64, random_state=0,
+            hidden_layer_sizes=(8, 6),
+            activation=activation,
+            max_iter=3,
+            learning_rate_init=0.05,
+            batch_size=64,
+            random_state=0,
         ).fit(X, y)
     return est, X
 
@@ -263,7 +302,9 @@ def test_forward_matches_keras_float64(activation):
     assert_allclose(est.predict_proba(X), expected, rtol=tol, atol=tol)
     # model_.predict itself, on inputs it does not round.
     X_rounded = X.astype(np.float32).astype(np.float64)
-    assert_allclose(est.predict_proba(X_rounded), est.model_.predict(X, verbose=0), rtol=tol, atol=tol)
+    assert_allclose(
+        est.predict_proba(X_rounded), est.model_.predict(X, verbose=0), rtol=tol, atol=tol
+    )
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

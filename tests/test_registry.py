@@ -24,9 +24,7 @@ from skneural._registry import (
 )
 
 # Negative, near-zero and large values; a 2-D grid so softmax works row-wise too.
-_GRID = np.concatenate(
-    [np.linspace(-30.0, 30.0, 241), [-1e-8, 0.0, 1e-8, -700.0, 80.0, -0.5, 0.5]]
-)
+_GRID = np.concatenate([np.linspace(-30.0, 30.0, 241), [-1e-8, 0.0, 1e-8, -700.0, 80.0, -0.5, 0.5]])
 _GRID_2D = _GRID[: len(_GRID) // 8 * 8].reshape(-1, 8)
 
 
@@ -179,8 +177,13 @@ def test_initializer_instance_through_estimator_does_not_mutate():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPRegressorX(
-            hidden_layer_sizes=(4,), kernel_initializer=user, solver="sgd",
-            learning_rate_init=1e-12, momentum=0.0, alpha=0.0, max_iter=1,
+            hidden_layer_sizes=(4,),
+            kernel_initializer=user,
+            solver="sgd",
+            learning_rate_init=1e-12,
+            momentum=0.0,
+            alpha=0.0,
+            max_iter=1,
             random_state=0,
         ).fit(X, y)
     assert user.get_config() == before
@@ -193,7 +196,11 @@ def test_initializer_instance_through_estimator_does_not_mutate():
 # -- optimizers ----------------------------------------------------------------------
 
 _HYPER = dict(
-    learning_rate_init=0.0123, momentum=0.7, beta_1=0.8, beta_2=0.95, epsilon=1e-6,
+    learning_rate_init=0.0123,
+    momentum=0.7,
+    beta_1=0.8,
+    beta_2=0.95,
+    epsilon=1e-6,
     rho=0.85,
 )
 _EXPECTED_OPTIMIZER = {
@@ -235,9 +242,7 @@ def test_optimizer_factory(solver, weight_decay):
     [(0.7, True, True), (0.7, False, False), (0.0, True, False)],
 )
 def test_sgd_nesterov(momentum, nesterovs_momentum, expected):
-    est = MLPClassifierX(
-        solver="sgd", momentum=momentum, nesterovs_momentum=nesterovs_momentum
-    )
+    est = MLPClassifierX(solver="sgd", momentum=momentum, nesterovs_momentum=nesterovs_momentum)
     opt = OPTIMIZERS["sgd"](est)
     assert opt.nesterov is expected
     assert opt.momentum == pytest.approx(momentum)
@@ -250,8 +255,12 @@ def test_fitted_model_optimizer(solver):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifierX(
-            hidden_layer_sizes=(3,), solver=solver, weight_decay=0.01, max_iter=1,
-            random_state=0, **_HYPER,
+            hidden_layer_sizes=(3,),
+            solver=solver,
+            weight_decay=0.01,
+            max_iter=1,
+            random_state=0,
+            **_HYPER,
         ).fit(X, y)
     _check_optimizer(est.model_.optimizer, solver, 0.01)
     if solver == "sgd":
@@ -333,34 +342,25 @@ def test_poisson_half_deviance_with_log_link():
 
 # -- integer hyperparameters ---------------------------------------------------------
 
-_KERAS_WANTS_FLOAT = (
-    "skneural passes the value to Keras unconverted, and Keras refuses an int "
-    "(SGD: '`momentum` must be a float between [0, 1]'; any optimizer: 'Argument "
-    "`learning_rate` should be float ...'), although the parameter constraints accept "
-    "it and scikit-learn's MLP fits with it"
-)
-
 
 @pytest.mark.parametrize(
     "params",
     [
-        pytest.param(
-            dict(solver="sgd", momentum=0),
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
-        ),
-        pytest.param(
-            dict(solver="sgd", momentum=1),
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
-        ),
-        pytest.param(
-            dict(solver="adam", learning_rate_init=1),
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=_KERAS_WANTS_FLOAT),
-        ),
+        dict(solver="sgd", momentum=0),
+        dict(solver="sgd", momentum=1),
+        dict(solver="adam", learning_rate_init=1),
         dict(solver="adam", beta_1=0, weight_decay=0),
         dict(solver="rmsprop", rho=1, epsilon=1),
         dict(solver="sgd", momentum=0.0),
     ],
-    ids=["sgd-momentum-0", "sgd-momentum-1", "learning_rate_init-1", "adam-ints", "rmsprop-ints", "sgd-momentum-0.0"],
+    ids=[
+        "sgd-momentum-0",
+        "sgd-momentum-1",
+        "learning_rate_init-1",
+        "adam-ints",
+        "rmsprop-ints",
+        "sgd-momentum-0.0",
+    ],
 )
 def test_integer_hyperparameters_are_accepted(params):
     # Every value here passes the estimator's parameter validation, as it does

@@ -42,11 +42,13 @@ def _numpy_loss_and_grads(coefs, intercepts, X, Y, w, loss, alpha, l1):
     sum(w * loss) / sum(w) + (alpha / 2 * sum W^2 + l1 * sum |W|) / sum(w)."""
     per_sample, dloss = _NUMPY_LOSSES[loss]
     activations = [X]
-    for W, b in zip(coefs[:-1], intercepts[:-1]):
+    for W, b in zip(coefs[:-1], intercepts[:-1], strict=True):
         activations.append(np.tanh(activations[-1] @ W + b))
     logits = activations[-1] @ coefs[-1] + intercepts[-1]
     s = w.sum()
-    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs) + l1 * sum(np.abs(W).sum() for W in coefs)
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs) + l1 * sum(
+        np.abs(W).sum() for W in coefs
+    )
     value = ((w * per_sample(Y, logits)).sum() + penalty) / s
 
     delta = w[:, None] * dloss(Y, logits) / s
@@ -91,8 +93,15 @@ def test_full_batch_sgd_step_and_loss(loss):
     X, y, Y, w, est = _problem(loss)
     lr, alpha, l1 = 0.125, 0.3, 0.05  # lr exact in float32, as Keras stores it
     est.set_params(
-        hidden_layer_sizes=(5, 3), activation="tanh", solver="sgd", momentum=0.0,
-        learning_rate_init=lr, alpha=alpha, l1=l1, batch_size=len(X), max_iter=1,
+        hidden_layer_sizes=(5, 3),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=lr,
+        alpha=alpha,
+        l1=l1,
+        batch_size=len(X),
+        max_iter=1,
         random_state=0,
     )
     est.fit(X, y, sample_weight=w)
@@ -105,7 +114,9 @@ def test_full_batch_sgd_step_and_loss(loss):
     assert est.loss_curve_[-1] == pytest.approx(value, rel=1e-12)
     assert est.loss_ == est.loss_curve_[-1]
     # ... and the step is exactly w - lr * grad.
-    for after, before, grad in zip(est.coefs_ + est.intercepts_, coefs0 + intercepts0, grad_c + grad_b, strict=True):
+    for after, before, grad in zip(
+        est.coefs_ + est.intercepts_, coefs0 + intercepts0, grad_c + grad_b, strict=True
+    ):
         assert_allclose(after, before - lr * grad, rtol=1e-12, atol=1e-14)
     assert not np.allclose(est.coefs_[0], coefs0[0])
 
@@ -119,9 +130,17 @@ def test_minibatch_loss_curve_is_batch_size_weighted_mean():
     X, y, Y, w, est = _problem("squared_error", n=30)
     alpha, l1 = 2.0, 0.5
     est.set_params(
-        hidden_layer_sizes=(5,), activation="tanh", solver="sgd", momentum=0.0,
-        learning_rate_init=1e-12, alpha=alpha, l1=l1, batch_size=7, shuffle=False,
-        max_iter=1, random_state=0,
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1e-12,
+        alpha=alpha,
+        l1=l1,
+        batch_size=7,
+        shuffle=False,
+        max_iter=1,
+        random_state=0,
     )
     est.fit(X, y, sample_weight=w)
     coefs, intercepts = _weights(est)
@@ -144,9 +163,16 @@ def test_invscaling_schedule_drives_the_optimizer():
     X, y, Y, w, est = _problem("squared_error", n=40)
     lr0, power_t = 0.5, 0.25
     est.set_params(
-        hidden_layer_sizes=(4,), activation="tanh", solver="sgd", momentum=0.0,
-        learning_rate="invscaling", learning_rate_init=lr0, power_t=power_t, alpha=0.0,
-        batch_size=40, random_state=0,
+        hidden_layer_sizes=(4,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate="invscaling",
+        learning_rate_init=lr0,
+        power_t=power_t,
+        alpha=0.0,
+        batch_size=40,
+        random_state=0,
     )
     est.partial_fit(X, y)
     coefs1, intercepts1 = _weights(est)
@@ -158,17 +184,27 @@ def test_invscaling_schedule_drives_the_optimizer():
     )
     assert est.loss_curve_[-1] == pytest.approx(value, rel=1e-12)
     # Keras keeps the learning rate in float32: the step is exact to float32 rounding.
-    for after, before, grad in zip(est.coefs_ + est.intercepts_, coefs1 + intercepts1, grad_c + grad_b, strict=True):
+    for after, before, grad in zip(
+        est.coefs_ + est.intercepts_, coefs1 + intercepts1, grad_c + grad_b, strict=True
+    ):
         assert_allclose(after - before, -lr1 * grad, rtol=1e-6, atol=1e-15)
-    assert float(est.model_.optimizer.learning_rate) == pytest.approx(lr0 / (80 + 1) ** power_t, rel=1e-6)
+    assert float(est.model_.optimizer.learning_rate) == pytest.approx(
+        lr0 / (80 + 1) ** power_t, rel=1e-6
+    )
 
 
 def test_invscaling_history():
     X, y, _, _, est = _problem("squared_error", n=40)
     est.set_params(
-        hidden_layer_sizes=(4,), solver="adam", learning_rate="invscaling",
-        learning_rate_init=0.01, power_t=0.5, max_iter=6, tol=0.0,
-        n_iter_no_change=100, random_state=0,
+        hidden_layer_sizes=(4,),
+        solver="adam",
+        learning_rate="invscaling",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        max_iter=6,
+        tol=0.0,
+        n_iter_no_change=100,
+        random_state=0,
     )
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
@@ -195,8 +231,13 @@ def _first_stop(losses, tol, n_iter_no_change):
 def test_tol_rule_stops_on_the_loss_curve():
     X, y, _, _, est = _problem("squared_error", n=60)
     est.set_params(
-        hidden_layer_sizes=(8,), learning_rate_init=0.02, tol=1e-3, n_iter_no_change=3,
-        max_iter=300, batch_size=20, random_state=0,
+        hidden_layer_sizes=(8,),
+        learning_rate_init=0.02,
+        tol=1e-3,
+        n_iter_no_change=3,
+        max_iter=300,
+        batch_size=20,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -213,7 +254,14 @@ def test_tol_rule_epoch_count_matches_sklearn():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     y = X[:, 0]
-    params = dict(hidden_layer_sizes=(3,), solver="sgd", tol=10.0, n_iter_no_change=2, max_iter=50, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(3,),
+        solver="sgd",
+        tol=10.0,
+        n_iter_no_change=2,
+        max_iter=50,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est = MLPRegressorX(**params).fit(X, y)
@@ -223,7 +271,9 @@ def test_tol_rule_epoch_count_matches_sklearn():
 
 def test_max_iter_gives_convergence_warning():
     X, y, _, _, est = _problem("log_loss")
-    est.set_params(hidden_layer_sizes=(4,), max_iter=3, tol=0.0, n_iter_no_change=100, random_state=0)
+    est.set_params(
+        hidden_layer_sizes=(4,), max_iter=3, tol=0.0, n_iter_no_change=100, random_state=0
+    )
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
         est.fit(X, y)
     assert est.n_iter_ == 3
@@ -232,7 +282,9 @@ def test_max_iter_gives_convergence_warning():
 
 def test_infinite_n_iter_no_change_never_stops():
     X, y, _, _, est = _problem("squared_error")
-    est.set_params(hidden_layer_sizes=(3,), tol=1e6, n_iter_no_change=np.inf, max_iter=6, random_state=0)
+    est.set_params(
+        hidden_layer_sizes=(3,), tol=1e6, n_iter_no_change=np.inf, max_iter=6, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
     assert est.n_iter_ == 6
@@ -246,8 +298,14 @@ def test_adaptive_divides_by_five_and_stops_like_sklearn():
     X = rng.normal(size=(40, 3))
     y = X[:, 0]
     params = dict(
-        hidden_layer_sizes=(3,), solver="sgd", learning_rate="adaptive",
-        learning_rate_init=0.01, tol=1e3, n_iter_no_change=2, max_iter=100, random_state=0,
+        hidden_layer_sizes=(3,),
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.01,
+        tol=1e3,
+        n_iter_no_change=2,
+        max_iter=100,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -259,12 +317,16 @@ def test_adaptive_divides_by_five_and_stops_like_sklearn():
     expected = [rates[0]] * 4 + [r for r in rates[1:] for _ in range(3)]
     assert est.n_iter_ == ref.n_iter_ == len(expected) == 22
     assert list(est.history_["learning_rate"]) == pytest.approx(expected, rel=1e-12)
-    assert float(est.model_.optimizer.learning_rate) == pytest.approx(ref._optimizer.learning_rate, rel=1e-6)
+    assert float(est.model_.optimizer.learning_rate) == pytest.approx(
+        ref._optimizer.learning_rate, rel=1e-6
+    )
 
 
 def test_constant_learning_rate_history():
     X, y, _, _, est = _problem("squared_error")
-    est.set_params(hidden_layer_sizes=(3,), learning_rate_init=0.003, max_iter=4, tol=0.0, random_state=0)
+    est.set_params(
+        hidden_layer_sizes=(3,), learning_rate_init=0.003, max_iter=4, tol=0.0, random_state=0
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(X, y)
     assert list(est.history_["learning_rate"]) == [0.003] * 4
@@ -292,9 +354,17 @@ def test_early_stopping_restores_best_weights(split_spy):
     X = rng.normal(size=(80, 6))
     y = X[:, 0] + 0.5 * rng.normal(size=80)  # noisy: the validation score turns down
     est = MLPRegressorX(
-        hidden_layer_sizes=(32,), solver="sgd", momentum=0.9, learning_rate_init=0.05,
-        early_stopping=True, validation_fraction=0.25, tol=0.0, n_iter_no_change=5,
-        max_iter=200, batch_size=10, random_state=0,
+        hidden_layer_sizes=(32,),
+        solver="sgd",
+        momentum=0.9,
+        learning_rate_init=0.05,
+        early_stopping=True,
+        validation_fraction=0.25,
+        tol=0.0,
+        n_iter_no_change=5,
+        max_iter=200,
+        batch_size=10,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -328,8 +398,13 @@ def test_early_stopping_restores_best_weights(split_spy):
 def test_early_stopping_classifier_is_stratified(split_spy):
     X, y, _, _, est = _problem("log_loss", n=60)
     est.set_params(
-        hidden_layer_sizes=(8,), early_stopping=True, validation_fraction=0.2,
-        n_iter_no_change=2, max_iter=50, learning_rate_init=0.05, random_state=0,
+        hidden_layer_sizes=(8,),
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=2,
+        max_iter=50,
+        learning_rate_init=0.05,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -338,8 +413,56 @@ def test_early_stopping_classifier_is_stratified(split_spy):
     for label in np.unique(y):
         assert abs(np.mean(y[val] == label) - np.mean(y == label)) <= 1 / len(val) + 1e-12
     assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.validation_scores_[-1] < est.best_validation_score_
     # Accuracy of the restored weights on the held-out rows is the best score.
     assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
+
+
+def _warm_start_without_improvement():
+    """An early-stopping fit, then a warm start whose epochs never beat its best."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6))
+    y = X[:, 0] + 0.5 * rng.normal(size=80)
+    est = MLPRegressorX(
+        hidden_layer_sizes=(32,),
+        solver="sgd",
+        momentum=0.9,
+        learning_rate_init=0.05,
+        early_stopping=True,
+        validation_fraction=0.25,
+        tol=0.0,
+        n_iter_no_change=5,
+        max_iter=200,
+        batch_size=10,
+        random_state=0,
+    ).fit(X, y)
+    first = dict(
+        n_iter=est.n_iter_,
+        best=est.best_validation_score_,
+        coefs=[c.copy() for c in est.coefs_],
+        intercepts=[b.copy() for b in est.intercepts_],
+    )
+    # A learning rate ten times larger: the next epoch is far worse.
+    est.set_params(warm_start=True, learning_rate_init=0.5).fit(X, y)
+    return est, first
+
+
+def test_early_stopping_warm_start_keeps_best_score():
+    est, first = _warm_start_without_improvement()
+    new_scores = est.validation_scores_[first["n_iter"] :]
+    assert len(new_scores) == est.n_iter_ >= 1
+    assert max(new_scores) < first["best"]
+    assert est.best_validation_score_ == first["best"]
+
+
+def test_early_stopping_warm_start_restores_best_weights():
+    est, first = _warm_start_without_improvement()
+    # best_validation_score_ still describes the first fit's best epoch, so those
+    # are the weights the estimator should hold.
+    for got, expected in zip(
+        est.coefs_ + est.intercepts_, first["coefs"] + first["intercepts"], strict=True
+    ):
+        assert_allclose(got, expected)
 
 
 def test_history_without_early_stopping():
