@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, validate_data
+from ._compiled import POOL, TrainData
 from ._config import (
     NetworkSpec,
     batch_size,
@@ -30,15 +31,7 @@ from ._inference import ForwardPass
 from ._network import build_network, dense_layers
 from ._params import MLPParams
 from ._registry import LOSSES, OPTIMIZERS
-from ._training import (
-    EpochRunner,
-    Schedule,
-    StoppingRule,
-    TrainData,
-    TrainingState,
-    Validation,
-    run_epochs,
-)
+from ._training import Schedule, StoppingRule, TrainingState, Validation, run_epochs
 
 # Parameters whose change between two warm-started fits means a different optimizer.
 _OPTIMIZER_PARAMS = (
@@ -114,24 +107,24 @@ class BaseMLPX(MLPParams):
         else:
             data, validation = validation
 
-        runner = self._get_runner()
-        self.n_iter_ = run_epochs(
-            runner,
-            self._state,
-            data,
-            validation,
-            Schedule(self.learning_rate, self.learning_rate_init, self.power_t),
-            StoppingRule(
-                max_iter=self.max_iter,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                shuffle=self.shuffle,
-                verbose=bool(self.verbose),
-            ),
-            batch_size(self.batch_size, data.n_samples),
-            self._rng,
-            incremental,
-        )
+        with POOL.borrow(self._spec, self.model_, self._loss_name(), self.alpha, self.l1) as runner:
+            self.n_iter_ = run_epochs(
+                runner,
+                self._state,
+                data,
+                validation,
+                Schedule(self.learning_rate, self.learning_rate_init, self.power_t),
+                StoppingRule(
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    n_iter_no_change=self.n_iter_no_change,
+                    shuffle=self.shuffle,
+                    verbose=bool(self.verbose),
+                ),
+                batch_size(self.batch_size, data.n_samples),
+                self._rng,
+                incremental,
+            )
         self._publish()
         return self
 
@@ -154,7 +147,9 @@ class BaseMLPX(MLPParams):
         self._state = TrainingState(learning_rate=self.learning_rate_init)
 
     def _compile_optimizer(self) -> None:
-        self.model_.compile(optimizer=OPTIMIZERS[self.solver](self))
+        optimizer = OPTIMIZERS[self.solver](self)
+        self.model_.compile(optimizer=optimizer)
+        optimizer.build(self.model_.trainable_variables)
         self._optimizer_params = self._current_optimizer_params()
 
     def _current_optimizer_params(self) -> dict[str, Any]:
@@ -216,14 +211,6 @@ class BaseMLPX(MLPParams):
         held_out = TrainData.from_arrays(X[val], Y[val], sample_weight[val], dtype)
         return data, Validation(held_out, self._scorer(y[val], sample_weight[val]))
 
-    def _get_runner(self) -> EpochRunner:
-        key = (id(self.model_), id(self.model_.optimizer), self._loss_name(), self.alpha, self.l1)
-        runner = getattr(self, "_runner", None)
-        if runner is None or runner.key != key:
-            runner = EpochRunner(self.model_, self._loss_name(), self.alpha, self.l1)
-            self._runner = runner
-        return runner
-
     def _publish(self) -> None:
         """Set scikit-learn's fitted attributes from the model and the loop state."""
         state = self._state
@@ -258,14 +245,6 @@ class BaseMLPX(MLPParams):
         if sp.issparse(X):
             X = X.toarray()
         return self._forward(X)
-
-    # -- persistence ---------------------------------------------------------------
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        # Compiled TensorFlow functions do not pickle; the next fit rebuilds them.
-        state.pop("_runner", None)
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

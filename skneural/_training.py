@@ -1,9 +1,8 @@
-"""The training loop: compiled epochs over tensors, and scikit-learn's stopping rules.
+"""The training loop: scikit-learn's stopping rules around compiled epochs.
 
-One call of :meth:`EpochRunner.run_epoch` runs every minibatch step of an epoch inside
-one TensorFlow graph: the data stay in tensors, batches are gathered by index, and
-Python is entered once per epoch, not once per step. Around it,
-:func:`run_epochs` applies scikit-learn's MLP semantics epoch by epoch: the
+Each epoch is one call of a compiled function (:mod:`skneural._compiled`) over tensors
+that stay resident. Around it, :func:`run_epochs` applies scikit-learn's MLP semantics
+epoch by epoch: the
 ``tol`` / ``n_iter_no_change`` rule on the training loss or the validation score,
 the 'invscaling' and 'adaptive' learning rates, best-weights restore for early
 stopping, and the ``ConvergenceWarning`` at ``max_iter``.
@@ -16,124 +15,12 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 
-from ._network import dense_layers, logits_model
-from ._registry import LOSSES
+from ._compiled import EpochRunner, TrainData
 
 # scikit-learn's 'adaptive' schedule stops once the learning rate falls to this value.
 _MIN_ADAPTIVE_LEARNING_RATE = 1e-6
-
-
-class EpochRunner:
-    """Compiled epoch and evaluation functions bound to one model and its optimizer.
-
-    The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
-    loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
-    Dense kernels (biases and batch-norm parameters are not penalised).
-
-    Parameters
-    ----------
-    model : keras.Model
-        Built by :func:`skneural._network.build_network`; its ``optimizer`` is the one
-        that trains it.
-    loss : str
-        A key of :data:`skneural._registry.LOSSES`.
-    alpha, l1 : float
-        L2 and L1 penalty strengths.
-    """
-
-    def __init__(self, model: keras.Model, loss: str, alpha: float, l1: float):
-        self.model = model
-        self.key = (id(model), id(model.optimizer), loss, alpha, l1)
-        self._logits = logits_model(model)
-        self._per_sample = LOSSES[loss].per_sample
-        self._kernels = [layer.kernel for layer in dense_layers(model)]
-        self._alpha = alpha
-        self._l1 = l1
-        dtype = model.inputs[0].dtype
-        n_features = model.inputs[0].shape[1]
-        n_outputs = model.outputs[0].shape[1]
-        data_spec = [
-            tf.TensorSpec([None, n_features], dtype),
-            tf.TensorSpec([None, n_outputs], dtype),
-            tf.TensorSpec([None], dtype),
-        ]
-        self._epoch = tf.function(
-            self._run_epoch,
-            input_signature=[
-                *data_spec,
-                tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([], tf.int32),
-            ],
-        )
-        self._evaluate = tf.function(self._run_evaluate, input_signature=data_spec)
-        model.optimizer.build(model.trainable_variables)
-
-    def _penalty(self) -> tf.Tensor:
-        total = tf.constant(0.0, self._kernels[0].dtype)
-        if self._alpha:
-            total += (
-                0.5 * self._alpha * tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
-            )
-        if self._l1:
-            total += self._l1 * tf.add_n([tf.reduce_sum(tf.abs(k)) for k in self._kernels])
-        return total
-
-    def _run_epoch(self, X, Y, W, order, batch_size):
-        n = tf.shape(order)[0]
-        n_batches = (n + batch_size - 1) // batch_size
-        variables = self.model.trainable_variables
-        total = tf.constant(0.0, X.dtype)
-        for i in tf.range(n_batches):
-            idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
-            x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
-            with tf.GradientTape() as tape:
-                logits = self._logits(x, training=True)
-                weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
-                batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
-            grads = tape.gradient(batch_loss, variables)
-            self.model.optimizer.apply(grads, variables)
-            total += batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
-        return total / tf.cast(n, X.dtype)
-
-    def _run_evaluate(self, X, Y, W):
-        logits = self._logits(X, training=False)
-        loss = tf.math.divide_no_nan(
-            tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
-        )
-        return loss, self.model.get_layer("output_activation")(logits)
-
-    def run_epoch(self, data: "TrainData", order: np.ndarray, batch_size: int) -> float:
-        """Run one epoch of minibatch steps over ``data`` in ``order``; return the mean
-        batch loss weighted by batch size (scikit-learn's ``loss_curve_`` value)."""
-        loss = self._epoch(
-            data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
-        )
-        return float(loss)
-
-    def evaluate(self, data: "TrainData") -> tuple[float, np.ndarray]:
-        """Weighted loss (no penalty) and outputs of the model in inference mode."""
-        loss, outputs = self._evaluate(data.X, data.Y, data.W)
-        return float(loss), outputs.numpy()
-
-
-@dataclass
-class TrainData:
-    """Inputs, encoded targets and sample weights as tensors of the model's dtype."""
-
-    X: tf.Tensor
-    Y: tf.Tensor
-    W: tf.Tensor
-
-    @classmethod
-    def from_arrays(cls, X: np.ndarray, Y: np.ndarray, W: np.ndarray, dtype: str) -> "TrainData":
-        return cls(*(tf.convert_to_tensor(np.asarray(a, dtype=dtype)) for a in (X, Y, W)))
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.X.shape[0])
 
 
 @dataclass

@@ -1,0 +1,229 @@
+"""Compiled training functions, and their reuse across fits of the same network shape.
+
+One call of :meth:`EpochRunner.run_epoch` runs every minibatch step of an epoch inside
+one TensorFlow graph: the data stay in tensors, batches are gathered by index, and
+Python is entered once per epoch, not once per step.
+
+Tracing that graph costs more than training a small network for many epochs, and
+cross-validation and grid searches fit the same architecture again and again. So the
+compiled functions live on a *workspace*: a private Keras model and optimizer of a
+given shape. A fit borrows a workspace of its shape from :data:`POOL`, copies its own
+model's variables and optimizer state in, trains, and copies them back out. The
+estimator's ``model_`` is never shared, a workspace serves one fit at a time, and a
+fit through a reused workspace gives exactly the result of a fresh one.
+"""
+
+import dataclasses
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ._config import NetworkSpec
+from ._network import build_network, dense_layers, logits_model
+from ._registry import LOSSES
+
+
+@dataclasses.dataclass
+class TrainData:
+    """Inputs, encoded targets and sample weights as tensors of the model's dtype."""
+
+    X: tf.Tensor
+    Y: tf.Tensor
+    W: tf.Tensor
+
+    @classmethod
+    def from_arrays(cls, X: np.ndarray, Y: np.ndarray, W: np.ndarray, dtype: str) -> "TrainData":
+        return cls(*(tf.convert_to_tensor(np.asarray(a, dtype=dtype)) for a in (X, Y, W)))
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+
+class EpochRunner:
+    """Compiled epoch and evaluation functions bound to one workspace model.
+
+    The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
+    loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
+    Dense kernels (biases and batch-norm parameters are not penalised). ``alpha`` and
+    ``l1`` are variables, so a grid over them reuses one compiled graph.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built by :func:`skneural._network.build_network` and compiled with the
+        optimizer that trains it.
+    loss : str
+        A key of :data:`skneural._registry.LOSSES`.
+    """
+
+    def __init__(self, model: keras.Model, loss: str):
+        self.model = model
+        self._logits = logits_model(model)
+        self._per_sample = LOSSES[loss].per_sample
+        self._kernels = [layer.kernel for layer in dense_layers(model)]
+        dtype = model.inputs[0].dtype
+        self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
+        self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
+        data_spec = [
+            tf.TensorSpec([None, model.inputs[0].shape[1]], dtype),
+            tf.TensorSpec([None, model.outputs[0].shape[1]], dtype),
+            tf.TensorSpec([None], dtype),
+        ]
+        self._epoch = tf.function(
+            self._run_epoch,
+            input_signature=[
+                *data_spec,
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+            ],
+        )
+        self._evaluate = tf.function(self._run_evaluate, input_signature=data_spec)
+        model.optimizer.build(model.trainable_variables)
+
+    def set_penalty(self, alpha: float, l1: float) -> None:
+        self._alpha.assign(alpha)
+        self._l1.assign(l1)
+
+    def _penalty(self) -> tf.Tensor:
+        squares = tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
+        absolutes = tf.add_n([tf.reduce_sum(tf.abs(k)) for k in self._kernels])
+        return 0.5 * self._alpha * squares + self._l1 * absolutes
+
+    def _run_epoch(self, X, Y, W, order, batch_size):
+        n = tf.shape(order)[0]
+        n_batches = (n + batch_size - 1) // batch_size
+        variables = self.model.trainable_variables
+        total = tf.constant(0.0, X.dtype)
+        for i in tf.range(n_batches):
+            idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
+            with tf.GradientTape() as tape:
+                logits = self._logits(x, training=True)
+                weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
+                batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
+            grads = tape.gradient(batch_loss, variables)
+            self.model.optimizer.apply(grads, variables)
+            total += batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+        return total / tf.cast(n, X.dtype)
+
+    def _run_evaluate(self, X, Y, W):
+        logits = self._logits(X, training=False)
+        loss = tf.math.divide_no_nan(
+            tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
+        )
+        return loss, self.model.get_layer("output_activation")(logits)
+
+    def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> float:
+        """Run one epoch of minibatch steps over ``data`` in ``order``; return the mean
+        batch loss weighted by batch size (scikit-learn's ``loss_curve_`` value)."""
+        loss = self._epoch(
+            data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
+        )
+        return float(loss)
+
+    def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
+        """Weighted loss (no penalty) and outputs of the model in inference mode."""
+        loss, outputs = self._evaluate(data.X, data.Y, data.W)
+        return float(loss), outputs.numpy()
+
+
+def _copy_state(source: keras.Model, target: keras.Model) -> None:
+    """Assign every variable of ``source`` and of its optimizer to ``target``'s.
+
+    Both were built from equal specs with equal optimizers, so their variable lists
+    match one to one (seed-generator states and optimizer step counts included).
+    """
+    pairs = [
+        *zip(source.variables, target.variables, strict=True),
+        *zip(source.optimizer.variables, target.optimizer.variables, strict=True),
+    ]
+    for src, dst in pairs:
+        dst.assign(src.value)
+
+
+def _optimizer_key(optimizer: keras.optimizers.Optimizer) -> tuple[str, str]:
+    # The learning rate is a variable in the graph; every other setting is a constant.
+    config = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
+    return type(optimizer).__qualname__, json.dumps(config, sort_keys=True, default=repr)
+
+
+class RunnerPool:
+    """Idle workspaces, least recently used first, at most ``max_idle`` of them.
+
+    Parameters
+    ----------
+    max_idle : int
+        Workspaces kept between fits; 0 compiles afresh for every fit.
+    """
+
+    def __init__(self, max_idle: int = 4):
+        self.max_idle = max_idle
+        self._idle: OrderedDict[tuple, list[EpochRunner]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def borrow(
+        self, spec: NetworkSpec, model: keras.Model, loss: str, alpha: float, l1: float
+    ) -> Iterator[EpochRunner]:
+        """A runner loaded with ``model``'s state; the trained state is copied back to
+        ``model`` when the block exits, also when it exits by an exception."""
+        key = (
+            dataclasses.replace(spec, kernel_initializer=None),
+            _optimizer_key(model.optimizer),
+            loss,
+        )
+        runner = self._take(key)
+        if runner is None:
+            runner = self._new_runner(spec, model.optimizer, loss)
+        _copy_state(model, runner.model)
+        runner.set_penalty(alpha, l1)
+        try:
+            yield runner
+        finally:
+            _copy_state(runner.model, model)
+            self._give_back(key, runner)
+
+    @staticmethod
+    def _new_runner(spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, loss: str):
+        # The workspace's own initial weights are overwritten before every use.
+        workspace = build_network(spec, np.random.default_rng(0))
+        workspace.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
+        return EpochRunner(workspace, loss)
+
+    def _take(self, key: tuple) -> EpochRunner | None:
+        with self._lock:
+            runners = self._idle.get(key)
+            if not runners:
+                return None
+            runner = runners.pop()
+            if not runners:
+                del self._idle[key]
+            return runner
+
+    def _give_back(self, key: tuple, runner: EpochRunner) -> None:
+        with self._lock:
+            if self.max_idle <= 0:
+                return
+            self._idle.setdefault(key, []).append(runner)
+            self._idle.move_to_end(key)
+            while sum(len(runners) for runners in self._idle.values()) > self.max_idle:
+                oldest = next(iter(self._idle))
+                self._idle[oldest].pop(0)
+                if not self._idle[oldest]:
+                    del self._idle[oldest]
+
+    def clear(self) -> None:
+        """Drop every idle workspace (and the memory its graph holds)."""
+        with self._lock:
+            self._idle.clear()
+
+
+#: The process-wide pool every fit borrows from.
+POOL = RunnerPool()
