@@ -14,6 +14,7 @@ fit through a reused workspace gives exactly the result of a fresh one.
 """
 
 import dataclasses
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -76,15 +77,20 @@ class EpochRunner:
             tf.TensorSpec([None, model.outputs[0].shape[1]], dtype),
             tf.TensorSpec([None], dtype),
         ]
+        # TensorFlow warns when the same Python code is traced again and again (it keys
+        # on the code object); each workspace traces exactly once, by design, and a
+        # partial has no code object of its own, so the warning stays for real misuse.
         self._epoch = tf.function(
-            self._run_epoch,
+            functools.partial(EpochRunner._run_epoch, self),
             input_signature=[
                 *data_spec,
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([], tf.int32),
             ],
         )
-        self._evaluate = tf.function(self._run_evaluate, input_signature=data_spec)
+        self._evaluate = tf.function(
+            functools.partial(EpochRunner._run_evaluate, self), input_signature=data_spec
+        )
         model.optimizer.build(model.trainable_variables)
 
     def set_penalty(self, alpha: float, l1: float) -> None:

@@ -1,5 +1,6 @@
 """The pool of compiled workspaces: reuse must never change a result or share state."""
 
+import logging
 import threading
 
 import numpy as np
@@ -148,3 +149,10 @@ def test_concurrent_fits_equal_serial_fits(data, fresh_pool):
         thread.join()
     for seed in range(4):
         np.testing.assert_array_equal(results[seed], serial[seed])
+
+
+def test_new_workspaces_do_not_trigger_tensorflow_retracing_warnings(data, fresh_pool, caplog):
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for width in range(1, 9):
+            _fit(data, hidden_layer_sizes=(width,), max_iter=1)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
