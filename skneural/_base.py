@@ -236,15 +236,16 @@ class BaseMLPX(MLPParams):
 
     # -- inference ---------------------------------------------------------------
 
-    def _outputs(self, X) -> np.ndarray:
-        """The network's output (after the output activation) on validated ``X``."""
+    def _outputs(self, X, logits: bool = False) -> np.ndarray:
+        """The network's output on validated ``X``, after the output activation unless
+        ``logits``."""
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
         if sp.issparse(X):
             X = X.toarray()
-        return self._forward(X)
+        return self._forward(X, logits=logits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

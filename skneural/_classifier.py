@@ -284,6 +284,23 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         """
         return self._decode(self._outputs(X))
 
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """The output layer's values before the sigmoid or softmax (the logits).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For binary targets, the logit of ``classes_[1]``; otherwise one logit
+            per class (or per label for multilabel targets).
+        """
+        scores = self._outputs(X, logits=True)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability estimates.
 

@@ -53,9 +53,11 @@ class ForwardPass:
             elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
                 raise TypeError(f"No numpy forward step for layer {layer.name!r}.")
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
+    def __call__(self, X: np.ndarray, logits: bool = False) -> np.ndarray:
+        """The network's output on ``X``; with ``logits=True``, before the output
+        activation (the last step)."""
         out = np.asarray(X, dtype=np.float64)
-        for weight, shift, activation in self._steps:
+        for weight, shift, activation in self._steps[:-1] if logits else self._steps:
             if activation is not None:
                 out = activation(out)
             elif weight.ndim == 2:

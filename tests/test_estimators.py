@@ -416,3 +416,19 @@ def test_other_keras_backend_is_refused_with_instructions():
     )
     assert result.returncode != 0
     assert "ImportError" in result.stderr and "KERAS_BACKEND=tensorflow" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_decision_function_is_the_logit_of_predict_proba(clf_data, kind):
+    X, y = clf_data
+    y = y % 2 if kind == "binary" else y
+    clf = MLPClassifierX(**SMALL).fit(X, y)
+    scores = clf.decision_function(X)
+    proba = clf.predict_proba(X)
+    if kind == "binary":
+        assert scores.shape == (len(X),)
+        np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-scores)), rtol=1e-12)
+    else:
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(proba, shifted / shifted.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
