@@ -317,7 +317,8 @@ def test_forward_matches_keras_float32(activation):
     expected = est.model_.predict(X, verbose=0)
     assert expected.dtype == np.float32
     got = est.predict_proba(X)
-    assert got.dtype == np.float64
+    # Like scikit-learn's MLP, a float32 network predicts in float32.
+    assert got.dtype == np.float32
     assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
