@@ -80,6 +80,7 @@ class EpochRunner:
         # TensorFlow warns when the same Python code is traced again and again (it keys
         # on the code object); each workspace traces exactly once, by design, and a
         # partial has no code object of its own, so the warning stays for real misuse.
+        # The loop is an explicit tf.while_loop: no AutoGraph conversion, cheaper traces.
         self._epoch = tf.function(
             functools.partial(EpochRunner._run_epoch, self),
             input_signature=[
@@ -87,9 +88,12 @@ class EpochRunner:
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([], tf.int32),
             ],
+            autograph=False,
         )
         self._evaluate = tf.function(
-            functools.partial(EpochRunner._run_evaluate, self), input_signature=data_spec
+            functools.partial(EpochRunner._run_evaluate, self),
+            input_signature=data_spec,
+            autograph=False,
         )
         model.optimizer.build(model.trainable_variables)
 
@@ -106,8 +110,8 @@ class EpochRunner:
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables
-        total = tf.constant(0.0, X.dtype)
-        for i in tf.range(n_batches):
+
+        def step(i, total):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
             with tf.GradientTape() as tape:
@@ -116,7 +120,10 @@ class EpochRunner:
                 batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
             grads = tape.gradient(batch_loss, variables)
             self.model.optimizer.apply(grads, variables)
-            total += batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+            return i + 1, total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+
+        start = (tf.constant(0), tf.constant(0.0, X.dtype))
+        _, total = tf.while_loop(lambda i, _: i < n_batches, step, start)
         return total / tf.cast(n, X.dtype)
 
     def _run_evaluate(self, X, Y, W):

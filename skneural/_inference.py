@@ -64,8 +64,8 @@ class ForwardPass:
         for weight, shift, activation in self._steps[:-1] if logits else self._steps:
             if activation is not None:
                 out = activation(out)
-            elif weight.ndim == 2:
-                out = out @ weight + shift
             else:
-                out = out * weight + shift
+                # The product is a fresh array, so the shift can be added in place.
+                out = out @ weight if weight.ndim == 2 else out * weight
+                out += shift
         return out.astype(self._dtype, copy=False)
