@@ -1,0 +1,338 @@
+"""Benchmark skneural against scikit-learn, Keras, a hand-written TensorFlow loop,
+scikeras and Keras's own scikit-learn wrappers.
+
+    python benchmarks/run.py [--quick] [--scenarios a,b,...] [--repeats N] [--output FILE]
+
+Each scenario runs in a fresh process (``scenarios.py``), one after the other, so all
+peers of a scenario are measured side by side on the same machine. The markdown
+report goes to stdout and to ``--output`` (default ``benchmarks/results.md``);
+progress goes to stderr. See ``benchmarks/README.md``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import workloads as W
+from peers import ALL_PEERS, SKNEURAL, TRAINING_PEERS
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "scenarios.py"
+WORKER_TIMEOUT_S = 1800
+BASELINE = SKNEURAL.name
+
+
+@dataclass(frozen=True)
+class Column:
+    metric: str
+    header: str
+    fmt: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    what: str
+    columns: tuple[Column, ...] = ()
+    ratio: str | None = None  # metric compared to skneural's, peer / skneural
+
+
+SAMPLES = Column("samples_per_s", "samples/s", ",.0f")
+FIT_S = Column("fit_s", "fit time (s)", ".2f")
+SCENARIOS = {
+    s.key: s
+    for s in (
+        Scenario(
+            "a", "Training throughput, classification",
+            "`fit` of a new estimator on `make_classification` ({n_rows:,} x {n_features}, "
+            "{n_classes} classes, 20 informative), {train_epochs} epochs; samples/s = rows x "
+            "epochs / wall time of the whole `fit` call (build, tracing, training).",
+            (SAMPLES, FIT_S), "samples_per_s",
+        ),
+        Scenario(
+            "b", "Training throughput, regression",
+            "As (a) on `make_regression` ({n_rows:,} x {n_features}, y standardized), "
+            "{train_epochs} epochs.",
+            (SAMPLES, FIT_S), "samples_per_s",
+        ),
+        Scenario(
+            "c", "cross_val_score(cv=5) on digits",
+            "`cross_val_score(estimator, X, y, cv=5)` on `load_digits` (X/16), "
+            "{cv_epochs} epochs per fit: wall time of the call, mean accuracy of the folds.",
+            (Column("wall_s", "wall time (s)", ".2f"),
+             Column("accuracy", "mean accuracy", ".3f")),
+            "wall_s",
+        ),
+        Scenario(
+            "d", "predict latency and throughput",
+            "A classifier fitted 1 epoch on 10,000 rows of (a)'s data. Latency: median "
+            "of {predict_calls} `predict` calls on 1 row, after 10 warm-up calls. "
+            "Throughput: median of 5 `predict` calls on {predict_rows:,} rows.",
+            (Column("latency_ms", "1-row latency (ms)", ".3f"),
+             Column("rows_per_s", "rows/s", ",.0f")),
+            "latency_ms",
+        ),
+        Scenario(
+            "e", "Memory growth over repeated fits",
+            "{memory_fits} consecutive `fit` calls of new classifiers on digits "
+            "({memory_epochs} epochs each) in one fresh process per peer; after each fit "
+            "the estimator is dropped and `gc.collect()` runs. RSS from /proc/self/statm; "
+            "growth from after fit 1 to after fit {memory_fits}. "
+            "{memory_repeats} process(es) per peer.",
+            (Column("rss_first_mb", "RSS after fit 1 (MB)", ",.0f"),
+             Column("growth_mb", "growth (MB)", ",.1f"),
+             Column("growth_per_fit_kb", "growth per fit (KB)", ",.0f")),
+        ),
+        Scenario(
+            "f", "FLOP rate reached in (a)",
+            "FLOPs per training sample = 6 x the weights and biases of the Dense layers "
+            "(forward 2x, backward 4x), times (a)'s samples/s, as a fraction of the "
+            "machine's float32 matmul rate (median of 5 `tf.linalg.matmul` / numpy "
+            "matmuls of {matmul_size}x{matmul_size}).",
+            (Column("gflop_per_s", "float32 matmul GFLOP/s", ",.1f"),),
+        ),
+    )
+}  # fmt: skip
+
+
+# -- running the workers ----------------------------------------------------------------
+
+
+def run_worker(key: str, cfg: W.Config, peer: str | None = None) -> dict:
+    """Run one scenario (or one peer of it) in a fresh process; its JSON result, or
+    ``{"error": ...}`` if the process failed."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(WORKER), key, "--config", json.dumps(cfg.to_dict())]
+        cmd += ["--out", str(out)] + (["--peer", peer] if peer else [])
+        try:
+            proc = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {WORKER_TIMEOUT_S} s"}
+        if proc.returncode != 0 or not out.exists():
+            lines = proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"]
+            return {"error": lines[-1][:200]}
+        return json.loads(out.read_text())
+
+
+def run_memory(cfg: W.Config) -> dict:
+    """(e): one process per peer and repeat (two at a time: memory is not a timing)."""
+    jobs = [p.name for _ in range(cfg.memory_repeats) for p in TRAINING_PEERS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda peer: run_worker("e", cfg, peer), jobs))
+    rows = {}
+    for peer, result in zip(jobs, results, strict=True):
+        new = result["rows"][0] if "rows" in result else {"values": {}, "error": result["error"]}
+        row = rows.setdefault(peer, {"peer": peer, "values": {}, "error": None})
+        row["error"] = row["error"] or new["error"]
+        for metric, values in new["values"].items():
+            row["values"].setdefault(metric, []).extend(values)
+    return {"rows": list(rows.values())}
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds spent by every process on the machine so far (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds spent by this process and its finished workers."""
+    usages = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in usages)
+
+
+def run_all(keys: list[str], cfg: W.Config) -> dict[str, dict]:
+    """Run the scenarios one after the other, noting how busy the rest of the machine
+    was meanwhile (in cores: other processes' CPU time / wall time)."""
+    results = {}
+    for key in keys:
+        print(f"({key}) {SCENARIOS[key].title} ...", file=sys.stderr, flush=True)
+        start, busy, own = time.perf_counter(), busy_cpu_s(), own_cpu_s()
+        results[key] = run_memory(cfg) if key == "e" else run_worker(key, cfg)
+        elapsed = time.perf_counter() - start
+        other = (busy_cpu_s() - busy) - (own_cpu_s() - own)
+        results[key].update(wall_s=elapsed, other_cores=max(other, 0.0) / elapsed)
+        status = f"failed: {results[key]['error']}" if "error" in results[key] else "done"
+        print(f"({key}) {status} in {elapsed:.0f} s", file=sys.stderr, flush=True)
+        if results[key]["other_cores"] > 0.1:
+            print(
+                f"warning: other processes used {results[key]['other_cores']:.2f} cores "
+                "meanwhile; timings are disturbed",
+                file=sys.stderr,
+            )
+    return results
+
+
+# -- the report -----------------------------------------------------------------------
+
+
+def cell(values: list[float], fmt: str) -> str:
+    text = format(statistics.median(values), fmt)
+    if len(values) > 1:
+        text += f" ({format(min(values), fmt)}–{format(max(values), fmt)})"
+    return text
+
+
+def median_of(rows: list[dict], peer: str, metric: str) -> float | None:
+    for row in rows:
+        if row["peer"] == peer and not row["error"] and row["values"].get(metric):
+            return statistics.median(row["values"][metric])
+    return None
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in body]
+
+
+def scenario_table(scenario: Scenario, rows: list[dict]) -> list[str]:
+    header = ["peer"] + [c.header for c in scenario.columns]
+    baseline = median_of(rows, BASELINE, scenario.ratio) if scenario.ratio else None
+    if baseline:
+        ratio_header = next(c.header for c in scenario.columns if c.metric == scenario.ratio)
+        header.append(f"{ratio_header} ÷ skneural's")
+    body = []
+    for row in rows:
+        if row["error"]:
+            cells = [f"n/a ({row['error']})"] + [""] * (len(header) - 2)
+        else:
+            cells = [cell(row["values"][c.metric], c.fmt) for c in scenario.columns]
+            if baseline:
+                cells.append(f"{median_of(rows, row['peer'], scenario.ratio) / baseline:.2f}")
+        body.append([row["peer"]] + cells)
+    return markdown_table(header, body)
+
+
+def flop_table(scenario: Scenario, a: dict, f: dict) -> list[str]:
+    """(f): the measured matmul rates, then each peer's FLOP rate in (a) against them."""
+    peaks = {row["peer"]: median_of(f["rows"], row["peer"], "gflop_per_s") for row in f["rows"]}
+    header = ["peer", "GFLOP/s in (a)"] + [f"fraction of {name}" for name in peaks]
+    body = []
+    for row in a["rows"]:
+        if row["error"]:
+            body.append([row["peer"], f"n/a ({row['error']})"] + [""] * len(peaks))
+            continue
+        gflops = [s * f["flop_per_sample"] / 1e9 for s in row["values"]["samples_per_s"]]
+        fractions = [
+            f"{statistics.median(gflops) / peak:.3f}" if peak else "n/a" for peak in peaks.values()
+        ]
+        body.append([row["peer"], cell(gflops, ".1f")] + fractions)
+    return [
+        *scenario_table(scenario, f["rows"]),
+        "",
+        f"Dense weights and biases: {f['n_weights']:,}, so {f['flop_per_sample']:,} FLOPs "
+        "per training sample.",
+        "",
+        *markdown_table(header, body),
+    ]
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    packages = ("tensorflow", "keras", "scikit-learn", "scikeras", "numpy", "skneural")
+    commit = subprocess.run(
+        ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    return [
+        f"- CPU: {cpu}, nproc {os.cpu_count()}",
+        f"- Python {platform.python_version()}; "
+        + ", ".join(f"{p} {version(p)}" for p in packages),
+        f"- skneural commit: {commit or 'unknown'}",
+    ]
+
+
+def report(keys, results, cfg, quick, started, total_s) -> str:
+    lines = [
+        f"# skneural benchmarks{' (quick smoke run)' if quick else ''}",
+        "",
+        f"Measured {started:%Y-%m-%d %H:%M} UTC in {total_s / 60:.1f} min "
+        f"(`python benchmarks/run.py{' --quick' if quick else ''}`).",
+        "",
+        *machine(),
+        "",
+        "Every peer trains hidden layers (256, 128), ReLU, Adam (lr 1e-3), batches of 256, "
+        "a fixed number of epochs, no early stopping, no L2 penalty, on the same float32 "
+        f"arrays. Cells: median of {cfg.repeats} repeat(s) (min–max); ratios use medians.",
+        "",
+        "Peers:",
+        "",
+        *(f"- **{peer.name}**: {peer.note}" for peer in ALL_PEERS.values()),
+    ]
+    for key in keys:
+        scenario, result = SCENARIOS[key], results[key]
+        lines += ["", f"## ({key}) {scenario.title}", "", scenario.what.format(**cfg.to_dict()), ""]
+        if "error" in result:
+            lines.append(f"Failed: {result['error']}")
+        elif key == "f":
+            a = results.get("a", {})
+            lines += flop_table(scenario, a, result) if "rows" in a else ["n/a: (a) failed"]
+        else:
+            lines += scenario_table(scenario, result["rows"])
+        lines.append(
+            f"\n_Scenario wall time: {result['wall_s']:.0f} s; other processes used "
+            f"{result['other_cores']:.2f} cores meanwhile._"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="e.g. a,b,d")
+    parser.add_argument("--repeats", type=int, help="repeats per measurement")
+    parser.add_argument("--output", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+
+    keys = [k.strip() for k in args.scenarios.split(",") if k.strip()]
+    unknown = sorted(set(keys) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
+    if "f" in keys and "a" not in keys:
+        print("(f) needs (a)'s throughput: adding (a)", file=sys.stderr)
+        keys.insert(keys.index("f"), "a")
+    cfg = (W.Config.quick if args.quick else W.Config.full)(args.repeats)
+
+    started = datetime.now(UTC)
+    start = time.perf_counter()
+    results = run_all(keys, cfg)
+    text = report(keys, results, cfg, args.quick, started, time.perf_counter() - start)
+    print(text)
+    args.output.write_text(text)
+    print(f"written to {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

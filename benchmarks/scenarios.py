@@ -1,0 +1,249 @@
+"""One scenario, run in a fresh process by ``run.py``; writes its measurements as JSON.
+
+    python benchmarks/scenarios.py NAME --config JSON --out FILE [--peer PEER]
+
+Each scenario returns ``{"rows": [...]}``: per peer its name, a note, the list of
+measurements of each metric (one per repeat) and, if the peer could not run, the
+reason. Repeats are interleaved (every peer once, then every peer again, ...) so that
+a slow patch of the machine hits all peers alike; each measurement uses a new
+estimator. Presentation (titles, units, the table) is ``run.py``'s business.
+"""
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import peers as P
+import workloads as W
+
+SEED = 0
+
+
+# -- measuring ----------------------------------------------------------------------
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, ImportError):
+        return f"{exc.name or exc} not installed" if exc.name else str(exc)
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text[:120]
+
+
+def measure_peers(
+    peers: tuple[P.Peer, ...],
+    repeats: int,
+    measure: Callable[[P.Peer], dict[str, float]],
+    prepare: Callable[[P.Peer], None] | None = None,
+) -> list[dict]:
+    """``prepare(peer)`` once per peer (warm-up), then ``measure(peer)`` ``repeats``
+    times, interleaved across peers. A peer that raises is reported, not fatal."""
+    rows = {p.name: {"peer": p.name, "note": p.note, "values": {}, "error": None} for p in peers}
+
+    def attempt(peer, step, record=True):
+        row = rows[peer.name]
+        if row["error"] is not None:
+            return
+        try:
+            result = step(peer)
+        except Exception as exc:  # a broken or missing peer must not stop the others
+            row["error"] = describe_failure(exc)
+            print(f"[{peer.name}] failed: {exc!r}", file=sys.stderr)
+            return
+        if not record:
+            return
+        for key, value in result.items():
+            row["values"].setdefault(key, []).append(float(value))
+
+    if prepare is not None:
+        for peer in peers:
+            attempt(peer, prepare, record=False)
+    for _ in range(repeats):
+        for peer in peers:
+            gc.collect()
+            attempt(peer, measure)
+    return list(rows.values())
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def fit(peer: P.Peer, task: str, epochs: int, X, y, seed: int = SEED):
+    estimator, fit_params = peer.make(task, epochs, seed)
+    return estimator.fit(X, y, **fit_params)
+
+
+def warm_up(task: str, X, y) -> Callable[[P.Peer], None]:
+    """A one-epoch fit on 512 rows: process-wide start-up costs (TensorFlow's runtime,
+    first kernels) are paid before the clock runs, whichever peer comes first."""
+    return lambda peer: fit(peer, task, 1, X[:512], y[:512])
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, from /proc/self/statm."""
+    with open("/proc/self/statm") as f:
+        resident_pages = int(f.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# -- the scenarios --------------------------------------------------------------------
+
+
+def training_throughput(task: str, X, y, cfg: W.Config, peers) -> dict:
+    """Samples per second of one whole ``fit`` (build, trace, train) of a new estimator."""
+
+    def measure(peer):
+        seconds = timed(lambda: fit(peer, task, cfg.train_epochs, X, y))
+        return {"samples_per_s": len(X) * cfg.train_epochs / seconds, "fit_s": seconds}
+
+    return {"rows": measure_peers(peers, cfg.repeats, measure, warm_up(task, X, y))}
+
+
+def scenario_a(cfg: W.Config, peers=P.TRAINING_PEERS) -> dict:
+    return training_throughput(P.CLASSIFICATION, *W.classification(cfg), cfg, peers)
+
+
+def scenario_b(cfg: W.Config, peers=P.TRAINING_PEERS) -> dict:
+    return training_throughput(P.REGRESSION, *W.regression(cfg), cfg, peers)
+
+
+def scenario_c(cfg: W.Config, peers=P.TRAINING_PEERS) -> dict:
+    """``cross_val_score(cv=5)`` on digits: wall time and mean accuracy."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = W.digits()
+
+    def measure(peer):
+        estimator, fit_params = peer.make(P.CLASSIFICATION, cfg.cv_epochs, SEED)
+        start = time.perf_counter()
+        scores = cross_val_score(estimator, X, y, cv=5, params=fit_params or None)
+        return {"wall_s": time.perf_counter() - start, "accuracy": scores.mean()}
+
+    prepare = warm_up(P.CLASSIFICATION, X, y)
+    return {"rows": measure_peers(peers, cfg.repeats, measure, prepare)}
+
+
+def scenario_d(cfg: W.Config, peers=P.PREDICT_PEERS) -> dict:
+    """``predict`` latency on one row and throughput on ``predict_rows`` rows, of a
+    classifier fitted for one epoch on 10,000 rows of (a)'s data."""
+    X, y = W.classification(cfg)
+    X_train, y_train = X[:10_000], y[:10_000]
+    X_bulk = X[: cfg.predict_rows]
+    fitted = {}
+
+    def prepare(peer):
+        estimator = fit(peer, P.CLASSIFICATION, 1, X_train, y_train)
+        for i in range(10):
+            estimator.predict(X[i : i + 1])
+        estimator.predict(X_bulk)
+        fitted[peer.name] = estimator
+
+    def measure(peer):
+        predict = fitted[peer.name].predict
+        latencies = [timed(lambda i=i: predict(X[i : i + 1])) for i in range(cfg.predict_calls)]
+        bulk = statistics.median(timed(lambda: predict(X_bulk)) for _ in range(5))
+        return {
+            "latency_ms": 1e3 * statistics.median(latencies),
+            "rows_per_s": len(X_bulk) / bulk,
+        }
+
+    return {"rows": measure_peers(peers, cfg.repeats, measure, prepare)}
+
+
+def scenario_e(cfg: W.Config, peers=P.TRAINING_PEERS) -> dict:
+    """Resident memory over ``memory_fits`` fits of new estimators on digits.
+
+    After each fit the estimator is dropped and ``gc.collect()`` runs, so what remains
+    is what the libraries keep (caches, traced functions, leaks), not garbage waiting
+    for the collector. Growth is from after fit 1 to after the last fit. One run per
+    peer: a second run in the same process would start from a different state, so
+    ``run.py`` starts one process per peer and repeat.
+    """
+    X, y = W.digits()
+
+    def measure(peer):
+        rss = []
+        for i in range(cfg.memory_fits):
+            fit(peer, P.CLASSIFICATION, cfg.memory_epochs, X, y, seed=i)
+            gc.collect()
+            rss.append(rss_mb())
+        growth = rss[-1] - rss[0]
+        return {
+            "rss_first_mb": rss[0],
+            "growth_mb": growth,
+            "growth_per_fit_kb": 1024 * growth / (cfg.memory_fits - 1),
+        }
+
+    return {"rows": measure_peers(peers, 1, measure)}
+
+
+def scenario_f(cfg: W.Config, peers=None) -> dict:
+    """The machine's float32 matmul rate (TensorFlow and numpy), and the FLOPs one
+    training sample of (a) costs: 6 x the weights and biases of the Dense layers."""
+    import tensorflow as tf
+
+    n = cfg.matmul_size
+    rng = np.random.default_rng(0)
+    a_np, b_np = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    a_tf, b_tf = tf.constant(a_np), tf.constant(b_np)
+    engines = {
+        "TensorFlow tf.linalg.matmul": lambda: tf.linalg.matmul(a_tf, b_tf).numpy(),
+        "numpy matmul": lambda: a_np @ b_np,
+    }
+
+    def measure(name):
+        engines[name]()  # warm-up
+        seconds = statistics.median(timed(engines[name]) for _ in range(5))
+        return {"gflop_per_s": 2 * n**3 / seconds / 1e9}
+
+    matmul_peers = tuple(P.Peer(name, None) for name in engines)
+    rows = measure_peers(matmul_peers, cfg.repeats, lambda peer: measure(peer.name))
+    n_weights = P.build_mlp(cfg.n_features, cfg.n_classes, P.CLASSIFICATION, SEED).count_params()
+    return {"rows": rows, "n_weights": n_weights, "flop_per_sample": 6 * n_weights}
+
+
+SCENARIOS = {
+    "a": scenario_a,
+    "b": scenario_b,
+    "c": scenario_c,
+    "d": scenario_d,
+    "e": scenario_e,
+    "f": scenario_f,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--config", required=True, help="a Config as JSON")
+    parser.add_argument("--out", required=True, help="where to write the JSON result")
+    parser.add_argument("--peer", help="run only this peer (by name)")
+    args = parser.parse_args()
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    cfg = W.Config(**json.loads(args.config))
+    scenario = SCENARIOS[args.scenario]
+    started = time.perf_counter()
+    if args.peer:
+        result = scenario(cfg, peers=(P.ALL_PEERS[args.peer],))
+    else:
+        result = scenario(cfg)
+    result["seconds"] = time.perf_counter() - started
+    with open(args.out, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()

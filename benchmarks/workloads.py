@@ -1,0 +1,81 @@
+"""What every peer is run on: the sizes of a run and the data sets, defined once.
+
+Every data set is float32 (Keras computes in float32 anyway, and skneural trains in
+the input's dtype), so all peers see the very same arrays.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Config:
+    """The sizes of one benchmark run (the same for every peer)."""
+
+    repeats: int = 3  # measurements per peer in (a)-(d) and (f); the table shows the median
+    memory_repeats: int = 1  # runs of (e) per peer, each in a fresh process
+    n_rows: int = 200_000  # rows of the training sets of (a), (b), (f)
+    n_features: int = 100
+    n_classes: int = 10
+    train_epochs: int = 5  # epochs of (a), (b), (f)
+    cv_epochs: int = 20  # epochs of each cross-validation fit in (c)
+    predict_calls: int = 200  # 1-row predict calls per latency measurement in (d)
+    predict_rows: int = 10_000  # rows of the throughput measurement in (d)
+    memory_fits: int = 50  # consecutive fits in (e)
+    memory_epochs: int = 2  # epochs of each fit in (e)
+    matmul_size: int = 2048  # side of the square float32 matmul of (f)
+
+    @classmethod
+    def full(cls, repeats: int | None = None) -> "Config":
+        if repeats is None:
+            return cls()
+        return cls(repeats=repeats, memory_repeats=repeats)
+
+    @classmethod
+    def quick(cls, repeats: int | None = None) -> "Config":
+        return cls(
+            repeats=repeats or 1,
+            memory_repeats=repeats or 1,
+            n_rows=5_000,
+            train_epochs=2,
+            cv_epochs=2,
+            predict_calls=20,
+            predict_rows=1_000,
+            memory_fits=5,
+            matmul_size=512,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def classification(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``make_classification``: n_rows x n_features, n_classes classes, 20 informative."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=cfg.n_rows,
+        n_features=cfg.n_features,
+        n_informative=20,
+        n_classes=cfg.n_classes,
+        random_state=0,
+    )
+    return X.astype(np.float32), y
+
+
+def regression(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """``make_regression``: n_rows x n_features, the target standardized."""
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=cfg.n_rows, n_features=cfg.n_features, random_state=0)
+    y = (y - y.mean()) / y.std()
+    return X.astype(np.float32), y.astype(np.float32)
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """``load_digits`` scaled to [0, 1] (1,797 x 64, 10 classes)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
