@@ -49,7 +49,7 @@ class BaseMLPX(MLPParams):
     _numeric_targets: bool = True
 
     @abstractmethod
-    def _encode_targets(self, y, incremental: bool, reset: bool) -> np.ndarray:
+    def _encode_targets(self, y, incremental: bool) -> np.ndarray:
         """Validate ``y`` and return it as a 2-D float array the loss compares to."""
 
     @abstractmethod
@@ -84,7 +84,7 @@ class BaseMLPX(MLPParams):
         )
         if sp.issparse(X):
             X = X.toarray()
-        Y = self._encode_targets(y, incremental, reset=first_pass)
+        Y = self._encode_targets(y, incremental)
         dtype = X.dtype.name if first_pass else self.model_.inputs[0].dtype
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -96,16 +96,10 @@ class BaseMLPX(MLPParams):
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], dtype)
         elif not incremental:
-            self._check_warm_start(X.shape[1], Y.shape[1])
+            self._check_warm_start(Y.shape[1])
             self._state.learning_rate = self.learning_rate_init
 
-        validation = None
-        if self.early_stopping and not incremental:
-            validation = self._split_validation(X, Y, y, sample_weight, dtype)
-        if validation is None:
-            data = TrainData.from_arrays(X, Y, sample_weight, dtype)
-        else:
-            data, validation = validation
+        data, validation = self._training_data(X, Y, y, sample_weight, dtype, incremental)
 
         with POOL.borrow(self._spec, self.model_, self._loss_name(), self.alpha, self.l1) as runner:
             self.n_iter_ = run_epochs(
@@ -155,7 +149,7 @@ class BaseMLPX(MLPParams):
     def _current_optimizer_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _OPTIMIZER_PARAMS}
 
-    def _check_warm_start(self, n_features: int, n_outputs: int) -> None:
+    def _check_warm_start(self, n_outputs: int) -> None:
         """A warm start keeps the network: refuse parameters that would change it."""
         sizes = hidden_layer_sizes(self.hidden_layer_sizes)
         wanted = {
@@ -176,13 +170,16 @@ class BaseMLPX(MLPParams):
             # A different optimizer cannot continue the old one's state.
             self._compile_optimizer()
 
-    def _split_validation(self, X, Y, y, sample_weight, dtype):
-        """Hold out ``validation_fraction`` of the data, stratified where possible.
+    def _training_data(self, X, Y, y, sample_weight, dtype, incremental: bool):
+        """The tensors to train on, and the held-out set for early stopping (or None).
 
-        Returns None, with a warning, when the held-out set would be too small to
-        score (fewer than 2 samples): training then uses all the data and the
-        training-loss stopping rule, as without early stopping.
+        With early stopping, ``validation_fraction`` of the data is held out,
+        stratified where possible. When that would leave fewer than 2 samples to
+        score, a warning says so and training uses all the data and the training-loss
+        stopping rule, as without early stopping. ``partial_fit`` never holds out.
         """
+        if not self.early_stopping or incremental:
+            return TrainData.from_arrays(X, Y, sample_weight, dtype), None
         n_samples = X.shape[0]
         n_val = math.ceil(self.validation_fraction * n_samples)
         if n_val < 2 or n_samples - n_val < 1:
@@ -193,7 +190,7 @@ class BaseMLPX(MLPParams):
                 "early stopping; increase validation_fraction or the data to use it.",
                 UserWarning,
             )
-            return None
+            return TrainData.from_arrays(X, Y, sample_weight, dtype), None
         stratify = self._stratify(y)
         if stratify is not None:
             counts = np.unique(stratify, return_counts=True)[1]

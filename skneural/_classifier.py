@@ -207,7 +207,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             self._check_n_classes()
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _encode_targets(self, y, incremental: bool, reset: bool) -> np.ndarray:
+    def _encode_targets(self, y, incremental: bool) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)

@@ -173,7 +173,7 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _encode_targets(self, y, incremental: bool, reset: bool) -> np.ndarray:
+    def _encode_targets(self, y, incremental: bool) -> np.ndarray:
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets; y has negative values "
