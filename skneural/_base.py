@@ -21,11 +21,11 @@ from ._compat import _check_sample_weight, validate_data
 from ._compiled import POOL, TrainData
 from ._config import (
     NetworkSpec,
-    batch_size,
     draw_seed,
     dropout_rates,
-    hidden_layer_sizes,
     make_rng,
+    resolve_batch_size,
+    resolve_hidden_layer_sizes,
 )
 from ._inference import ForwardPass
 from ._network import build_network, dense_layers
@@ -115,7 +115,7 @@ class BaseMLPX(MLPParams):
                     shuffle=self.shuffle,
                     verbose=bool(self.verbose),
                 ),
-                batch_size(self.batch_size, data.n_samples),
+                resolve_batch_size(self.batch_size, data.n_samples),
                 self._rng,
                 incremental,
             )
@@ -123,7 +123,7 @@ class BaseMLPX(MLPParams):
         return self
 
     def _initialize(self, n_features: int, n_outputs: int, dtype: str) -> None:
-        sizes = hidden_layer_sizes(self.hidden_layer_sizes)
+        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes)
         self._spec = NetworkSpec(
             n_features=n_features,
             hidden_layer_sizes=sizes,
@@ -151,7 +151,7 @@ class BaseMLPX(MLPParams):
 
     def _check_warm_start(self, n_outputs: int) -> None:
         """A warm start keeps the network: refuse parameters that would change it."""
-        sizes = hidden_layer_sizes(self.hidden_layer_sizes)
+        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes)
         wanted = {
             "hidden_layer_sizes": sizes,
             "activation": self.activation,

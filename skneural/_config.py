@@ -32,7 +32,7 @@ class NetworkSpec:
     dtype: str
 
 
-def hidden_layer_sizes(value: Any) -> tuple[int, ...]:
+def resolve_hidden_layer_sizes(value: Any) -> tuple[int, ...]:
     """``hidden_layer_sizes`` as a tuple; an int means one hidden layer."""
     sizes = (value,) if isinstance(value, Integral) else tuple(value)
     for size in sizes:
@@ -59,7 +59,7 @@ def dropout_rates(value: Any, n_hidden: int) -> tuple[float, ...]:
     return rates
 
 
-def batch_size(value: "str | int", n_samples: int) -> int:
+def resolve_batch_size(value: "str | int", n_samples: int) -> int:
     """scikit-learn's rule: 'auto' is min(200, n_samples); larger sizes are clipped."""
     if value == "auto":
         return min(200, n_samples)
