@@ -6,6 +6,7 @@ attributes and the numpy inference snapshot. The classifier and the regressor ov
 only target encoding, the loss, the validation score and prediction.
 """
 
+import dataclasses
 import math
 import warnings
 from abc import abstractmethod
@@ -122,9 +123,10 @@ class BaseMLPX(MLPParams):
         self._publish()
         return self
 
-    def _initialize(self, n_features: int, n_outputs: int, dtype: str) -> None:
+    def _network_spec(self, n_features: int, n_outputs: int, dtype: str) -> NetworkSpec:
+        """The network the current parameters describe for data of this shape."""
         sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes)
-        self._spec = NetworkSpec(
+        return NetworkSpec(
             n_features=n_features,
             hidden_layer_sizes=sizes,
             activation=self.activation,
@@ -135,6 +137,9 @@ class BaseMLPX(MLPParams):
             out_activation=LOSSES[self._loss_name()].out_activation,
             dtype=dtype,
         )
+
+    def _initialize(self, n_features: int, n_outputs: int, dtype: str) -> None:
+        self._spec = self._network_spec(n_features, n_outputs, dtype)
         self._rng = make_rng(self.random_state)
         self.model_ = build_network(self._spec, self._rng)
         self._compile_optimizer()
@@ -151,20 +156,16 @@ class BaseMLPX(MLPParams):
 
     def _check_warm_start(self, n_outputs: int) -> None:
         """A warm start keeps the network: refuse parameters that would change it."""
-        sizes = resolve_hidden_layer_sizes(self.hidden_layer_sizes)
-        wanted = {
-            "hidden_layer_sizes": sizes,
-            "activation": self.activation,
-            "dropout": dropout_rates(self.dropout, len(sizes)),
-            "batch_normalization": bool(self.batch_normalization),
-            "n_outputs": n_outputs,
-        }
-        for name, value in wanted.items():
-            if getattr(self._spec, name) != value:
+        old = self._spec
+        new = self._network_spec(old.n_features, n_outputs, old.dtype)
+        # The initializer only shapes a new network, so changing it is harmless here.
+        for field in dataclasses.fields(NetworkSpec):
+            before, after = getattr(old, field.name), getattr(new, field.name)
+            if field.name != "kernel_initializer" and before != after:
                 raise ValueError(
-                    f"warm_start=True keeps the fitted network, but {name} changed from "
-                    f"{getattr(self._spec, name)!r} to {value!r}. Set warm_start=False "
-                    "to train a new network."
+                    f"warm_start=True keeps the fitted network, but {field.name} changed "
+                    f"from {before!r} to {after!r}. Set warm_start=False to train a new "
+                    "network."
                 )
         if self._current_optimizer_params() != self._optimizer_params:
             # A different optimizer cannot continue the old one's state.
@@ -232,6 +233,11 @@ class BaseMLPX(MLPParams):
         self._forward = ForwardPass(self.model_, self._spec)
 
     # -- inference ---------------------------------------------------------------
+
+    @staticmethod
+    def _squeeze(outputs: np.ndarray) -> np.ndarray:
+        """A single output column as a 1-D array, as scikit-learn returns it."""
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
     def _outputs(self, X, logits: bool = False) -> np.ndarray:
         """The network's output on validated ``X``, after the output activation unless

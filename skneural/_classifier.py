@@ -265,9 +265,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         return score
 
     def _decode(self, outputs: np.ndarray) -> np.ndarray:
-        if outputs.shape[1] == 1:
-            outputs = outputs.ravel()
-        return self._label_binarizer.inverse_transform(outputs)
+        return self._label_binarizer.inverse_transform(self._squeeze(outputs))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels (or the label-indicator matrix for multilabel).
@@ -298,8 +296,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             For binary targets, the logit of ``classes_[1]``; otherwise one logit
             per class (or per label for multilabel targets).
         """
-        scores = self._outputs(X, logits=True)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return self._squeeze(self._outputs(X, logits=True))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability estimates.

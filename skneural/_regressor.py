@@ -188,12 +188,9 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
         def score(outputs: np.ndarray) -> float:
             if not np.isfinite(outputs).all():
                 return np.nan
-            return r2_score(y, self._shape(outputs), sample_weight=sample_weight)
+            return r2_score(y, self._squeeze(outputs), sample_weight=sample_weight)
 
         return score
-
-    def _shape(self, outputs: np.ndarray) -> np.ndarray:
-        return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.
@@ -208,7 +205,7 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        return self._shape(self._outputs(X))
+        return self._squeeze(self._outputs(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
