@@ -28,16 +28,18 @@ from ._config import (
     resolve_batch_size,
     resolve_hidden_layer_sizes,
 )
+from ._diagnostics import diagnose
 from ._inference import ForwardPass
 from ._network import build_network, dense_layers
 from ._params import MLPParams
 from ._registry import LOSSES, OPTIMIZERS
-from ._training import Schedule, StoppingRule, TrainingState, Validation, run_epochs
+from ._schedules import Schedule
+from ._training import StoppingRule, TrainingState, Validation, run_epochs
 
 # Parameters whose change between two warm-started fits means a different optimizer.
 _OPTIMIZER_PARAMS = (
     "solver", "momentum", "nesterovs_momentum", "beta_1", "beta_2", "epsilon",
-    "weight_decay", "rho",
+    "weight_decay", "rho", "clipnorm", "clipvalue", "lars_eta",
 )  # fmt: skip
 
 
@@ -56,6 +58,10 @@ class BaseMLPX(MLPParams):
     @abstractmethod
     def _loss_name(self) -> str:
         """Key of the training loss in :data:`skneural._registry.LOSSES`."""
+
+    def _loss_options(self) -> dict[str, float]:
+        """Keyword options of the training loss (none by default)."""
+        return {}
 
     @abstractmethod
     def _scorer(self, y, sample_weight) -> Any:
@@ -102,13 +108,26 @@ class BaseMLPX(MLPParams):
 
         data, validation = self._training_data(X, Y, y, sample_weight, dtype, incremental)
 
-        with POOL.borrow(self._spec, self.model_, self._loss_name(), self.alpha, self.l1) as runner:
+        if not incremental:
+            self._state.schedule_epoch = 0
+        n_epochs = len(self._state.history)
+        with POOL.borrow(
+            self._spec, self.model_, self._loss_name(), self._loss_options(), self.alpha, self.l1
+        ) as runner:
             self.n_iter_ = run_epochs(
                 runner,
                 self._state,
                 data,
                 validation,
-                Schedule(self.learning_rate, self.learning_rate_init, self.power_t),
+                Schedule(
+                    kind=self.learning_rate,
+                    learning_rate_init=self.learning_rate_init,
+                    power_t=self.power_t,
+                    decay_rate=self.lr_decay_rate,
+                    decay_epochs=self.lr_decay_epochs,
+                    warmup_epochs=self.warmup_epochs,
+                    n_epochs=self.max_iter,
+                ),
                 StoppingRule(
                     max_iter=self.max_iter,
                     tol=self.tol,
@@ -121,6 +140,8 @@ class BaseMLPX(MLPParams):
                 incremental,
             )
         self._publish()
+        if first_pass or not incremental:
+            diagnose(self, first_epoch=n_epochs)
         return self
 
     def _network_spec(self, n_features: int, n_outputs: int, dtype: str) -> NetworkSpec:
@@ -133,6 +154,7 @@ class BaseMLPX(MLPParams):
             kernel_initializer=self.kernel_initializer,
             dropout=dropout_rates(self.dropout, len(sizes)),
             batch_normalization=bool(self.batch_normalization),
+            residual=bool(self.residual),
             n_outputs=n_outputs,
             out_activation=LOSSES[self._loss_name()].out_activation,
             dtype=dtype,
@@ -146,6 +168,11 @@ class BaseMLPX(MLPParams):
         self._state = TrainingState(learning_rate=self.learning_rate_init)
 
     def _compile_optimizer(self) -> None:
+        if self.clipnorm is not None and self.clipvalue is not None:
+            raise ValueError(
+                "clipnorm and clipvalue cannot both be set (the optimizer clips one way); "
+                f"got clipnorm={self.clipnorm!r} and clipvalue={self.clipvalue!r}."
+            )
         optimizer = OPTIMIZERS[self.solver](self)
         self.model_.compile(optimizer=optimizer)
         optimizer.build(self.model_.trainable_variables)
@@ -213,7 +240,8 @@ class BaseMLPX(MLPParams):
         """Set scikit-learn's fitted attributes from the model and the loop state."""
         state = self._state
         self.t_ = state.t
-        self.loss_ = state.loss_curve[-1]
+        # nan when the first epoch diverged and the initial weights were restored.
+        self.loss_ = state.loss_curve[-1] if state.loss_curve else math.nan
         self.loss_curve_ = list(state.loss_curve)
         self.best_loss_ = state.best_loss
         self.validation_scores_ = (
@@ -225,6 +253,17 @@ class BaseMLPX(MLPParams):
             index=pd.RangeIndex(1, len(state.history) + 1, name="epoch"),
         )
         layers = dense_layers(self.model_)
+        self.gradient_norms_ = pd.DataFrame(
+            np.reshape(state.gradient_norms, (len(state.history), len(layers))),
+            index=self.history_.index,
+            columns=pd.Index([layer.name for layer in layers], name="layer"),
+        )
+        hidden = [layer.name for layer in layers[:-1]]
+        self.dead_units_ = pd.DataFrame(
+            np.reshape(state.dead_fractions, (len(state.history), len(hidden))),
+            index=self.history_.index,
+            columns=pd.Index(hidden, name="layer"),
+        )
         self.coefs_ = [layer.kernel.numpy() for layer in layers]
         self.intercepts_ = [layer.bias.numpy() for layer in layers]
         self.n_layers_ = len(layers) + 1

@@ -110,6 +110,13 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         batch_normalization=False,
         weight_decay=None,
         rho=0.9,
+        residual=False,
+        clipnorm=None,
+        clipvalue=None,
+        lars_eta=0.001,
+        lr_decay_rate=0.5,
+        lr_decay_epochs=10,
+        warmup_epochs=0,
         class_weight=None,
     ):
         super().__init__(
@@ -142,6 +149,13 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             batch_normalization=batch_normalization,
             weight_decay=weight_decay,
             rho=rho,
+            residual=residual,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            lars_eta=lars_eta,
+            lr_decay_rate=lr_decay_rate,
+            lr_decay_epochs=lr_decay_epochs,
+            warmup_epochs=warmup_epochs,
         )
         self.class_weight = class_weight
 

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec
-from ._network import build_network, dense_layers, logits_model
+from ._network import build_network, dense_layers, hidden_activations, logits_model
 from ._registry import LOSSES
 
 
@@ -47,6 +47,24 @@ class TrainData:
         return int(self.X.shape[0])
 
 
+@dataclasses.dataclass
+class EpochResult:
+    """What one compiled epoch reports.
+
+    ``loss`` is the mean batch loss weighted by batch size (scikit-learn's
+    ``loss_curve_`` value); ``finite`` is False when the loss or any weight became
+    NaN or infinite (the epoch then stopped at that batch); ``gradient_norms`` holds
+    the L2 norm of each Dense kernel's gradient, averaged over the epoch's steps;
+    ``dead_fractions`` the fraction of each hidden layer's units whose output was
+    zero for every sample of the epoch.
+    """
+
+    loss: float
+    finite: bool
+    gradient_norms: np.ndarray
+    dead_fractions: np.ndarray
+
+
 class EpochRunner:
     """Compiled epoch and evaluation functions bound to one workspace model.
 
@@ -55,6 +73,11 @@ class EpochRunner:
     Dense kernels (biases and batch-norm parameters are not penalised). ``alpha`` and
     ``l1`` are variables, so a grid over them reuses one compiled graph.
 
+    Every epoch starts by copying the model's and optimizer's variables to a backup
+    inside the graph, so that :meth:`restore` can return to the start of an epoch that
+    diverged; the diagnostics (gradient norms, dead units) are a few reductions per
+    step, accumulated in the loop.
+
     Parameters
     ----------
     model : keras.Model
@@ -62,12 +85,17 @@ class EpochRunner:
         optimizer that trains it.
     loss : str
         A key of :data:`skneural._registry.LOSSES`.
+    loss_options : dict
+        Keyword options of that loss (Huber's ``delta``).
     """
 
-    def __init__(self, model: keras.Model, loss: str):
+    def __init__(self, model: keras.Model, loss: str, loss_options: dict[str, float]):
         self.model = model
         self._logits = logits_model(model)
-        self._per_sample = LOSSES[loss].per_sample
+        self._training_outputs = keras.Model(
+            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
+        )
+        self._per_sample = functools.partial(LOSSES[loss].per_sample, **loss_options)
         self._kernels = [layer.kernel for layer in dense_layers(model)]
         dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
@@ -96,10 +124,17 @@ class EpochRunner:
             autograph=False,
         )
         model.optimizer.build(model.trainable_variables)
+        self._state = [*model.variables, *model.optimizer.variables]
+        self._backup = [tf.Variable(v.value, trainable=False) for v in self._state]
 
     def set_penalty(self, alpha: float, l1: float) -> None:
         self._alpha.assign(alpha)
         self._l1.assign(l1)
+
+    def restore(self) -> None:
+        """Return the model and optimizer to the start of the last epoch."""
+        for variable, saved in zip(self._state, self._backup, strict=True):
+            variable.assign(saved)
 
     def _penalty(self) -> tf.Tensor:
         squares = tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
@@ -107,24 +142,57 @@ class EpochRunner:
         return 0.5 * self._alpha * squares + self._l1 * absolutes
 
     def _run_epoch(self, X, Y, W, order, batch_size):
+        for saved, variable in zip(self._backup, self._state, strict=True):
+            saved.assign(variable.value)
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables
+        kernel_ids = {id(k) for k in self._kernels}
+        kernel_index = [i for i, v in enumerate(variables) if id(v) in kernel_ids]
 
-        def step(i, total):
+        def step(i, total, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
             with tf.GradientTape() as tape:
-                logits = self._logits(x, training=True)
+                logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
                 weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
                 batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
             grads = tape.gradient(batch_loss, variables)
             self.model.optimizer.apply(grads, variables)
-            return i + 1, total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+            # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
+            squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in kernel_index])
+            activity = [
+                tf.maximum(seen, tf.reduce_max(tf.abs(h), axis=0))
+                for seen, h in zip(activity, hidden, strict=True)
+            ]
+            return (
+                i + 1,
+                total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype),
+                norms + tf.sqrt(2.0 * squared),
+                activity,
+            )
 
-        start = (tf.constant(0), tf.constant(0.0, X.dtype))
-        _, total = tf.while_loop(lambda i, _: i < n_batches, step, start)
-        return total / tf.cast(n, X.dtype)
+        start = (
+            tf.constant(0),
+            tf.constant(0.0, X.dtype),
+            tf.zeros([len(kernel_index)], X.dtype),
+            [tf.zeros([h.shape[-1]], X.dtype) for h in self._training_outputs.outputs[1:]],
+        )
+        steps, total, norms, activity = tf.while_loop(
+            lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
+            step,
+            start,
+        )
+        finite = tf.reduce_all(
+            [tf.reduce_all(tf.math.is_finite(v)) for v in variables] + [tf.math.is_finite(total)]
+        )
+        dead = [tf.reduce_mean(tf.cast(tf.equal(seen, 0.0), X.dtype)) for seen in activity]
+        return (
+            total / tf.cast(n, X.dtype),
+            finite,
+            norms / tf.cast(tf.maximum(steps, 1), X.dtype),
+            tf.stack(dead) if dead else tf.zeros([0], X.dtype),
+        )
 
     def _run_evaluate(self, X, Y, W):
         logits = self._logits(X, training=False)
@@ -133,13 +201,12 @@ class EpochRunner:
         )
         return loss, self.model.get_layer("output_activation")(logits)
 
-    def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> float:
-        """Run one epoch of minibatch steps over ``data`` in ``order``; return the mean
-        batch loss weighted by batch size (scikit-learn's ``loss_curve_`` value)."""
-        loss = self._epoch(
+    def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
+        """Run one epoch of minibatch steps over ``data`` in ``order``."""
+        loss, finite, norms, dead = self._epoch(
             data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
         )
-        return float(loss)
+        return EpochResult(float(loss), bool(finite), norms.numpy(), dead.numpy())
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""
@@ -183,7 +250,13 @@ class RunnerPool:
 
     @contextmanager
     def borrow(
-        self, spec: NetworkSpec, model: keras.Model, loss: str, alpha: float, l1: float
+        self,
+        spec: NetworkSpec,
+        model: keras.Model,
+        loss: str,
+        loss_options: dict[str, float],
+        alpha: float,
+        l1: float,
     ) -> Iterator[EpochRunner]:
         """A runner loaded with ``model``'s state; the trained state is copied back to
         ``model`` when the block exits, also when it exits by an exception."""
@@ -191,10 +264,11 @@ class RunnerPool:
             dataclasses.replace(spec, kernel_initializer=None),
             _optimizer_key(model.optimizer),
             loss,
+            tuple(sorted(loss_options.items())),
         )
         runner = self._take(key)
         if runner is None:
-            runner = self._new_runner(spec, model.optimizer, loss)
+            runner = self._new_runner(spec, model.optimizer, loss, loss_options)
         _copy_state(model, runner.model)
         runner.set_penalty(alpha, l1)
         try:
@@ -204,11 +278,16 @@ class RunnerPool:
             self._give_back(key, runner)
 
     @staticmethod
-    def _new_runner(spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, loss: str):
+    def _new_runner(
+        spec: NetworkSpec,
+        optimizer: keras.optimizers.Optimizer,
+        loss: str,
+        loss_options: dict[str, float],
+    ) -> EpochRunner:
         # The workspace's own initial weights are overwritten before every use.
         workspace = build_network(spec, np.random.default_rng(0))
         workspace.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
-        return EpochRunner(workspace, loss)
+        return EpochRunner(workspace, loss, loss_options)
 
     def _take(self, key: tuple) -> EpochRunner | None:
         with self._lock:

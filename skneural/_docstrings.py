@@ -18,11 +18,18 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
         Activation of the hidden layers. The first four are scikit-learn's and keep
         its names ('logistic' is the sigmoid, 'identity' no activation).""",
     "training_parameters": """\
-solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
-        The Keras optimizer. 'sgd' uses ``momentum`` and ``nesterovs_momentum``;
-        'adam' and 'adamw' use ``beta_1``, ``beta_2`` and ``epsilon``; 'rmsprop' uses
-        ``rho`` and ``epsilon``; 'adagrad' uses ``epsilon``. scikit-learn's 'lbfgs'
-        has no Keras counterpart and is refused.
+solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
+'nadam', 'lamb', 'lion', 'lars'}, default='adam'
+        The optimizer: the Keras optimizer of that name, or
+        :class:`skneural.optimizers.LARS` for 'lars'. Each takes its
+        hyperparameters from this estimator's parameters: 'sgd' (plain when
+        ``momentum=0``) and 'lars' use ``momentum`` and ``nesterovs_momentum``;
+        'adam', 'adamw', 'adamax', 'nadam' and 'lamb' use ``beta_1``, ``beta_2`` and
+        ``epsilon``; 'lion' uses ``beta_1`` and ``beta_2``; 'rmsprop' and
+        'adadelta' use ``rho`` and ``epsilon``; 'adagrad' uses ``epsilon``; 'lars'
+        uses ``lars_eta``. ``weight_decay``, ``clipnorm`` and ``clipvalue`` reach
+        every optimizer. scikit-learn's 'lbfgs' has no Keras counterpart and is
+        refused.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases), with
@@ -32,12 +39,21 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule, with scikit-learn's rules: 'invscaling' sets
-        ``learning_rate_init / (t + 1) ** power_t`` after each epoch (``t`` counts
-        samples seen); 'adaptive' divides the rate by 5 each time the stopping rule
-        would fire, and stops once it is below 1e-6. Unlike scikit-learn, which
-        uses it only for ``solver='sgd'``, it applies to every solver.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'exponential', 'step', \
+'cosine'}, default='constant'
+        Learning-rate schedule, set before each epoch ``e`` (counted from 0 at the
+        start of each ``fit``; ``partial_fit`` continues the count), with
+        ``lr0 = learning_rate_init``. scikit-learn's rules: 'invscaling' uses
+        ``lr0 / (t + 1) ** power_t`` after the first epoch (``t`` counts samples
+        seen); 'adaptive' divides the rate by 5 each time the stopping rule would
+        fire, and stops once it is below 1e-6. Beyond scikit-learn: 'exponential'
+        uses ``lr0 * lr_decay_rate ** (e / lr_decay_epochs)``, 'step'
+        ``lr0 * lr_decay_rate ** (e // lr_decay_epochs)``, and 'cosine'
+        ``lr0 * (1 + cos(pi * e / max_iter)) / 2``. With ``warmup_epochs=W``,
+        epochs ``e < W`` use ``lr0 * (e + 1) / (W + 1)`` and the schedule starts
+        after them (cosine then spans ``max_iter - W`` epochs). Unlike
+        scikit-learn, which uses schedules only for ``solver='sgd'``, they apply to
+        every solver. The rate of each epoch is in ``history_``.
 
     learning_rate_init : float, default=0.001
         Initial learning rate.
@@ -71,10 +87,10 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
         included) instead of starting afresh.
 
     momentum : float, default=0.9
-        Momentum of 'sgd', in [0, 1].
+        Momentum of 'sgd' and 'lars', in [0, 1].
 
     nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with 'sgd' (when ``momentum > 0``).
+        Use Nesterov's momentum with 'sgd' and 'lars' (when ``momentum > 0``).
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -88,13 +104,16 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop'}, default='adam'
         Fraction of the training data held out for early stopping.
 
     beta_1 : float, default=0.9
-        Decay of the first-moment estimate of 'adam' and 'adamw'.
+        Decay of the first-moment estimate of the Adam family and 'lamb'; 'lion''s
+        interpolation factor.
 
     beta_2 : float, default=0.999
-        Decay of the second-moment estimate of 'adam' and 'adamw'.
+        Decay of the second-moment estimate of the Adam family and 'lamb'; 'lion''s
+        momentum decay (Lion's authors use 0.99).
 
     epsilon : float, default=1e-8
-        Numerical-stability constant of 'adam', 'adamw', 'adagrad' and 'rmsprop'.
+        Numerical-stability constant of the Adam family, 'lamb', 'adagrad',
+        'rmsprop' and 'adadelta'.
 
     n_iter_no_change : int, default=10
         Number of epochs without improvement by ``tol`` before stopping.
@@ -129,7 +148,34 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         optimizer's own default (0.004 for 'adamw', none for the others).
 
     rho : float, default=0.9
-        Decay of the moving average of squared gradients of 'rmsprop'.""",
+        Decay of the moving average of squared gradients of 'rmsprop' and
+        'adadelta'.
+
+    residual : bool, default=False
+        Skip connections: a hidden layer as wide as the one before it outputs
+        ``x + block(x)``, where ``block`` is its Dense, batch-norm, activation and
+        dropout. The remedy for deep networks that train poorly.
+
+    clipnorm : float or None, default=None
+        Clip each weight's gradient to this L2 norm before the optimizer step (per
+        variable, as Keras's ``clipnorm``). Cannot be combined with ``clipvalue``.
+
+    clipvalue : float or None, default=None
+        Clip every gradient component to ``[-clipvalue, clipvalue]``.
+
+    lars_eta : float, default=0.001
+        Trust coefficient of 'lars': a layer's step is scaled by
+        ``lars_eta * ||w|| / (||g|| + weight_decay * ||w||)``.
+
+    lr_decay_rate : float, default=0.5
+        Factor by which 'exponential' and 'step' reduce the learning rate every
+        ``lr_decay_epochs`` epochs, in (0, 1].
+
+    lr_decay_epochs : int, default=10
+        Epochs per ``lr_decay_rate`` reduction of 'exponential' and 'step'.
+
+    warmup_epochs : int, default=0
+        Epochs of linear learning-rate warm-up before the schedule starts.""",
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.
@@ -139,7 +185,8 @@ loss_ : float
 
     loss_curve_ : list of float
         The training loss of each epoch (continued by warm starts and
-        ``partial_fit``).
+        ``partial_fit``). An epoch that diverged (NaN or infinite loss) is undone
+        and not included.
 
     validation_scores_ : list of float or None
         The validation score of each epoch with ``early_stopping=True``, else None.
@@ -179,8 +226,21 @@ loss_ : float
         that warm starts continue from.
 
     history_ : pandas.DataFrame
-        One row per epoch (index ``epoch``, from 1): ``loss``, ``learning_rate``,
-        and with early stopping ``val_loss`` and ``val_score``.""",
+        One row per epoch run (index ``epoch``, from 1): ``loss``, ``learning_rate``,
+        and with early stopping ``val_loss`` and ``val_score``. A diverged epoch is
+        its last row, with its non-finite loss.
+
+    gradient_norms_ : pandas.DataFrame
+        Diagnostics: the L2 norm of each Dense kernel's gradient (columns
+        ``hidden_0``, ..., ``output``), averaged over each epoch's steps (rows as
+        in ``history_``). Orders of magnitude between the first and the last column
+        are vanishing or exploding gradients; a
+        :class:`~skneural.exceptions.DiagnosticWarning` says so after ``fit``.
+
+    dead_units_ : pandas.DataFrame
+        Diagnostics: for each hidden layer (columns) and epoch (rows), the fraction
+        of its units whose output was exactly zero for every training sample of
+        the epoch: dead ReLUs. (Other activations are rarely exactly zero.)""",
 }
 
 

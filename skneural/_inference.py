@@ -11,7 +11,7 @@ Keras model itself (``model(X, training=False)``; note that ``model.predict`` ro
 float64 inputs to float32 on the way in).
 """
 
-from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -36,24 +36,27 @@ class ForwardPass:
 
     def __init__(self, model: keras.Model, spec: NetworkSpec):
         self._dtype = np.dtype(spec.dtype)
-        # Each step is (scale or kernel, shift, activation): x -> act(x @ k + b) for a
-        # 2-D kernel, act(x * k + b) for a 1-D one (batch norm at inference).
-        self._steps: list[tuple[np.ndarray | None, np.ndarray | None, Callable | None]] = []
+        # Each step is (kind, a, b): "affine" x -> x @ a + b for a 2-D kernel, x * a + b
+        # for a 1-D one (batch norm at inference); "activation" x -> a(x); "dense"
+        # starts a block, whose input "residual" adds back.
+        self._steps: list[tuple[str, Any, Any]] = []
         for layer in model.layers:
             if isinstance(layer, keras.layers.Dense):
                 kernel, bias = (w.astype(self._dtype) for w in layer.get_weights())
-                self._steps.append((kernel, bias, None))
+                self._steps.append(("dense", kernel, bias))
             elif isinstance(layer, keras.layers.BatchNormalization):
                 gamma, beta, mean, var = (w.astype(np.float64) for w in layer.get_weights())
                 scale = gamma / np.sqrt(var + layer.epsilon)
                 shift = beta - mean * scale
-                self._steps.append((scale.astype(self._dtype), shift.astype(self._dtype), None))
+                self._steps.append(("affine", scale.astype(self._dtype), shift.astype(self._dtype)))
             elif isinstance(layer, keras.layers.Activation):
                 if layer.name == "output_activation":
                     fn = OUTPUT_ACTIVATIONS[spec.out_activation].numpy_fn
                 else:
                     fn = ACTIVATIONS[spec.activation].numpy_fn
-                self._steps.append((None, None, fn))
+                self._steps.append(("activation", fn, None))
+            elif isinstance(layer, keras.layers.Add):
+                self._steps.append(("residual", None, None))
             elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
                 raise TypeError(f"No numpy forward step for layer {layer.name!r}.")
 
@@ -61,11 +64,16 @@ class ForwardPass:
         """The network's output on ``X``; with ``logits=True``, before the output
         activation (the last step)."""
         out = np.asarray(X, dtype=self._dtype)
-        for weight, shift, activation in self._steps[:-1] if logits else self._steps:
-            if activation is not None:
-                out = activation(out)
+        block_input = out
+        for kind, a, b in self._steps[:-1] if logits else self._steps:
+            if kind == "activation":
+                out = a(out)
+            elif kind == "residual":
+                out = block_input + out
             else:
+                if kind == "dense":
+                    block_input = out
                 # The product is a fresh array, so the shift can be added in place.
-                out = out @ weight if weight.ndim == 2 else out * weight
-                out += shift
+                out = out @ a if a.ndim == 2 else out * a
+                out += b
         return out.astype(self._dtype, copy=False)

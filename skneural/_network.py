@@ -1,9 +1,11 @@
 """Build the Keras network from a :class:`~skneural._config.NetworkSpec`.
 
-Each hidden block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``; the
-output block is ``Dense -> Activation``. Layers have fixed names (``hidden_0``,
-``batch_norm_0``, ``activation_0``, ``dropout_0``, ..., ``output``,
-``output_activation``) so the fitted model reads the same in every estimator.
+Each hidden block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``, and
+with ``residual`` a block whose input has its own width adds that input to its output
+(a skip connection, ``x + block(x)``); the output block is ``Dense -> Activation``.
+Layers have fixed names (``hidden_0``, ``batch_norm_0``, ``activation_0``,
+``dropout_0``, ``residual_1``, ..., ``output``, ``output_activation``) so the fitted
+model reads the same in every estimator.
 """
 
 import keras
@@ -19,6 +21,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
     for i, units in enumerate(spec.hidden_layer_sizes):
+        block_input = x
         x = keras.layers.Dense(
             units,
             kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
@@ -34,6 +37,8 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
             x = keras.layers.Dropout(
                 spec.dropout[i], seed=draw_seed(rng), dtype=dtype, name=f"dropout_{i}"
             )(x)
+        if spec.residual and i > 0 and block_input.shape[-1] == units:
+            x = keras.layers.Add(dtype=dtype, name=f"residual_{i}")([block_input, x])
     logits = keras.layers.Dense(
         spec.n_outputs,
         kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
@@ -51,6 +56,11 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
 def logits_model(model: keras.Model) -> keras.Model:
     """The same network without its output activation (the same layers, shared)."""
     return keras.Model(model.inputs, model.get_layer("output").output)
+
+
+def hidden_activations(model: keras.Model) -> list:
+    """The symbolic outputs of the hidden activation layers, input side first."""
+    return [layer.output for layer in model.layers if layer.name.startswith("activation_")]
 
 
 def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:

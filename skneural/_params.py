@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 
 from ._compat import HasMethods, Interval, Options, StrOptions
 from ._registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from ._schedules import SCHEDULES
 
 
 class MLPParams(BaseEstimator, metaclass=ABCMeta):
@@ -25,7 +26,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "solver": [StrOptions(set(OPTIMIZERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -55,6 +56,13 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "batch_normalization": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left"), None],
         "rho": [Interval(Real, 0, 1, closed="both")],
+        "residual": ["boolean"],
+        "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
+        "clipvalue": [Interval(Real, 0, None, closed="neither"), None],
+        "lars_eta": [Interval(Real, 0, None, closed="neither")],
+        "lr_decay_rate": [Interval(Real, 0, 1, closed="right")],
+        "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -89,6 +97,13 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         batch_normalization,
         weight_decay,
         rho,
+        residual,
+        clipnorm,
+        clipvalue,
+        lars_eta,
+        lr_decay_rate,
+        lr_decay_epochs,
+        warmup_epochs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -119,3 +134,10 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.batch_normalization = batch_normalization
         self.weight_decay = weight_decay
         self.rho = rho
+        self.residual = residual
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.lars_eta = lars_eta
+        self.lr_decay_rate = lr_decay_rate
+        self.lr_decay_epochs = lr_decay_epochs
+        self.warmup_epochs = warmup_epochs

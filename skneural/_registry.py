@@ -13,6 +13,8 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import erf, expit
 
+from .optimizers import LARS
+
 
 def _identity(x: np.ndarray) -> np.ndarray:
     return x
@@ -124,45 +126,53 @@ def make_initializer(
 def _optimizer_kwargs(params: Any, names: tuple[str, ...]) -> dict[str, Any]:
     # Keras accepts only Python floats here; scikit-learn's users write momentum=0.
     kwargs = {"learning_rate": float(params.learning_rate_init)}
-    for name in names:
-        kwargs[name] = float(getattr(params, name))
-    if params.weight_decay is not None:
-        kwargs["weight_decay"] = float(params.weight_decay)
+    for name in (*names, "weight_decay", "clipnorm", "clipvalue"):
+        value = getattr(params, name)
+        if value is not None:
+            kwargs[name] = float(value)
     return kwargs
+
+
+def _nesterov(params: Any) -> bool:
+    return bool(params.nesterovs_momentum and params.momentum > 0)
 
 
 def _sgd(params: Any) -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(
-        **_optimizer_kwargs(params, ("momentum",)),
-        nesterov=bool(params.nesterovs_momentum and params.momentum > 0),
+        **_optimizer_kwargs(params, ("momentum",)), nesterov=_nesterov(params)
     )
 
 
-def _adam(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(**_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon")))
+def _lars(params: Any) -> keras.optimizers.Optimizer:
+    kwargs = _optimizer_kwargs(params, ("momentum",))
+    return LARS(**kwargs, nesterov=_nesterov(params), eta=float(params.lars_eta))
 
 
-def _adamw(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.AdamW(**_optimizer_kwargs(params, ("beta_1", "beta_2", "epsilon")))
+def _keras(cls: type, names: tuple[str, ...]) -> Callable[[Any], keras.optimizers.Optimizer]:
+    def make(params: Any) -> keras.optimizers.Optimizer:
+        return cls(**_optimizer_kwargs(params, names))
+
+    return make
 
 
-def _adagrad(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adagrad(**_optimizer_kwargs(params, ("epsilon",)))
-
-
-def _rmsprop(params: Any) -> keras.optimizers.Optimizer:
-    return keras.optimizers.RMSprop(**_optimizer_kwargs(params, ("rho", "epsilon")))
-
+_ADAM_LIKE = ("beta_1", "beta_2", "epsilon")
 
 #: Optimizers, by the estimators' ``solver`` value. Each factory reads the estimator's
-#: hyperparameters (``learning_rate_init``, ``momentum``, ``beta_1``, ...) from the
-#: object it is given.
+#: hyperparameters (``learning_rate_init``, ``momentum``, ``beta_1``, ``clipnorm``,
+#: ...) from the object it is given; each hyperparameter named here goes to every
+#: optimizer that has it.
 OPTIMIZERS: dict[str, Callable[[Any], keras.optimizers.Optimizer]] = {
     "sgd": _sgd,
-    "adam": _adam,
-    "adamw": _adamw,
-    "adagrad": _adagrad,
-    "rmsprop": _rmsprop,
+    "adam": _keras(keras.optimizers.Adam, _ADAM_LIKE),
+    "adamw": _keras(keras.optimizers.AdamW, _ADAM_LIKE),
+    "adagrad": _keras(keras.optimizers.Adagrad, ("epsilon",)),
+    "rmsprop": _keras(keras.optimizers.RMSprop, ("rho", "epsilon")),
+    "adadelta": _keras(keras.optimizers.Adadelta, ("rho", "epsilon")),
+    "adamax": _keras(keras.optimizers.Adamax, _ADAM_LIKE),
+    "nadam": _keras(keras.optimizers.Nadam, _ADAM_LIKE),
+    "lamb": _keras(keras.optimizers.Lamb, _ADAM_LIKE),
+    "lion": _keras(keras.optimizers.Lion, ("beta_1", "beta_2")),
+    "lars": _lars,
 }
 
 
@@ -178,6 +188,17 @@ def _squared_error(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
     return 0.5 * tf.reduce_mean(tf.square(y - z), axis=1)
 
 
+def _absolute_error(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(tf.abs(y - z), axis=1)
+
+
+def _huber(y: tf.Tensor, z: tf.Tensor, delta: float = 1.0) -> tf.Tensor:
+    # Quadratic within delta of the target, linear beyond (Keras's and PyTorch's form).
+    error = tf.abs(y - z)
+    quadratic = tf.minimum(error, delta)
+    return tf.reduce_mean(0.5 * tf.square(quadratic) + delta * (error - quadratic), axis=1)
+
+
 def _poisson(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
     # Half Poisson deviance with a log link, written on z = log(prediction); the
     # constant xlogy(y, y) - y keeps the value equal to scikit-learn's loss_curve_.
@@ -186,7 +207,8 @@ def _poisson(y: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
 
 class Loss:
     """One training loss: per-sample value from the pre-activation output, and the
-    output activation it pairs with (its canonical link)."""
+    output activation it pairs with (its canonical link). ``per_sample`` may take
+    keyword options (Huber's ``delta``); the estimator passes them."""
 
     def __init__(
         self, per_sample: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], out_activation: str
@@ -201,5 +223,7 @@ LOSSES: dict[str, Loss] = {
     "log_loss": Loss(_log_loss, "softmax"),
     "binary_log_loss": Loss(_binary_log_loss, "logistic"),
     "squared_error": Loss(_squared_error, "identity"),
+    "absolute_error": Loss(_absolute_error, "identity"),
+    "huber": Loss(_huber, "identity"),
     "poisson": Loss(_poisson, "exp"),
 }

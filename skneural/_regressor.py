@@ -1,6 +1,7 @@
 """MLPRegressorX: single- and multi-output regression."""
 
 from collections.abc import Callable
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -8,7 +9,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ._base import BaseMLPX
-from ._compat import StrOptions, _fit_context
+from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
 from ._params import MLPParams
 
@@ -24,15 +25,22 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        Training loss: half the mean squared error, or half the Poisson deviance
-        with a log link (targets must then be non-negative).
+    loss : {'squared_error', 'absolute_error', 'huber', 'poisson'}, \
+default='squared_error'
+        Training loss, averaged over outputs: half the squared error (scikit-learn's
+        MLP loss), the absolute error, the Huber loss (quadratic within
+        ``huber_delta`` of the target, linear beyond: robust to outliers), or half
+        the Poisson deviance with a log link (targets must then be non-negative; the
+        output layer is exponential).
 
     %(network_parameters)s
 
     %(training_parameters)s
 
     %(extra_parameters)s
+
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear, in units of the target.
 
     Attributes
     ----------
@@ -58,7 +66,8 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
 
     _parameter_constraints: dict = {
         **MLPParams._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "poisson"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -94,6 +103,14 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
         batch_normalization=False,
         weight_decay=None,
         rho=0.9,
+        residual=False,
+        clipnorm=None,
+        clipvalue=None,
+        lars_eta=0.001,
+        lr_decay_rate=0.5,
+        lr_decay_epochs=10,
+        warmup_epochs=0,
+        huber_delta=1.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -125,8 +142,16 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
             batch_normalization=batch_normalization,
             weight_decay=weight_decay,
             rho=rho,
+            residual=residual,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            lars_eta=lars_eta,
+            lr_decay_rate=lr_decay_rate,
+            lr_decay_epochs=lr_decay_epochs,
+            warmup_epochs=warmup_epochs,
         )
         self.loss = loss
+        self.huber_delta = huber_delta
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
@@ -183,6 +208,9 @@ class MLPRegressorX(RegressorMixin, BaseMLPX):
 
     def _loss_name(self) -> str:
         return self.loss
+
+    def _loss_options(self) -> dict[str, float]:
+        return {"delta": float(self.huber_delta)} if self.loss == "huber" else {}
 
     def _scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
         def score(outputs: np.ndarray) -> float:

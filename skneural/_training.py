@@ -2,13 +2,13 @@
 
 Each epoch is one call of a compiled function (:mod:`skneural._compiled`) over tensors
 that stay resident. Around it, :func:`run_epochs` applies scikit-learn's MLP semantics
-epoch by epoch: the
-``tol`` / ``n_iter_no_change`` rule on the training loss or the validation score,
-the 'invscaling' and 'adaptive' learning rates, best-weights restore for early
-stopping, and the ``ConvergenceWarning`` at ``max_iter``.
+epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on the training loss or the
+validation score, the learning-rate schedule (:mod:`skneural._schedules`),
+best-weights restore for early stopping, and the ``ConvergenceWarning`` at
+``max_iter``. An epoch whose loss or weights are no longer finite stops training and
+is undone.
 """
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._compiled import EpochRunner, TrainData
+from ._schedules import Schedule
 
 # scikit-learn's 'adaptive' schedule stops once the learning rate falls to this value.
 _MIN_ADAPTIVE_LEARNING_RATE = 1e-6
@@ -29,15 +30,6 @@ class Validation:
 
     data: TrainData
     score: Callable[[np.ndarray], float]
-
-
-@dataclass
-class Schedule:
-    """scikit-learn's learning-rate rules: 'constant', 'invscaling', 'adaptive'."""
-
-    kind: str
-    learning_rate_init: float
-    power_t: float
 
 
 @dataclass
@@ -58,7 +50,10 @@ class TrainingState:
     Names and meanings follow scikit-learn's fitted attributes; ``best_weights`` are
     the model's weights at the best validation score; ``history`` holds one
     dict per epoch (loss, learning rate, and the validation loss and score when there
-    is a validation set).
+    is a validation set); ``gradient_norms`` and ``dead_fractions`` one array per
+    epoch (see :class:`skneural._compiled.EpochResult`); ``schedule_epoch`` counts
+    the epochs since ``fit`` started, for the learning-rate schedule, and
+    ``learning_rate`` is the current rate of the 'adaptive' schedule.
     """
 
     learning_rate: float
@@ -70,6 +65,9 @@ class TrainingState:
     t: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     best_weights: list[np.ndarray] | None = None
+    gradient_norms: list[np.ndarray] = field(default_factory=list)
+    dead_fractions: list[np.ndarray] = field(default_factory=list)
+    schedule_epoch: int = 0
 
     def track(self, validation: bool, model: keras.Model) -> None:
         """Start the record that this fit's stopping rule compares against.
@@ -102,27 +100,29 @@ def run_epochs(
     With ``incremental=True`` exactly one epoch runs (``partial_fit``).
     """
     optimizer = runner.model.optimizer
-    optimizer.learning_rate = state.learning_rate
     state.track(validation is not None, runner.model)
     n_samples = data.n_samples
     n_iter = 0
     for _ in range(rule.max_iter):
+        learning_rate = schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
+        optimizer.learning_rate = learning_rate
         order = rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
-        loss = runner.run_epoch(data, order, batch_size)
+        result = runner.run_epoch(data, order, batch_size)
+        loss = result.loss
+        row = {"loss": loss, "learning_rate": learning_rate}
+        state.gradient_norms.append(result.gradient_norms)
+        state.dead_fractions.append(result.dead_fractions)
+        if rule.verbose:
+            print(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
+        if not result.finite:
+            state.history.append(row)
+            runner.restore()
+            _warn_divergence(len(state.history), loss, learning_rate)
+            break
         n_iter += 1
         state.t += n_samples
+        state.schedule_epoch += 1
         state.loss_curve.append(loss)
-        row = {"loss": loss, "learning_rate": state.learning_rate}
-        if rule.verbose:
-            print(f"Iteration {len(state.loss_curve)}, loss = {loss:.8f}")
-        if not math.isfinite(loss):
-            state.history.append(row)
-            warnings.warn(
-                f"Training stopped at iteration {n_iter}: the loss is {loss}. The "
-                "learning rate may be too large, or the inputs unscaled.",
-                RuntimeWarning,
-            )
-            break
 
         if validation is not None:
             val_loss, outputs = runner.evaluate(validation.data)
@@ -141,14 +141,9 @@ def run_epochs(
             state.best_loss = min(state.best_loss, loss)
         state.history.append(row)
 
-        if schedule.kind == "invscaling":
-            state.learning_rate = schedule.learning_rate_init / (state.t + 1) ** schedule.power_t
-            optimizer.learning_rate = state.learning_rate
-
         if state.no_improvement_count > rule.n_iter_no_change:
             if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
                 state.learning_rate /= 5.0
-                optimizer.learning_rate = state.learning_rate
                 state.no_improvement_count = 0
                 if rule.verbose:
                     print(f"Setting learning rate to {state.learning_rate:f}")
@@ -173,6 +168,17 @@ def run_epochs(
     if validation is not None:
         runner.model.set_weights(state.best_weights)
     return n_iter
+
+
+def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:
+    warnings.warn(
+        f"Training diverged in epoch {epoch}: the loss became {loss} or a weight became "
+        f"NaN or infinite. Training stopped and the weights from the start of epoch "
+        f"{epoch} (the last finite ones) were restored. Try a smaller "
+        f"learning_rate_init (this epoch used {learning_rate:g}), gradient clipping "
+        "(clipnorm=1.0), or scaled inputs (e.g. a StandardScaler in a Pipeline).",
+        ConvergenceWarning,
+    )
 
 
 def _count_no_improvement(state: TrainingState, no_improvement: bool) -> None:

@@ -127,7 +127,7 @@ def test_pool_is_bounded(data):
     X, y = data
     for width in (3, 4, 5):
         est = MLPRegressorX(hidden_layer_sizes=(width,), max_iter=1).fit(X, y.astype(float))
-        with pool.borrow(est._spec, est.model_, "squared_error", 0.0, 0.0):
+        with pool.borrow(est._spec, est.model_, "squared_error", {}, 0.0, 0.0):
             pass
     assert sum(len(r) for r in pool._idle.values()) == 2
     pool.clear()

@@ -33,6 +33,7 @@ def _spec(**kwargs):
         kernel_initializer="glorot_uniform",
         dropout=(0.0,),
         batch_normalization=False,
+        residual=False,
         n_outputs=1,
         out_activation="identity",
         dtype="float64",

@@ -11,7 +11,7 @@ import tensorflow as tf
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax, xlogy
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss, mean_poisson_deviance
+from sklearn.metrics import log_loss, mean_absolute_error, mean_poisson_deviance
 
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural._registry import (
@@ -22,6 +22,7 @@ from skneural._registry import (
     OUTPUT_ACTIVATIONS,
     make_initializer,
 )
+from skneural.optimizers import LARS
 
 # Negative, near-zero and large values; a 2-D grid so softmax works row-wise too.
 _GRID = np.concatenate([np.linspace(-30.0, 30.0, 241), [-1e-8, 0.0, 1e-8, -700.0, 80.0, -0.5, 0.5]])
@@ -202,13 +203,21 @@ _HYPER = dict(
     beta_2=0.95,
     epsilon=1e-6,
     rho=0.85,
+    lars_eta=0.002,
 )
+_ADAM_LIKE = {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}
 _EXPECTED_OPTIMIZER = {
     "sgd": (keras.optimizers.SGD, {"momentum": 0.7}),
-    "adam": (keras.optimizers.Adam, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}),
-    "adamw": (keras.optimizers.AdamW, {"beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}),
+    "adam": (keras.optimizers.Adam, _ADAM_LIKE),
+    "adamw": (keras.optimizers.AdamW, _ADAM_LIKE),
     "adagrad": (keras.optimizers.Adagrad, {"epsilon": 1e-6}),
     "rmsprop": (keras.optimizers.RMSprop, {"rho": 0.85, "epsilon": 1e-6}),
+    "adadelta": (keras.optimizers.Adadelta, {"rho": 0.85, "epsilon": 1e-6}),
+    "adamax": (keras.optimizers.Adamax, _ADAM_LIKE),
+    "nadam": (keras.optimizers.Nadam, _ADAM_LIKE),
+    "lamb": (keras.optimizers.Lamb, _ADAM_LIKE),
+    "lion": (keras.optimizers.Lion, {"beta_1": 0.8, "beta_2": 0.95}),
+    "lars": (LARS, {"momentum": 0.7, "eta": 0.002}),
 }
 
 
@@ -222,7 +231,11 @@ def _check_optimizer(opt, solver, weight_decay):
     assert float(opt.learning_rate) == pytest.approx(0.0123, rel=1e-6)
     for name, value in attrs.items():
         assert float(getattr(opt, name)) == pytest.approx(value, rel=1e-6), name
-    if weight_decay is not None:
+    if solver == "lars":
+        # LARS decays inside its trust ratio, not through Keras's decoupled decay.
+        assert opt.lars_weight_decay == pytest.approx(weight_decay or 0.0)
+        assert opt.weight_decay is None
+    elif weight_decay is not None:
         assert opt.weight_decay == pytest.approx(weight_decay)
     elif solver == "adamw":
         assert opt.weight_decay == pytest.approx(0.004)  # Keras's documented default
@@ -237,13 +250,30 @@ def test_optimizer_factory(solver, weight_decay):
     _check_optimizer(OPTIMIZERS[solver](est), solver, weight_decay)
 
 
+@pytest.mark.parametrize("solver", sorted(_EXPECTED_OPTIMIZER))
+@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue"])
+def test_clipping_reaches_every_optimizer(solver, clip):
+    opt = OPTIMIZERS[solver](MLPClassifierX(solver=solver, **{clip: 0.5}))
+    other = "clipvalue" if clip == "clipnorm" else "clipnorm"
+    assert getattr(opt, clip) == 0.5
+    assert getattr(opt, other) is None
+
+
+def test_lamb_is_available_by_name():
+    # keras.optimizers.get("lamb") fails in Keras 3.15; the solver name must not.
+    with pytest.raises(ValueError):
+        keras.optimizers.get("lamb")
+    assert type(OPTIMIZERS["lamb"](MLPClassifierX(solver="lamb"))) is keras.optimizers.Lamb
+
+
 @pytest.mark.parametrize(
     "momentum, nesterovs_momentum, expected",
     [(0.7, True, True), (0.7, False, False), (0.0, True, False)],
 )
-def test_sgd_nesterov(momentum, nesterovs_momentum, expected):
-    est = MLPClassifierX(solver="sgd", momentum=momentum, nesterovs_momentum=nesterovs_momentum)
-    opt = OPTIMIZERS["sgd"](est)
+@pytest.mark.parametrize("solver", ["sgd", "lars"])
+def test_nesterov(solver, momentum, nesterovs_momentum, expected):
+    est = MLPClassifierX(solver=solver, momentum=momentum, nesterovs_momentum=nesterovs_momentum)
+    opt = OPTIMIZERS[solver](est)
     assert opt.nesterov is expected
     assert opt.momentum == pytest.approx(momentum)
 
@@ -263,7 +293,7 @@ def test_fitted_model_optimizer(solver):
             **_HYPER,
         ).fit(X, y)
     _check_optimizer(est.model_.optimizer, solver, 0.01)
-    if solver == "sgd":
+    if solver in ("sgd", "lars"):
         assert est.model_.optimizer.nesterov is True
 
 
@@ -276,11 +306,12 @@ def _loss_values(name, y, z):
 
 
 def test_losses_cover_the_registry():
-    assert set(LOSSES) == {"log_loss", "binary_log_loss", "squared_error", "poisson"}
     assert {name: loss.out_activation for name, loss in LOSSES.items()} == {
         "log_loss": "softmax",
         "binary_log_loss": "logistic",
         "squared_error": "identity",
+        "absolute_error": "identity",
+        "huber": "identity",
         "poisson": "exp",
     }
 
@@ -319,6 +350,28 @@ def test_squared_error_is_half_mean_over_outputs():
     got = _loss_values("squared_error", y, z)
     assert got.shape == (9,)
     assert_allclose(got, 0.5 * ((y - z) ** 2).mean(axis=1), rtol=1e-12)
+
+
+def test_absolute_error_is_mean_over_outputs():
+    rng = np.random.default_rng(4)
+    z, y = rng.normal(size=(9, 3)), rng.normal(size=(9, 3))
+    got = _loss_values("absolute_error", y, z)
+    assert_allclose(got, np.abs(y - z).mean(axis=1), rtol=1e-12)
+    # Averaged over samples and outputs: scikit-learn's mean absolute error.
+    assert got.mean() == pytest.approx(mean_absolute_error(y, z), rel=1e-12)
+
+
+@pytest.mark.parametrize("delta", [0.3, 1.0, 2.5])
+def test_huber_is_quadratic_then_linear(delta):
+    rng = np.random.default_rng(5)
+    z, y = rng.normal(scale=2.0, size=(40, 2)), rng.normal(scale=2.0, size=(40, 2))
+    error = np.abs(y - z)
+    expected = np.where(error <= delta, 0.5 * error**2, delta * (error - 0.5 * delta))
+    out = LOSSES["huber"].per_sample(tf.constant(y), tf.constant(z), delta=delta)
+    assert_allclose(np.asarray(out), expected.mean(axis=1), rtol=1e-12)
+    # And Keras's own Huber loss agrees on the mean.
+    keras_mean = keras.losses.Huber(delta=delta)(y, z)
+    assert float(keras_mean) == pytest.approx(expected.mean(), rel=1e-6)
 
 
 def test_poisson_half_deviance_with_log_link():

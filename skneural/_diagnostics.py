@@ -1,0 +1,100 @@
+"""Read a finished fit's diagnostics and say in plain words what went wrong.
+
+The compiled epoch records, at the cost of a few reductions per step, the L2 norm of
+each Dense kernel's gradient and which hidden units produced any non-zero output
+(:class:`skneural._compiled.EpochResult`). After ``fit``, :func:`diagnose` looks at
+them and at the weights, and warns about the textbook failures:
+
+- vanishing gradients: the first layer's gradient is orders of magnitude smaller than
+  the output layer's, so the layers near the input barely learn;
+- exploding gradients: the first layer's gradient is orders of magnitude larger than
+  the output layer's, or a gradient norm is no longer finite;
+- symmetry not broken: every unit of a hidden layer has the same weights (what an
+  all-zero initialization leaves), so the layer is worth one unit;
+- dead layer: every unit of a hidden layer output zero for every sample in the last
+  epoch (dead ReLUs), so the prediction no longer depends on the input.
+"""
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .exceptions import DiagnosticWarning
+
+#: First-layer / output-layer gradient-norm ratio below which gradients vanish.
+VANISHING_RATIO = 1e-3
+#: First-layer / output-layer gradient-norm ratio above which gradients explode.
+EXPLODING_RATIO = 1e3
+
+
+def diagnose(estimator: Any, first_epoch: int) -> None:
+    """Warn about what the epochs from ``first_epoch`` (0-based) of a fitted
+    ``estimator`` show; the first epoch of the fit is the one compared, since that is
+    where the initialization decides the gradients' scale."""
+    norms = estimator.gradient_norms_.iloc[first_epoch:]
+    if len(norms) == 0:
+        return
+    _check_gradients(norms.iloc[0], norms)
+    _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
+    dead = estimator.dead_units_.iloc[-1]
+    for layer, fraction in dead.items():
+        if fraction == 1.0:
+            warnings.warn(
+                f"Every unit of {layer} output zero for every training sample in the last "
+                "epoch (dead ReLUs): the predictions no longer depend on the input. Try a "
+                "smaller learning_rate_init, kernel_initializer='he_normal', or "
+                "activation='leaky_relu'.",
+                DiagnosticWarning,
+            )
+
+
+def _check_gradients(first, norms) -> None:
+    if not np.isfinite(norms.to_numpy()).all():
+        warnings.warn(
+            "Exploding gradients: a gradient norm became infinite or NaN (see "
+            "gradient_norms_). Try gradient clipping (clipnorm=1.0), a smaller "
+            "learning_rate_init, or scaled inputs.",
+            DiagnosticWarning,
+        )
+        return
+    if len(first) < 3:  # no hidden layer, or one: nothing to vanish through
+        return
+    input_side, output_side = first.iloc[0], first.iloc[-1]
+    if output_side <= 0 or input_side <= 0:
+        return
+    ratio = input_side / output_side
+    names = f"{first.index[0]} to {first.index[-1]}"
+    if ratio < VANISHING_RATIO:
+        warnings.warn(
+            f"Vanishing gradients: in the first epoch the gradient norm of "
+            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]} (ratio of "
+            f"{names}), so the layers near the input barely learn. Try "
+            "activation='relu' with kernel_initializer='he_normal', "
+            "batch_normalization=True, residual=True, or fewer layers.",
+            DiagnosticWarning,
+        )
+    elif ratio > EXPLODING_RATIO:
+        warnings.warn(
+            f"Exploding gradients: in the first epoch the gradient norm of "
+            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}. Try a "
+            "smaller-scale kernel_initializer (e.g. 'glorot_uniform'), gradient clipping "
+            "(clipnorm=1.0), or batch_normalization=True.",
+            DiagnosticWarning,
+        )
+
+
+def _check_symmetry(kernels: list[np.ndarray], biases: list[np.ndarray]) -> None:
+    for i, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
+        if kernel.shape[1] < 2:
+            continue
+        same_weights = np.all(kernel == kernel[:, :1]) and np.all(bias == bias[0])
+        if same_weights:
+            warnings.warn(
+                f"Symmetry not broken: all {kernel.shape[1]} units of hidden_{i} have "
+                "identical weights after training, so they compute the same thing and "
+                "the layer is worth a single unit. This is what kernel_initializer="
+                "'zeros' (or any constant) does: every unit gets the same gradient. Use "
+                "a random initializer such as 'glorot_uniform' or 'he_normal'.",
+                DiagnosticWarning,
+            )
