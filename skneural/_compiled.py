@@ -87,10 +87,20 @@ class EpochRunner:
         A key of :data:`skneural._registry.LOSSES`.
     loss_options : dict
         Keyword options of that loss (Huber's ``delta``).
+    diagnostics : bool, default=True
+        Record gradient norms and dead units. Off only to measure what they cost
+        (``benchmarks/``); the diagnostics it reports are then meaningless.
     """
 
-    def __init__(self, model: keras.Model, loss: str, loss_options: dict[str, float]):
+    def __init__(
+        self,
+        model: keras.Model,
+        loss: str,
+        loss_options: dict[str, float],
+        diagnostics: bool = True,
+    ):
         self.model = model
+        self._diagnostics = diagnostics
         self._logits = logits_model(model)
         self._training_outputs = keras.Model(
             model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
@@ -159,18 +169,16 @@ class EpochRunner:
                 batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
             grads = tape.gradient(batch_loss, variables)
             self.model.optimizer.apply(grads, variables)
+            total = total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+            if not self._diagnostics:
+                return i + 1, total, norms, activity
             # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
             squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in kernel_index])
             activity = [
                 tf.maximum(seen, tf.reduce_max(tf.abs(h), axis=0))
                 for seen, h in zip(activity, hidden, strict=True)
             ]
-            return (
-                i + 1,
-                total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype),
-                norms + tf.sqrt(2.0 * squared),
-                activity,
-            )
+            return i + 1, total, norms + tf.sqrt(2.0 * squared), activity
 
         start = (
             tf.constant(0),

@@ -8,7 +8,8 @@ them and at the weights, and warns about the textbook failures:
 - vanishing gradients: the first layer's gradient is orders of magnitude smaller than
   the output layer's, so the layers near the input barely learn;
 - exploding gradients: the first layer's gradient is orders of magnitude larger than
-  the output layer's, or a gradient norm is no longer finite;
+  the output layer's (a gradient that overflows makes the epoch diverge, which
+  :func:`skneural._training.run_epochs` reports);
 - symmetry not broken: every unit of a hidden layer has the same weights (what an
   all-zero initialization leaves), so the layer is worth one unit;
 - dead layer: every unit of a hidden layer output zero for every sample in the last
@@ -35,7 +36,7 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
     norms = estimator.gradient_norms_.iloc[first_epoch:]
     if len(norms) == 0:
         return
-    _check_gradients(norms.iloc[0], norms)
+    _check_gradients(norms.iloc[0])
     _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
     dead = estimator.dead_units_.iloc[-1]
     for layer, fraction in dead.items():
@@ -49,29 +50,21 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
             )
 
 
-def _check_gradients(first, norms) -> None:
-    if not np.isfinite(norms.to_numpy()).all():
-        warnings.warn(
-            "Exploding gradients: a gradient norm became infinite or NaN (see "
-            "gradient_norms_). Try gradient clipping (clipnorm=1.0), a smaller "
-            "learning_rate_init, or scaled inputs.",
-            DiagnosticWarning,
-        )
-        return
-    if len(first) < 3:  # no hidden layer, or one: nothing to vanish through
-        return
+def _check_gradients(first) -> None:
+    # Non-finite norms come with a diverged epoch, which has its own warning.
+    if len(first) < 3 or not np.isfinite(first).all():
+        return  # under two hidden layers there is little depth to vanish through
     input_side, output_side = first.iloc[0], first.iloc[-1]
     if output_side <= 0 or input_side <= 0:
         return
     ratio = input_side / output_side
-    names = f"{first.index[0]} to {first.index[-1]}"
     if ratio < VANISHING_RATIO:
         warnings.warn(
             f"Vanishing gradients: in the first epoch the gradient norm of "
-            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]} (ratio of "
-            f"{names}), so the layers near the input barely learn. Try "
-            "activation='relu' with kernel_initializer='he_normal', "
-            "batch_normalization=True, residual=True, or fewer layers.",
+            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}, so the "
+            "layers near the input barely learn. Try activation='relu' with "
+            "kernel_initializer='he_normal', batch_normalization=True, residual=True, "
+            "fewer layers, or (if the inputs are tiny) scaling the inputs.",
             DiagnosticWarning,
         )
     elif ratio > EXPLODING_RATIO:

@@ -1,6 +1,8 @@
 """The Keras network the estimators build: layers, initializers, dropout, L1, batch
-normalization, and the numpy forward pass against Keras's own predict."""
+normalization, residual connections, and the numpy forward pass against Keras's own
+predict."""
 
+import dataclasses
 import functools
 import warnings
 
@@ -14,6 +16,7 @@ from skneural import MLPClassifierX, MLPRegressorX
 from skneural._config import NetworkSpec
 from skneural._network import build_network
 from skneural._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from skneural.exceptions import DiagnosticWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -139,7 +142,8 @@ def test_zeros_initializer_never_breaks_symmetry():
         max_iter=5,
         random_state=0,
     )
-    est = MLPClassifierX(kernel_initializer="zeros", **kwargs).fit(X, y)
+    with pytest.warns(DiagnosticWarning, match="Symmetry not broken: all 6 units of hidden_0"):
+        est = MLPClassifierX(kernel_initializer="zeros", **kwargs).fit(X, y)
     hidden, out = est.coefs_
     # Training moved the weights ...
     assert np.abs(hidden).max() > 1e-3
@@ -148,8 +152,10 @@ def test_zeros_initializer_never_breaks_symmetry():
     assert_allclose(hidden, np.repeat(hidden[:, :1], 6, axis=1), rtol=1e-10, atol=1e-14)
     assert_allclose(est.intercepts_[0], est.intercepts_[0][0], rtol=1e-10, atol=1e-14)
     assert_allclose(out, np.repeat(out[:1], 6, axis=0), rtol=1e-10, atol=1e-14)
-    # A random initializer does break it.
-    other = MLPClassifierX(kernel_initializer="glorot_uniform", **kwargs).fit(X, y)
+    # A random initializer does break it, and nothing warns.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DiagnosticWarning)
+        other = MLPClassifierX(kernel_initializer="glorot_uniform", **kwargs).fit(X, y)
     assert not np.allclose(other.coefs_[0], other.coefs_[0][:, :1])
 
 
@@ -264,6 +270,47 @@ def test_batch_normalization_layers_and_forward():
     assert not any(
         isinstance(layer, keras.layers.BatchNormalization) for layer in plain.model_.layers
     )
+
+
+# -- residual connections ------------------------------------------------------------
+
+
+def test_residual_adds_the_block_input_where_widths_match():
+    spec = _spec(hidden_layer_sizes=(6, 6, 4, 4), dropout=(0.0, 0.1, 0.0, 0.0), residual=True)
+    model = build_network(spec, np.random.default_rng(0))
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    # Only blocks whose input is as wide as their output: 6 -> 6 and 4 -> 4.
+    assert [layer.name for layer in adds] == ["residual_1", "residual_3"]
+    X = np.random.default_rng(1).normal(size=(7, 5))
+    # By hand: x + relu(x @ W + b) for the residual blocks.
+    weights = [(_kernel(model, f"hidden_{i}"), 0.0) for i in range(4)]
+    h = np.maximum(X @ weights[0][0], 0)
+    h = h + np.maximum(h @ weights[1][0], 0)
+    h = np.maximum(h @ weights[2][0], 0)
+    h = h + np.maximum(h @ weights[3][0], 0)
+    expected = h @ _kernel(model, "output")
+    assert_allclose(_keras_outputs(model, X), expected, rtol=1e-12)
+    plain = build_network(dataclasses.replace(spec, residual=False), np.random.default_rng(0))
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+
+
+def test_residual_forward_matches_keras_and_trains_deep():
+    X, y = _data(n=120)
+    kwargs = dict(
+        hidden_layer_sizes=(16,) * 6,
+        batch_normalization=True,
+        dropout=0.1,
+        max_iter=30,
+        learning_rate_init=0.01,
+        batch_size=40,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifierX(residual=True, **kwargs).fit(X, y)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in est.model_.layers) == 5
+    assert_allclose(est.predict_proba(X), _keras_outputs(est.model_, X), rtol=1e-12, atol=1e-12)
+    assert est.score(X, y) > 0.9
 
 
 # -- numpy forward pass against Keras ------------------------------------------------

@@ -34,6 +34,17 @@ _NUMPY_LOSSES = {
         lambda y, z: (np.exp(z) - y * z + xlogy(y, y) - y).sum(axis=1),
         lambda y, z: np.exp(z) - y,
     ),
+    "absolute_error": (
+        lambda y, z: np.abs(z - y).mean(axis=1),
+        lambda y, z: np.sign(z - y) / y.shape[1],
+    ),
+    # Huber with the estimator's default delta = 1.
+    "huber": (
+        lambda y, z: np.where(np.abs(z - y) <= 1.0, 0.5 * (z - y) ** 2, np.abs(z - y) - 0.5).mean(
+            axis=1
+        ),
+        lambda y, z: np.clip(z - y, -1.0, 1.0) / y.shape[1],
+    ),
 }
 
 
@@ -67,9 +78,10 @@ def _problem(loss, n=30, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
     w = rng.uniform(0.5, 2.0, size=n)
-    if loss == "squared_error":
-        y = np.column_stack([X[:, 0] - X[:, 1], np.sin(X[:, 2])])
-        return X, y, y, w, MLPRegressorX()
+    if loss in ("squared_error", "absolute_error", "huber"):
+        # Targets spread over several units, so Huber is linear for some samples.
+        y = np.column_stack([3.0 * (X[:, 0] - X[:, 1]), np.sin(X[:, 2])])
+        return X, y, y, w, MLPRegressorX(loss=loss)
     if loss == "poisson":
         y = rng.poisson(np.exp(0.5 * X[:, 0])).astype(float)
         return X, y, y[:, None], w, MLPRegressorX(loss="poisson")
@@ -119,6 +131,49 @@ def test_full_batch_sgd_step_and_loss(loss):
     ):
         assert_allclose(after, before - lr * grad, rtol=1e-12, atol=1e-14)
     assert not np.allclose(est.coefs_[0], coefs0[0])
+    # The diagnostics saw the same gradient: one step, so its norm per layer.
+    assert_allclose(est.gradient_norms_.iloc[-1], [np.linalg.norm(g) for g in grad_c], rtol=1e-10)
+
+
+@_ONE_EPOCH
+@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue"])
+def test_gradient_clipping_bounds_the_step(clip):
+    X, y, Y, w, est = _problem("squared_error")
+    lr, bound = 0.125, 0.05
+    est.set_params(
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=lr,
+        alpha=0.0,
+        batch_size=len(X),
+        max_iter=1,
+        random_state=0,
+        **{clip: bound},
+    )
+    est.fit(X, y, sample_weight=w)
+    coefs0, intercepts0 = _weights(est)
+    est.set_params(warm_start=True).fit(X, y, sample_weight=w)
+    _, grad_c, grad_b = _numpy_loss_and_grads(coefs0, intercepts0, X, Y, w, "squared_error", 0, 0)
+    for after, before, grad in zip(
+        est.coefs_ + est.intercepts_, coefs0 + intercepts0, grad_c + grad_b, strict=True
+    ):
+        if clip == "clipnorm":  # each variable's gradient scaled to norm <= bound
+            clipped = grad * min(1.0, bound / np.linalg.norm(grad))
+        else:
+            clipped = np.clip(grad, -bound, bound)
+        # Keras computes the clipping factor in the variable's dtype, via float32
+        # constants: exact to float32 rounding.
+        assert_allclose(after, before - lr * clipped, rtol=1e-6, atol=1e-9)
+    # The bound was active: unclipped, some step would have been larger.
+    assert max(np.abs(g).max() for g in grad_c) > bound
+
+
+def test_clipnorm_and_clipvalue_are_exclusive():
+    X, y, _, _, est = _problem("squared_error")
+    with pytest.raises(ValueError, match="clipnorm and clipvalue cannot both be set"):
+        est.set_params(clipnorm=1.0, clipvalue=1.0).fit(X, y)
 
 
 @_ONE_EPOCH

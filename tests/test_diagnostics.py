@@ -1,0 +1,185 @@
+"""Training diagnostics and divergence: what fit records per epoch, checked against
+numpy, and the warnings it gives for the textbook failures."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from skneural import MLPClassifierX, MLPRegressorX
+from skneural.exceptions import DiagnosticWarning
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _digits(n=600):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def _diagnostic_messages(est, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return [str(w.message) for w in caught if issubclass(w.category, DiagnosticWarning)]
+
+
+# -- what is recorded ----------------------------------------------------------------
+
+
+def test_diagnostics_frames_follow_history():
+    X, y = _digits()
+    est = MLPClassifierX(hidden_layer_sizes=(16, 8), max_iter=4, random_state=0).fit(X, y)
+    assert list(est.gradient_norms_.columns) == ["hidden_0", "hidden_1", "output"]
+    assert list(est.dead_units_.columns) == ["hidden_0", "hidden_1"]
+    assert est.gradient_norms_.index.equals(est.history_.index)
+    assert est.dead_units_.index.equals(est.history_.index)
+    assert (est.gradient_norms_.to_numpy() > 0).all()
+    assert ((est.dead_units_ >= 0) & (est.dead_units_ <= 1)).all().all()
+    # partial_fit and warm starts continue the frames, as they do history_.
+    est.partial_fit(X, y)
+    assert len(est.gradient_norms_) == len(est.dead_units_) == len(est.history_) == 5
+
+
+def test_dead_units_against_numpy():
+    # Positive inputs: a ReLU unit whose incoming weights are all negative outputs
+    # zero for every sample. A negligible learning rate keeps the initial weights, so
+    # the units dead during the epoch are those dead at the fitted weights.
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(200, 2)))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    est = MLPClassifierX(
+        hidden_layer_sizes=(64, 32),
+        kernel_initializer="random_normal",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1e-12,
+        batch_size=50,
+        max_iter=1,
+        random_state=0,
+    ).fit(X, y)
+    h0 = np.maximum(X @ est.coefs_[0] + est.intercepts_[0], 0)
+    h1 = np.maximum(h0 @ est.coefs_[1] + est.intercepts_[1], 0)
+    expected = [(h == 0).all(axis=0).mean() for h in (h0, h1)]
+    assert expected[0] > 0.1  # the setup does kill units
+    assert_allclose(est.dead_units_.iloc[0], expected)
+
+
+# -- warnings ------------------------------------------------------------------------
+
+
+def test_deep_sigmoid_warns_of_vanishing_gradients_relu_he_does_not():
+    X, y = _digits()
+    deep = dict(hidden_layer_sizes=(32,) * 8, max_iter=2, batch_size=200, random_state=0)
+    sigmoid = MLPClassifierX(activation="logistic", **deep)
+    messages = _diagnostic_messages(sigmoid, X, y)
+    assert len(messages) == 1 and messages[0].startswith("Vanishing gradients")
+    first = sigmoid.gradient_norms_.iloc[0]
+    assert first["hidden_0"] / first["output"] < 1e-3
+    relu = MLPClassifierX(activation="relu", kernel_initializer="he_normal", **deep)
+    assert _diagnostic_messages(relu, X, y) == []
+    first = relu.gradient_norms_.iloc[0]
+    assert first["hidden_0"] / first["output"] > 1e-2
+
+
+def test_large_initial_weights_warn_of_exploding_gradients():
+    X, y = _digits()
+    est = MLPClassifierX(
+        hidden_layer_sizes=(32,) * 8,
+        activation="tanh",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=3.0),
+        max_iter=2,
+        batch_size=200,
+        random_state=0,
+    )
+    messages = _diagnostic_messages(est, X, y)
+    assert len(messages) == 1 and messages[0].startswith("Exploding gradients")
+    first = est.gradient_norms_.iloc[0]
+    assert first["hidden_0"] / first["output"] > 1e3
+
+
+def test_zero_initialization_warns_and_kills_relu_layer():
+    X, y = _digits()
+    est = MLPClassifierX(hidden_layer_sizes=(8,), kernel_initializer="zeros", max_iter=3)
+    messages = _diagnostic_messages(est, X, y)
+    assert any(m.startswith("Symmetry not broken: all 8 units of hidden_0") for m in messages)
+    assert any(m.startswith("Every unit of hidden_0 output zero") for m in messages)
+    assert (est.dead_units_["hidden_0"] == 1.0).all()
+    assert (est.gradient_norms_["hidden_0"] == 0.0).all()
+
+
+def test_default_fits_give_no_diagnostic_warning():
+    X, y = _digits()
+    for est in [
+        MLPClassifierX(max_iter=5, random_state=0),
+        MLPClassifierX(hidden_layer_sizes=(32, 32, 32), max_iter=5, random_state=0),
+        MLPRegressorX(hidden_layer_sizes=(32, 32), max_iter=5, random_state=0),
+    ]:
+        assert _diagnostic_messages(est, X, y) == []
+
+
+# -- divergence ----------------------------------------------------------------------
+
+
+def _diverging(**kwargs):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) * 10
+    params = dict(
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        learning_rate_init=0.1,
+        batch_size=50,
+        max_iter=20,
+        random_state=0,
+    )
+    return X, y, MLPRegressorX(**{**params, **kwargs})
+
+
+def test_divergence_stops_restores_the_last_finite_epoch_and_warns():
+    X, y, est = _diverging()
+    with pytest.warns(ConvergenceWarning, match=r"Training diverged in epoch (\d+)") as record:
+        est.fit(X, y)
+    message = next(str(w.message) for w in record if "diverged" in str(w.message))
+    epoch = int(message.split("epoch ")[1].split(":")[0])
+    assert epoch > 1
+    assert "learning_rate_init" in message and "clipnorm" in message
+    # The diverged epoch is in history_, and nowhere else.
+    assert len(est.history_) == epoch and not np.isfinite(est.history_["loss"].iloc[-1])
+    assert est.n_iter_ == len(est.loss_curve_) == epoch - 1
+    assert np.isfinite(est.loss_curve_).all() and est.loss_ == est.loss_curve_[-1]
+    assert est.t_ == 200 * (epoch - 1)
+    # The weights are exactly those at the end of the last finite epoch.
+    _, _, reference = _diverging(max_iter=epoch - 1)
+    reference.fit(X, y)
+    for got, want in zip(est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_):
+        assert_allclose(got, want, rtol=0, atol=0)
+    assert np.isfinite(est.predict(X)).all()
+    # The estimator stays usable: a smaller rate continues from the restored state.
+    est.set_params(warm_start=True, learning_rate_init=0.001, max_iter=3).fit(X, y)
+    assert np.isfinite(est.loss_curve_).all()
+
+
+def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
+    # float32 weights overflow in the very first step.
+    X, y, est = _diverging(learning_rate_init=1e30)
+    X = X.astype(np.float32)
+    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch 1"):
+        est.fit(X, y)
+    assert est.n_iter_ == 0 and est.loss_curve_ == [] and np.isnan(est.loss_)
+    assert all(np.isfinite(c).all() for c in est.coefs_)
+    assert_allclose(est.intercepts_[0], 0.0)  # biases start at zero
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_clipnorm_prevents_the_divergence():
+    X, y, est = _diverging(clipnorm=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Stochastic Optimizer", ConvergenceWarning)
+        est.fit(X, y)
+    assert len(est.loss_curve_) == 20 and np.isfinite(est.loss_curve_).all()
