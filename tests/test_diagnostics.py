@@ -156,8 +156,9 @@ def test_divergence_stops_restores_the_last_finite_epoch_and_warns():
     # The weights are exactly those at the end of the last finite epoch.
     _, _, reference = _diverging(max_iter=epoch - 1)
     reference.fit(X, y)
-    for got, want in zip(est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_):
-        assert_allclose(got, want, rtol=0, atol=0)
+    got, want = est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_
+    for a, b in zip(got, want, strict=True):
+        assert_allclose(a, b, rtol=0, atol=0)
     assert np.isfinite(est.predict(X)).all()
     # The estimator stays usable: a smaller rate continues from the restored state.
     est.set_params(warm_start=True, learning_rate_init=0.001, max_iter=3).fit(X, y)

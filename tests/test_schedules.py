@@ -93,16 +93,14 @@ def test_the_scheduled_rate_drives_each_step():
         lr_decay_epochs=2,
         random_state=0,
     )
+    est.partial_fit(X, y)
     rates = []
-    for _ in range(5):
-        before = est.coefs_[0].copy() if hasattr(est, "coefs_") else None
+    for _ in range(4):
+        w, b = est.coefs_[0][:, 0].copy(), est.intercepts_[0][0]
         est.partial_fit(X, y)
-        if before is not None:
-            # Linear model, squared error: gradient = X^T (X w + b - y) / n at `before`.
-            residual = X @ before[:, 0] + prev_bias - y
-            grad = X.T @ residual / len(X)
-            rates.append(np.mean((before[:, 0] - est.coefs_[0][:, 0]) / grad))
-        prev_bias = est.intercepts_[0][0].copy()
+        # Linear model, squared error: gradient = X^T (X w + b - y) / n at (w, b).
+        grad = X.T @ (X @ w + b - y) / len(X)
+        rates.append(np.mean((w - est.coefs_[0][:, 0]) / grad))
     assert rates == pytest.approx([0.25, 0.125, 0.125, 0.0625], rel=1e-6)
     assert list(est.history_["learning_rate"]) == [0.25, 0.25, 0.125, 0.125, 0.0625]
 
