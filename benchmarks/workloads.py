@@ -13,7 +13,7 @@ import numpy as np
 class Config:
     """The sizes of one benchmark run (the same for every peer)."""
 
-    repeats: int = 3  # measurements per peer in (a)-(d) and (f); the table shows the median
+    repeats: int = 3  # measurements per peer in (a)-(d), (f); fits in (g); tables show medians
     memory_repeats: int = 1  # runs of (e) per peer, each in a fresh process
     n_rows: int = 200_000  # rows of the training sets of (a), (b), (f)
     n_features: int = 100
@@ -25,6 +25,8 @@ class Config:
     memory_fits: int = 50  # consecutive fits in (e)
     memory_epochs: int = 2  # epochs of each fit in (e)
     matmul_size: int = 2048  # side of the square float32 matmul of (f)
+    overhead_pairs: int = 15  # timings per variant (with / without diagnostics) in (g)
+    overhead_block_s: float = 0.25  # (g) times as many epochs together as fill this
 
     @classmethod
     def full(cls, repeats: int | None = None) -> "Config":
@@ -44,6 +46,8 @@ class Config:
             predict_rows=1_000,
             memory_fits=5,
             matmul_size=512,
+            overhead_pairs=3,
+            overhead_block_s=0.05,
         )
 
     def to_dict(self) -> dict:
@@ -79,3 +83,13 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     X, y = load_digits(return_X_y=True)
     return (X / 16.0).astype(np.float32), y
+
+
+def digits_cv_fold() -> tuple[np.ndarray, np.ndarray]:
+    """The training rows of the first fold that ``cross_val_score(cv=5)`` fits a
+    classifier on in (c) (``StratifiedKFold(5)``): 1,437 of digits' 1,797."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = digits()
+    train, _ = next(StratifiedKFold(5).split(X, y))
+    return X[train], y[train]

@@ -27,6 +27,9 @@ from .exceptions import DiagnosticWarning
 VANISHING_RATIO = 1e-3
 #: First-layer / output-layer gradient-norm ratio above which gradients explode.
 EXPLODING_RATIO = 1e3
+#: Units whose weights differ by less than this, relative to the layer's largest
+#: weight, count as identical (a float32 rounding is ~6e-8).
+_SAME_WEIGHTS_RTOL = 1e-6
 
 
 def diagnose(estimator: Any, first_epoch: int) -> None:
@@ -81,8 +84,11 @@ def _check_symmetry(kernels: list[np.ndarray], biases: list[np.ndarray]) -> None
     for i, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
         if kernel.shape[1] < 2:
             continue
-        same_weights = np.all(kernel == kernel[:, :1]) and np.all(bias == bias[0])
-        if same_weights:
+        # Identical up to rounding: the units' equal gradients may be summed in
+        # different orders by the matrix kernels.
+        weights = np.vstack([kernel, bias])
+        spread = np.ptp(weights, axis=1).max()
+        if spread <= _SAME_WEIGHTS_RTOL * np.abs(weights).max():
             warnings.warn(
                 f"Symmetry not broken: all {kernel.shape[1]} units of hidden_{i} have "
                 "identical weights after training, so they compute the same thing and "

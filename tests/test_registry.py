@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax, xlogy
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss, mean_absolute_error, mean_poisson_deviance
 
@@ -297,6 +298,41 @@ def test_fitted_model_optimizer(solver):
         assert est.model_.optimizer.nesterov is True
 
 
+# Learning rates at which each optimizer trains the problem below in 30 epochs
+# (Adadelta and LARS scale their steps themselves and expect rates near 1).
+_WORKING_SETTINGS = {
+    "sgd": dict(learning_rate_init=0.1),
+    "adam": dict(learning_rate_init=0.01),
+    "adamw": dict(learning_rate_init=0.01),
+    "adagrad": dict(learning_rate_init=0.1),
+    "rmsprop": dict(learning_rate_init=0.01),
+    "adadelta": dict(learning_rate_init=1.0, epsilon=1e-6),
+    "adamax": dict(learning_rate_init=0.02),
+    "nadam": dict(learning_rate_init=0.01),
+    "lamb": dict(learning_rate_init=0.01),
+    "lion": dict(learning_rate_init=0.005),
+    "lars": dict(learning_rate_init=1.0),
+}
+
+
+@pytest.mark.parametrize("solver", sorted(_EXPECTED_OPTIMIZER))
+def test_every_solver_trains(solver):
+    X, y = make_blobs(300, centers=3, n_features=4, cluster_std=2.0, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifierX(
+            hidden_layer_sizes=(16,),
+            solver=solver,
+            max_iter=30,
+            batch_size=100,
+            random_state=0,
+            **_WORKING_SETTINGS[solver],
+        ).fit(X, y)
+    assert est.loss_curve_[-1] < est.loss_curve_[0] / 4
+    assert est.score(X, y) > 0.93
+
+
 # -- losses --------------------------------------------------------------------------
 
 
@@ -391,6 +427,55 @@ def test_poisson_half_deviance_with_log_link():
     )
     at_truth = _loss_values("poisson", np.array([[2.0, 5.0]]), np.log([[2.0, 5.0]]))
     assert_allclose(at_truth, [0.0], atol=1e-12)
+
+
+def _constant_model(loss, y, **kwargs):
+    # No hidden layer and an all-zero feature: the prediction is the output bias, the
+    # constant that minimises the loss; the cosine schedule anneals it there.
+    params = dict(
+        hidden_layer_sizes=(),
+        solver="sgd",
+        momentum=0.0,
+        learning_rate="cosine",
+        learning_rate_init=0.5,
+        batch_size=len(y),
+        max_iter=300,
+        tol=0.0,
+        n_iter_no_change=1000,
+        alpha=0.0,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPRegressorX(loss=loss, **{**params, **kwargs})
+        return est.fit(np.zeros((len(y), 1)), y).predict(np.zeros((1, 1)))[0]
+
+
+def test_absolute_error_fits_the_median_squared_error_the_mean():
+    y = np.random.default_rng(0).exponential(scale=1.0, size=201)
+    assert np.mean(y) - np.median(y) > 0.2
+    assert _constant_model("absolute_error", y, learning_rate_init=0.05) == pytest.approx(
+        np.median(y), abs=0.02
+    )
+    assert _constant_model("squared_error", y) == pytest.approx(np.mean(y), abs=1e-6)
+
+
+def test_huber_resists_outliers():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 1))
+    y = 2.0 * X[:, 0] + rng.normal(scale=0.1, size=200)
+    y[:20] += 30.0  # 10% gross outliers
+    params = dict(
+        hidden_layer_sizes=(), solver="adam", learning_rate_init=0.05, max_iter=300, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        huber = MLPRegressorX(loss="huber", **params).fit(X, y)
+        squared = MLPRegressorX(loss="squared_error", **params).fit(X, y)
+    clean = 2.0 * X[20:, 0]
+    huber_error = np.abs(huber.predict(X[20:]) - clean).mean()
+    squared_error = np.abs(squared.predict(X[20:]) - clean).mean()
+    assert huber_error < 0.5 and squared_error > 2.0  # the mean is pulled up by ~3
 
 
 # -- integer hyperparameters ---------------------------------------------------------
