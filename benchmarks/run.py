@@ -48,6 +48,7 @@ class Scenario:
     what: str
     columns: tuple[Column, ...] = ()
     ratio: str | None = None  # metric compared to skneural's, peer / skneural
+    rows: str = "peer"  # what a row of the table is
 
 
 SAMPLES = Column("samples_per_s", "samples/s", ",.0f")
@@ -103,6 +104,27 @@ SCENARIOS = {
             "machine's float32 matmul rate (median of 5 `tf.linalg.matmul` / numpy "
             "matmuls of {matmul_size}x{matmul_size}).",
             (Column("gflop_per_s", "float32 matmul GFLOP/s", ",.1f"),),
+        ),
+        Scenario(
+            "g", "What skneural's training diagnostics cost",
+            "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_compiled.py) "
+            "with `diagnostics=True` (per-step gradient norms and unit activity) and "
+            "`False`, two runners built as the pool builds them, same initial weights, "
+            "same shuffled orders; after a warm-up epoch each (the trace), {overhead_pairs} "
+            "timings per variant, which goes first alternating; each timing runs as many "
+            "epochs as fill {overhead_block_s} s. Overhead: with / without - 1, per pair. "
+            "Both variants copy every variable to a backup and check finiteness each epoch; "
+            "that is estimated alone (the same ops in a `tf.function`, minus an empty "
+            "call); \"diagnostics + backup\" is with / (without - backup) - 1. Whole fit: "
+            "`MLPClassifierX.fit` on the same rows ({train_epochs} epochs on (a)'s data, "
+            "{cv_epochs} on the fold; its shape already traced) / epochs, {repeats} fit(s).",
+            (Column("with_ms", "epoch, with diagnostics (ms)", ",.2f"),
+             Column("without_ms", "epoch, without (ms)", ",.2f"),
+             Column("overhead_pct", "diagnostics overhead (%)", ".1f"),
+             Column("backup_ms", "backup + finiteness check (ms)", ".3f"),
+             Column("total_pct", "diagnostics + backup (%)", ".1f"),
+             Column("fit_epoch_ms", "whole fit / epochs (ms)", ",.2f")),
+            rows="workload, batch 256",
         ),
     )
 }  # fmt: skip
@@ -204,7 +226,7 @@ def markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
 
 
 def scenario_table(scenario: Scenario, rows: list[dict]) -> list[str]:
-    header = ["peer"] + [c.header for c in scenario.columns]
+    header = [scenario.rows] + [c.header for c in scenario.columns]
     baseline = median_of(rows, BASELINE, scenario.ratio) if scenario.ratio else None
     if baseline:
         ratio_header = next(c.header for c in scenario.columns if c.metric == scenario.ratio)

@@ -24,6 +24,7 @@ import peers as P
 import workloads as W
 
 SEED = 0
+BACKUP_CALLS = 200  # calls per timing of (g)'s backup estimate (~0.3 ms each)
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -211,6 +212,129 @@ def scenario_f(cfg: W.Config, peers=None) -> dict:
     return {"rows": rows, "n_weights": n_weights, "flop_per_sample": 6 * n_weights}
 
 
+class DiagnosticsCost:
+    """Epoch times of skneural's compiled epoch with and without its diagnostics, on
+    one data set: two runners (``EpochRunner``) built the way ``RunnerPool._new_runner``
+    builds a workspace, from the same initial weights, trained on the same orders (the
+    diagnostics change no weight, so both follow the same trajectory).
+
+    ``diagnostics=False`` drops only the per-step gradient norms and unit activity;
+    the per-epoch backup of every variable and the finiteness check run in both, so
+    they are estimated on their own: the same assignments and checks in a
+    ``tf.function``, minus the call of an empty one.
+    """
+
+    def __init__(self, X, y, fit_epochs: int, cfg: W.Config):
+        self.X, self.y, self.fit_epochs, self.cfg = X, y, fit_epochs, cfg
+        self.rng = np.random.default_rng(SEED)
+        self.pairs = 0
+
+    def prepare(self) -> None:
+        import tensorflow as tf
+
+        from skneural._compiled import EpochRunner, TrainData
+        from skneural._network import build_network
+        from skneural._registry import OPTIMIZERS
+
+        # A fit on a few rows gives the estimator's network spec and loss, and leaves
+        # a traced workspace of this shape in the pool for the whole fits below.
+        estimator = fit(P.SKNEURAL, P.CLASSIFICATION, 1, self.X[:512], self.y[:512])
+        classes = estimator.classes_
+        if not np.array_equal(classes, np.unique(self.y)):
+            raise ValueError(f"the first 512 rows hold classes {classes}, not all of y's")
+        Y = np.eye(len(classes))[np.searchsorted(classes, self.y)]
+        weights = np.ones(len(self.X))
+        self.data = TrainData.from_arrays(self.X, Y, weights, estimator._spec.dtype)
+        self.runners = {}
+        for diagnostics in (True, False):
+            model = build_network(estimator._spec, np.random.default_rng(SEED))
+            model.compile(optimizer=OPTIMIZERS[estimator.solver](estimator))
+            self.runners[diagnostics] = EpochRunner(
+                model, estimator._loss_name(), estimator._loss_options(), diagnostics=diagnostics
+            )
+
+        model = self.runners[True].model
+        state = [*model.variables, *model.optimizer.variables]
+        backup = [tf.Variable(v.value, trainable=False) for v in state]
+
+        @tf.function(autograph=False)
+        def backup_and_check():  # the first and last steps of EpochRunner._run_epoch
+            for saved, variable in zip(backup, state, strict=True):
+                saved.assign(variable.value)
+            return tf.reduce_all(
+                [tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables]
+            )
+
+        self.backup_and_check = backup_and_check
+        self.empty = tf.function(lambda: tf.constant(True), autograph=False)
+        order = self.rng.permutation(len(self.X))
+        for runner in self.runners.values():
+            self.epochs(runner, order, 1)  # traces
+        seconds = min(self.epochs(runner, order, 1) for runner in self.runners.values())
+        self.block = max(1, round(self.cfg.overhead_block_s / seconds))
+        self.backup_and_check()  # traces
+        self.empty()
+
+    def epochs(self, runner, order, n: int) -> float:
+        """Seconds per epoch of ``n`` epochs in ``order``."""
+        start = time.perf_counter()
+        for _ in range(n):
+            if not runner.run_epoch(self.data, order, P.BATCH_SIZE).finite:
+                raise RuntimeError("training diverged: the epoch times mean nothing")
+        return (time.perf_counter() - start) / n
+
+    def calls_ms(self, fn) -> float:
+        return 1e3 * timed(lambda: [fn() for _ in range(BACKUP_CALLS)]) / BACKUP_CALLS
+
+    def measure(self) -> dict[str, float]:
+        """One pair of timings, the variant that goes first alternating between pairs;
+        the first ``repeats`` pairs also time a whole ``fit``."""
+        order = self.rng.permutation(len(self.X))
+        variants = (True, False) if self.pairs % 2 == 0 else (False, True)
+        ms = {d: 1e3 * self.epochs(self.runners[d], order, self.block) for d in variants}
+        backup = self.calls_ms(self.backup_and_check) - self.calls_ms(self.empty)
+        result = {
+            "with_ms": ms[True],
+            "without_ms": ms[False],
+            "overhead_pct": 100 * (ms[True] / ms[False] - 1),
+            "backup_ms": backup,
+            "total_pct": 100 * (ms[True] / (ms[False] - backup) - 1),
+        }
+        if self.pairs < self.cfg.repeats:
+            epochs = self.fit_epochs
+            seconds = timed(lambda: fit(P.SKNEURAL, P.CLASSIFICATION, epochs, self.X, self.y))
+            result["fit_epoch_ms"] = 1e3 * seconds / epochs
+        self.pairs += 1
+        return result
+
+
+def scenario_g(cfg: W.Config, peers=None) -> dict:
+    """What skneural's training diagnostics cost per epoch, on (a)'s data and on one
+    cross-validation fold of (c). Not a comparison of peers: a row per workload."""
+    X_a, y_a = W.classification(cfg)
+    X_d, y_d = W.digits_cv_fold()
+    benches = {
+        f"(a)'s data, {len(X_a):,} x {X_a.shape[1]}": DiagnosticsCost(
+            X_a, y_a, cfg.train_epochs, cfg
+        ),
+        f"(c)'s digits, one training fold, {len(X_d):,} x {X_d.shape[1]}": DiagnosticsCost(
+            X_d, y_d, cfg.cv_epochs, cfg
+        ),
+    }
+    workloads = tuple(P.Peer(name, None) for name in benches)
+    rows = measure_peers(
+        workloads,
+        cfg.overhead_pairs,
+        lambda workload: benches[workload.name].measure(),
+        lambda workload: benches[workload.name].prepare(),
+    )
+    for row in rows:
+        block = getattr(benches[row["peer"]], "block", None)
+        if block is not None:
+            row["peer"] += f" ({block} epoch{'s' * (block > 1)} per timing)"
+    return {"rows": rows}
+
+
 SCENARIOS = {
     "a": scenario_a,
     "b": scenario_b,
@@ -218,6 +342,7 @@ SCENARIOS = {
     "d": scenario_d,
     "e": scenario_e,
     "f": scenario_f,
+    "g": scenario_g,
 }
 
 

@@ -59,6 +59,11 @@ class BaseMLPX(MLPParams):
     def _loss_name(self) -> str:
         """Key of the training loss in :data:`skneural._registry.LOSSES`."""
 
+    @abstractmethod
+    def _loss_targets(self, y) -> np.ndarray:
+        """``y`` encoded as the fitted loss compares it to the outputs (for attacks);
+        the fitted state is not changed."""
+
     def _loss_options(self) -> dict[str, float]:
         """Keyword options of the training loss (none by default)."""
         return {}
@@ -100,6 +105,13 @@ class BaseMLPX(MLPParams):
         if class_weight is not None:
             sample_weight = sample_weight * class_weight
 
+        low, high = X.min(axis=0), X.max(axis=0)
+        if not first_pass:
+            low, high = (
+                np.minimum(low, self._input_range[0]),
+                np.maximum(high, self._input_range[1]),
+            )
+        self._input_range = (low, high)  # clip='data' of the attacks
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], dtype)
         elif not incremental:

@@ -245,6 +245,24 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
                 )
         return self._label_binarizer.transform(y).astype(np.float64)
 
+    def _loss_targets(self, y) -> np.ndarray:
+        y = np.asarray(y)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y must be a label-indicator matrix with {len(self.classes_)} "
+                    f"columns, as in fit; got shape {y.shape}."
+                )
+        else:
+            y = column_or_1d(y)
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y has labels not seen in fit: {list(unseen)}; the classes are "
+                    f"{list(self.classes_)}."
+                )
+        return self._label_binarizer.transform(y).astype(np.float64)
+
     def _check_n_classes(self) -> None:
         if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
             raise ValueError(

@@ -206,6 +206,16 @@ default='squared_error'
             )
         return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
+    def _loss_targets(self, y) -> np.ndarray:
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y.reshape(len(Y), -1)
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} target columns, but the estimator was fitted on "
+                f"{self.n_outputs_}."
+            )
+        return Y
+
     def _loss_name(self) -> str:
         return self.loss
 
