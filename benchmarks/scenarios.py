@@ -234,10 +234,10 @@ class DiagnosticsCost:
 
         from skneural._compiled import EpochRunner, TrainData
         from skneural._network import build_network
-        from skneural._registry import OPTIMIZERS
 
-        # A fit on a few rows gives the estimator's network spec and loss, and leaves
-        # a traced workspace of this shape in the pool for the whole fits below.
+        # A fit on a few rows gives the estimator's network spec, objective and
+        # optimizer, and leaves a traced workspace of this shape in the pool for the
+        # whole fits below.
         estimator = fit(P.SKNEURAL, P.CLASSIFICATION, 1, self.X[:512], self.y[:512])
         classes = estimator.classes_
         if not np.array_equal(classes, np.unique(self.y)):
@@ -245,13 +245,15 @@ class DiagnosticsCost:
         Y = np.eye(len(classes))[np.searchsorted(classes, self.y)]
         weights = np.ones(len(self.X))
         self.data = TrainData.from_arrays(self.X, Y, weights, estimator._spec.dtype)
+        objective = estimator._objective(self.X.shape[1])
+        optimizer = estimator.model_.optimizer
         self.runners = {}
         for diagnostics in (True, False):
             model = build_network(estimator._spec, np.random.default_rng(SEED))
-            model.compile(optimizer=OPTIMIZERS[estimator.solver](estimator))
-            self.runners[diagnostics] = EpochRunner(
-                model, estimator._loss_name(), estimator._loss_options(), diagnostics=diagnostics
-            )
+            model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
+            runner = EpochRunner(model, objective, diagnostics=diagnostics)
+            runner.configure(objective)
+            self.runners[diagnostics] = runner
 
         model = self.runners[True].model
         state = [*model.variables, *model.optimizer.variables]
@@ -269,29 +271,35 @@ class DiagnosticsCost:
         self.empty = tf.function(lambda: tf.constant(True), autograph=False)
         order = self.rng.permutation(len(self.X))
         for runner in self.runners.values():
-            self.epochs(runner, order, 1)  # traces
-        seconds = min(self.epochs(runner, order, 1) for runner in self.runners.values())
+            self.epoch(runner, order)  # traces
+        seconds = min(self.epoch(runner, order) for runner in self.runners.values())
         self.block = max(1, round(self.cfg.overhead_block_s / seconds))
         self.backup_and_check()  # traces
         self.empty()
 
-    def epochs(self, runner, order, n: int) -> float:
-        """Seconds per epoch of ``n`` epochs in ``order``."""
+    def epoch(self, runner, order) -> float:
+        """Seconds of one epoch in ``order``."""
         start = time.perf_counter()
-        for _ in range(n):
-            if not runner.run_epoch(self.data, order, P.BATCH_SIZE).finite:
-                raise RuntimeError("training diverged: the epoch times mean nothing")
-        return (time.perf_counter() - start) / n
+        result = runner.run_epoch(self.data, order, P.BATCH_SIZE)
+        seconds = time.perf_counter() - start
+        if not result.finite:
+            raise RuntimeError("training diverged: the epoch times mean nothing")
+        return seconds
 
     def calls_ms(self, fn) -> float:
         return 1e3 * timed(lambda: [fn() for _ in range(BACKUP_CALLS)]) / BACKUP_CALLS
 
     def measure(self) -> dict[str, float]:
-        """One pair of timings, the variant that goes first alternating between pairs;
-        the first ``repeats`` pairs also time a whole ``fit``."""
-        order = self.rng.permutation(len(self.X))
-        variants = (True, False) if self.pairs % 2 == 0 else (False, True)
-        ms = {d: 1e3 * self.epochs(self.runners[d], order, self.block) for d in variants}
+        """One pair of timings: ``block`` epochs of each variant, interleaved epoch by
+        epoch (ABBA...), so that a burst of load elsewhere slows both alike. The first
+        ``repeats`` pairs also time a whole ``fit``."""
+        seconds = {True: 0.0, False: 0.0}
+        for i in range(self.block):
+            order = self.rng.permutation(len(self.X))
+            first = (self.pairs + i) % 2 == 0
+            for diagnostics in (first, not first):
+                seconds[diagnostics] += self.epoch(self.runners[diagnostics], order)
+        ms = {d: 1e3 * s / self.block for d, s in seconds.items()}
         backup = self.calls_ms(self.backup_and_check) - self.calls_ms(self.empty)
         result = {
             "with_ms": ms[True],

@@ -19,9 +19,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, validate_data
-from ._compiled import POOL, TrainData
+from ._compiled import POOL, Objective, TrainData
 from ._config import (
     NetworkSpec,
+    adversarial_budget,
     draw_seed,
     dropout_rates,
     make_rng,
@@ -123,9 +124,7 @@ class BaseMLPX(MLPParams):
         if not incremental:
             self._state.schedule_epoch = 0
         n_epochs = len(self._state.history)
-        with POOL.borrow(
-            self._spec, self.model_, self._loss_name(), self._loss_options(), self.alpha, self.l1
-        ) as runner:
+        with POOL.borrow(self._spec, self.model_, self._objective(X.shape[1])) as runner:
             self.n_iter_ = run_epochs(
                 runner,
                 self._state,
@@ -155,6 +154,20 @@ class BaseMLPX(MLPParams):
         if first_pass or not incremental:
             diagnose(self, first_epoch=n_epochs)
         return self
+
+    def _objective(self, n_features: int) -> Objective:
+        """The loss, penalties and adversarial training the current parameters ask for."""
+        eps = None
+        if np.any(np.asarray(self.adversarial_eps) > 0):
+            eps = tuple(adversarial_budget(self.adversarial_eps, n_features))
+        return Objective(
+            loss=self._loss_name(),
+            loss_options=tuple(sorted(self._loss_options().items())),
+            alpha=float(self.alpha),
+            l1=float(self.l1),
+            adversarial_eps=eps,
+            adversarial_ratio=float(self.adversarial_ratio),
+        )
 
     def _network_spec(self, n_features: int, n_outputs: int, dtype: str) -> NetworkSpec:
         """The network the current parameters describe for data of this shape."""

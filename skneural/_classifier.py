@@ -117,6 +117,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         lr_decay_rate=0.5,
         lr_decay_epochs=10,
         warmup_epochs=0,
+        adversarial_eps=0.0,
+        adversarial_ratio=0.5,
         class_weight=None,
     ):
         super().__init__(
@@ -156,6 +158,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             lr_decay_rate=lr_decay_rate,
             lr_decay_epochs=lr_decay_epochs,
             warmup_epochs=warmup_epochs,
+            adversarial_eps=adversarial_eps,
+            adversarial_ratio=adversarial_ratio,
         )
         self.class_weight = class_weight
 

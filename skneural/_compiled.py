@@ -47,6 +47,30 @@ class TrainData:
         return int(self.X.shape[0])
 
 
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """What each step minimises, beyond the network itself.
+
+    ``loss`` is a key of :data:`skneural._registry.LOSSES`, ``loss_options`` its
+    keyword options (Huber's ``delta``) as sorted pairs; ``alpha`` and ``l1`` the
+    penalties. With ``adversarial_eps`` set (one budget per feature), a share
+    ``adversarial_ratio`` of every batch is replaced by fast-gradient-sign examples
+    made with the current weights before the step (Goodfellow et al., 2015).
+    """
+
+    loss: str
+    loss_options: tuple[tuple[str, float], ...] = ()
+    alpha: float = 0.0
+    l1: float = 0.0
+    adversarial_eps: tuple[float, ...] | None = None
+    adversarial_ratio: float = 0.5
+
+    @property
+    def graph_key(self) -> tuple:
+        """What changes the compiled graph (the numbers are variables in it)."""
+        return self.loss, self.loss_options, self.adversarial_eps is not None
+
+
 @dataclasses.dataclass
 class EpochResult:
     """What one compiled epoch reports.
@@ -70,8 +94,9 @@ class EpochRunner:
 
     The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
     loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
-    Dense kernels (biases and batch-norm parameters are not penalised). ``alpha`` and
-    ``l1`` are variables, so a grid over them reuses one compiled graph.
+    Dense kernels (biases and batch-norm parameters are not penalised). ``alpha``,
+    ``l1`` and the adversarial budget and share are variables, so a grid over them
+    reuses one compiled graph.
 
     Every epoch starts by copying the model's and optimizer's variables to a backup
     inside the graph, so that :meth:`restore` can return to the start of an epoch that
@@ -83,33 +108,31 @@ class EpochRunner:
     model : keras.Model
         Built by :func:`skneural._network.build_network` and compiled with the
         optimizer that trains it.
-    loss : str
-        A key of :data:`skneural._registry.LOSSES`.
-    loss_options : dict
-        Keyword options of that loss (Huber's ``delta``).
+    objective : Objective
+        The loss, and whether the steps train on adversarial examples; its numbers
+        are set by :meth:`configure`.
     diagnostics : bool, default=True
         Record gradient norms and dead units. Off only to measure what they cost
         (``benchmarks/``); the diagnostics it reports are then meaningless.
     """
 
-    def __init__(
-        self,
-        model: keras.Model,
-        loss: str,
-        loss_options: dict[str, float],
-        diagnostics: bool = True,
-    ):
+    def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool = True):
         self.model = model
         self._diagnostics = diagnostics
+        self._adversarial = objective.adversarial_eps is not None
         self._logits = logits_model(model)
         self._training_outputs = keras.Model(
             model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
         )
-        self._per_sample = functools.partial(LOSSES[loss].per_sample, **loss_options)
+        self._per_sample = functools.partial(
+            LOSSES[objective.loss].per_sample, **dict(objective.loss_options)
+        )
         self._kernels = [layer.kernel for layer in dense_layers(model)]
         dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
+        self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
+        self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
         data_spec = [
             tf.TensorSpec([None, model.inputs[0].shape[1]], dtype),
             tf.TensorSpec([None, model.outputs[0].shape[1]], dtype),
@@ -137,9 +160,13 @@ class EpochRunner:
         self._state = [*model.variables, *model.optimizer.variables]
         self._backup = [tf.Variable(v.value, trainable=False) for v in self._state]
 
-    def set_penalty(self, alpha: float, l1: float) -> None:
-        self._alpha.assign(alpha)
-        self._l1.assign(l1)
+    def configure(self, objective: Objective) -> None:
+        """Set the objective's numbers (its graph key must be this runner's)."""
+        self._alpha.assign(objective.alpha)
+        self._l1.assign(objective.l1)
+        if objective.adversarial_eps is not None:
+            self._eps.assign(objective.adversarial_eps)
+            self._ratio.assign(objective.adversarial_ratio)
 
     def restore(self) -> None:
         """Return the model and optimizer to the start of the last epoch."""
@@ -163,6 +190,8 @@ class EpochRunner:
         def step(i, total, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
+            if self._adversarial:
+                x = self._adversarial_batch(x, y)
             with tf.GradientTape() as tape:
                 logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
                 weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
@@ -201,6 +230,18 @@ class EpochRunner:
             norms / tf.cast(tf.maximum(steps, 1), X.dtype),
             tf.stack(dead) if dead else tf.zeros([0], X.dtype),
         )
+
+    def _adversarial_batch(self, x, y):
+        """The batch with its first ``ratio`` share (batches are shuffled) replaced by
+        ``x + eps * sign(grad_x loss)``, computed in inference mode."""
+        size = tf.cast(tf.shape(x)[0], self._ratio.dtype)
+        k = tf.cast(tf.round(self._ratio * size), tf.int32)
+        head = x[:k]
+        with tf.GradientTape() as tape:
+            tape.watch(head)
+            loss = tf.reduce_sum(self._per_sample(y[:k], self._logits(head, training=False)))
+        attacked = head + self._eps * tf.sign(tape.gradient(loss, head))
+        return tf.concat([tf.stop_gradient(attacked), x[k:]], axis=0)
 
     def _run_evaluate(self, X, Y, W):
         logits = self._logits(X, training=False)
@@ -258,27 +299,20 @@ class RunnerPool:
 
     @contextmanager
     def borrow(
-        self,
-        spec: NetworkSpec,
-        model: keras.Model,
-        loss: str,
-        loss_options: dict[str, float],
-        alpha: float,
-        l1: float,
+        self, spec: NetworkSpec, model: keras.Model, objective: Objective
     ) -> Iterator[EpochRunner]:
         """A runner loaded with ``model``'s state; the trained state is copied back to
         ``model`` when the block exits, also when it exits by an exception."""
         key = (
             dataclasses.replace(spec, kernel_initializer=None),
             _optimizer_key(model.optimizer),
-            loss,
-            tuple(sorted(loss_options.items())),
+            objective.graph_key,
         )
         runner = self._take(key)
         if runner is None:
-            runner = self._new_runner(spec, model.optimizer, loss, loss_options)
+            runner = self._new_runner(spec, model.optimizer, objective)
         _copy_state(model, runner.model)
-        runner.set_penalty(alpha, l1)
+        runner.configure(objective)
         try:
             yield runner
         finally:
@@ -287,15 +321,12 @@ class RunnerPool:
 
     @staticmethod
     def _new_runner(
-        spec: NetworkSpec,
-        optimizer: keras.optimizers.Optimizer,
-        loss: str,
-        loss_options: dict[str, float],
+        spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective
     ) -> EpochRunner:
         # The workspace's own initial weights are overwritten before every use.
         workspace = build_network(spec, np.random.default_rng(0))
         workspace.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
-        return EpochRunner(workspace, loss, loss_options)
+        return EpochRunner(workspace, objective)
 
     def _take(self, key: tuple) -> EpochRunner | None:
         with self._lock:

@@ -175,7 +175,18 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         Epochs per ``lr_decay_rate`` reduction of 'exponential' and 'step'.
 
     warmup_epochs : int, default=0
-        Epochs of linear learning-rate warm-up before the schedule starts.""",
+        Epochs of linear learning-rate warm-up before the schedule starts.
+
+    adversarial_eps : float or array-like of shape (n_features,), default=0.0
+        Adversarial training (Goodfellow et al., 2015): when > 0, a share
+        ``adversarial_ratio`` of every batch is replaced by fast-gradient-sign
+        examples ``x + adversarial_eps * sign(grad_x loss)``, made inside the
+        compiled step with the current weights. In the units of the estimator's
+        input (after any scaler before it in a Pipeline); one value per feature
+        allowed. 0 turns it off.
+
+    adversarial_ratio : float, default=0.5
+        Share of each batch replaced by adversarial examples, in (0, 1].""",
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.

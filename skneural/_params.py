@@ -63,6 +63,8 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "lr_decay_rate": [Interval(Real, 0, 1, closed="right")],
         "lr_decay_epochs": [Interval(Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "adversarial_eps": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
     }
 
     @abstractmethod
@@ -104,6 +106,8 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         lr_decay_rate,
         lr_decay_epochs,
         warmup_epochs,
+        adversarial_eps,
+        adversarial_ratio,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -141,3 +145,5 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.lr_decay_rate = lr_decay_rate
         self.lr_decay_epochs = lr_decay_epochs
         self.warmup_epochs = warmup_epochs
+        self.adversarial_eps = adversarial_eps
+        self.adversarial_ratio = adversarial_ratio

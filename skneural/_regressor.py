@@ -110,6 +110,8 @@ default='squared_error'
         lr_decay_rate=0.5,
         lr_decay_epochs=10,
         warmup_epochs=0,
+        adversarial_eps=0.0,
+        adversarial_ratio=0.5,
         huber_delta=1.0,
     ):
         super().__init__(
@@ -149,6 +151,8 @@ default='squared_error'
             lr_decay_rate=lr_decay_rate,
             lr_decay_epochs=lr_decay_epochs,
             warmup_epochs=warmup_epochs,
+            adversarial_eps=adversarial_eps,
+            adversarial_ratio=adversarial_ratio,
         )
         self.loss = loss
         self.huber_delta = huber_delta

@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from skneural import MLPClassifierX, MLPRegressorX, _compiled
-from skneural._compiled import RunnerPool
+from skneural._compiled import Objective, RunnerPool
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -127,7 +127,7 @@ def test_pool_is_bounded(data):
     X, y = data
     for width in (3, 4, 5):
         est = MLPRegressorX(hidden_layer_sizes=(width,), max_iter=1).fit(X, y.astype(float))
-        with pool.borrow(est._spec, est.model_, "squared_error", {}, 0.0, 0.0):
+        with pool.borrow(est._spec, est.model_, Objective("squared_error")):
             pass
     assert sum(len(r) for r in pool._idle.values()) == 2
     pool.clear()
