@@ -26,6 +26,8 @@ from skneural import MLPClassifierX
 from skneural.exceptions import DiagnosticWarning
 
 N_UNITS = 32
+#: Relative differences up to this are float rounding, not learned differences.
+ROUNDING = 1e-6
 
 
 def fit(kernel_initializer: str, X, y, epochs: int) -> tuple[MLPClassifierX, list[str]]:
@@ -52,30 +54,32 @@ def fit(kernel_initializer: str, X, y, epochs: int) -> tuple[MLPClassifierX, lis
 
 def main(quick: bool = False) -> dict:
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16, y, stratify=y, random_state=0
-    )
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, stratify=y, random_state=0)
     epochs = 15 if quick else 50
 
     results = {}
     for init in ["zeros", "glorot_uniform"]:
         model, diagnostics = fit(init, X_train, y_train, epochs)
         kernel = model.coefs_[0]
+        # How far apart the units' weights are, relative to the largest weight. Identical
+        # units may still differ by rounding: the matrix kernels may sum their (equal)
+        # gradients in different orders.
+        spread = float(np.ptp(kernel, axis=1).max() / np.abs(kernel).max())
         results[init] = {
-            "distinct_units": len(np.unique(kernel, axis=1).T),
-            "all_columns_equal": bool(np.all(kernel == kernel[:, :1])),
+            "unit_spread": spread,
+            "all_columns_equal": spread <= ROUNDING,
             "kernel_max_abs": float(np.abs(kernel).max()),
             "symmetry_warning": any("Symmetry not broken" in m for m in diagnostics),
             "test_accuracy": model.score(X_test, y_test),
         }
 
     print(f"One hidden layer of {N_UNITS} sigmoid units on the digits, {epochs} epochs.")
+    print("How far apart the units' weights in coefs_[0] are:")
     for init, r in results.items():
         warned = "DiagnosticWarning: symmetry" if r["symmetry_warning"] else "no warning"
         print(
-            f"  {init:<15} distinct units in coefs_[0]: {r['distinct_units']:2d} of {N_UNITS}"
-            f" (largest weight {r['kernel_max_abs']:.2f})   {warned:<27}"
-            f"  test accuracy {r['test_accuracy']:.3f}"
+            f"  {init:<15} units differ by {r['unit_spread']:.1e} of the largest weight "
+            f"({r['kernel_max_abs']:.2f})   {warned:<27}  test accuracy {r['test_accuracy']:.3f}"
         )
     print(
         "The zero-started units moved (their weights are not 0) but stayed identical: "

@@ -54,9 +54,7 @@ def fit(params: dict, X, y, quick: bool) -> tuple[MLPClassifierX, list[str]]:
 
 def main(quick: bool = False) -> dict:
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16, y, stratify=y, random_state=0
-    )
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, stratify=y, random_state=0)
     if quick:
         X_train, y_train = X_train[:500], y_train[:500]
 

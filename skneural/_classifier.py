@@ -262,8 +262,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             unseen = np.setdiff1d(unique_labels(y), self.classes_)
             if len(unseen):
                 raise ValueError(
-                    f"y has labels not seen in fit: {list(unseen)}; the classes are "
-                    f"{list(self.classes_)}."
+                    f"y has labels not seen in fit: {unseen.tolist()}; the classes are "
+                    f"{self.classes_.tolist()}."
                 )
         return self._label_binarizer.transform(y).astype(np.float64)
 

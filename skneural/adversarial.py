@@ -28,7 +28,8 @@ Conventions shared by every attack:
   budget is spent on allowed features only. Columns that feed a frozen branch of a
   ColumnTransformer (an encoder, say) never change.
 - ``clip`` bounds the result: ``(low, high)`` scalars or per-feature arrays, or
-  ``'data'`` for the per-feature range the estimator saw in ``fit``.
+  ``'data'`` for the per-feature range the estimator saw in ``fit``. Features
+  outside the mask are never changed, not even by clipping.
 - Integer columns move by whole units only (the step is truncated toward zero, so
   it stays within the budget); boolean and non-numeric columns never move.
 - The result has the type of ``X``: an array of its dtype, or a DataFrame with its
@@ -361,10 +362,9 @@ def _attack(
         batch_rows = _rows(X, rows)
         delta = np.zeros_like(x)
         if random_start:
-            delta = _random_start(rng, x.shape, eps, norm, ok)
+            delta = _bounded(x + _random_start(rng, x.shape, eps, norm, ok), bounds) - x
         for _ in range(n_iter):
-            candidate = _bounded(x + delta, bounds)
-            gradient = target.gradient(candidate, batch_rows, Y[rows])
+            gradient = target.gradient(x + delta, batch_rows, Y[rows])
             gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
             delta = delta + sign * steepest_ascent(gradient, step, norm)
             if n_iter > 1 or random_start:
