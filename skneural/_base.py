@@ -179,6 +179,7 @@ class BaseMLPX(MLPParams):
             kernel_initializer=self.kernel_initializer,
             dropout=dropout_rates(self.dropout, len(sizes)),
             batch_normalization=bool(self.batch_normalization),
+            batch_norm_momentum=float(self.batch_norm_momentum),
             residual=bool(self.residual),
             n_outputs=n_outputs,
             out_activation=LOSSES[self._loss_name()].out_activation,

@@ -119,6 +119,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         warmup_epochs=0,
         adversarial_eps=0.0,
         adversarial_ratio=0.5,
+        batch_norm_momentum=0.9,
         class_weight=None,
     ):
         super().__init__(
@@ -160,6 +161,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             warmup_epochs=warmup_epochs,
             adversarial_eps=adversarial_eps,
             adversarial_ratio=adversarial_ratio,
+            batch_norm_momentum=batch_norm_momentum,
         )
         self.class_weight = class_weight
 

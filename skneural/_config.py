@@ -27,6 +27,7 @@ class NetworkSpec:
     kernel_initializer: "str | keras.initializers.Initializer"
     dropout: tuple[float, ...]
     batch_normalization: bool
+    batch_norm_momentum: float
     residual: bool
     n_outputs: int
     out_activation: str

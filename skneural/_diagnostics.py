@@ -43,7 +43,8 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
     _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
     dead = estimator.dead_units_.iloc[-1]
     for layer, fraction in dead.items():
-        if fraction == 1.0:
+        # Only ReLU units die; an all-zero tanh layer is the symmetry warning's case.
+        if fraction == 1.0 and estimator.activation == "relu":
             warnings.warn(
                 f"Every unit of {layer} output zero for every training sample in the last "
                 "epoch (dead ReLUs): the predictions no longer depend on the input. Try a "

@@ -77,7 +77,7 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
     tol : float, default=1e-4
         Tolerance of the stopping rule: training stops when the loss (or, with early
         stopping, the validation score) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
+        more than ``n_iter_no_change`` consecutive epochs (scikit-learn's rule).
 
     verbose : bool, default=False
         Print the loss of each epoch.
@@ -142,6 +142,12 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
     batch_normalization : bool, default=False
         Insert a batch-normalization layer between each hidden Dense layer and its
         activation.
+
+    batch_norm_momentum : float, default=0.9
+        Momentum of batch normalization's moving mean and variance (used at
+        prediction): ``moving = momentum * moving + (1 - momentum) * batch``. 0.9
+        is PyTorch's default; Keras's 0.99 lags behind the weights for hundreds of
+        steps, and a small data set trained for few epochs then predicts poorly.
 
     weight_decay : float or None, default=None
         Decoupled weight decay passed to the Keras optimizer; None keeps the

@@ -29,7 +29,9 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
             name=f"hidden_{i}",
         )(x)
         if spec.batch_normalization:
-            x = keras.layers.BatchNormalization(dtype=dtype, name=f"batch_norm_{i}")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=spec.batch_norm_momentum, dtype=dtype, name=f"batch_norm_{i}"
+            )(x)
         x = keras.layers.Activation(
             ACTIVATIONS[spec.activation].keras_name, dtype=dtype, name=f"activation_{i}"
         )(x)

@@ -65,6 +65,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "adversarial_eps": [Interval(Real, 0, None, closed="left"), "array-like"],
         "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
+        "batch_norm_momentum": [Interval(Real, 0, 1, closed="left")],
     }
 
     @abstractmethod
@@ -108,6 +109,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         warmup_epochs,
         adversarial_eps,
         adversarial_ratio,
+        batch_norm_momentum,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -147,3 +149,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.warmup_epochs = warmup_epochs
         self.adversarial_eps = adversarial_eps
         self.adversarial_ratio = adversarial_ratio
+        self.batch_norm_momentum = batch_norm_momentum

@@ -112,6 +112,7 @@ default='squared_error'
         warmup_epochs=0,
         adversarial_eps=0.0,
         adversarial_ratio=0.5,
+        batch_norm_momentum=0.9,
         huber_delta=1.0,
     ):
         super().__init__(
@@ -153,6 +154,7 @@ default='squared_error'
             warmup_epochs=warmup_epochs,
             adversarial_eps=adversarial_eps,
             adversarial_ratio=adversarial_ratio,
+            batch_norm_momentum=batch_norm_momentum,
         )
         self.loss = loss
         self.huber_delta = huber_delta
