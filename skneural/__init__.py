@@ -8,7 +8,8 @@ from ._compat import check_keras_backend
 check_keras_backend()
 
 from ._classifier import MLPClassifierX  # noqa: E402
+from ._persistence import load, save  # noqa: E402
 from ._regressor import MLPRegressorX  # noqa: E402
 
-__all__ = ["MLPClassifierX", "MLPRegressorX", "__version__"]
+__all__ = ["MLPClassifierX", "MLPRegressorX", "load", "save", "__version__"]
 __version__ = "0.1.0"

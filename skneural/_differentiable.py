@@ -30,16 +30,14 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from .exceptions import NotDifferentiableError
+
 #: The steps rewritten as TensorFlow ops, named in error messages.
 SUPPORTED = (
     "StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, PCA, SimpleImputer "
     "(missing_values=nan, no indicator), FunctionTransformer() without a function, "
     "'passthrough', and Pipelines and ColumnTransformers of them"
 )
-
-
-class NotDifferentiableError(ValueError):
-    """A pipeline step has no TensorFlow rewrite and cannot be frozen where it is."""
 
 
 @dataclass

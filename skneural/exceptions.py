@@ -1,4 +1,4 @@
-"""Warnings skneural issues beyond scikit-learn's own.
+"""Warnings and errors skneural raises beyond scikit-learn's own.
 
 >>> import warnings
 >>> from skneural.exceptions import DiagnosticWarning
@@ -15,3 +15,14 @@ class DiagnosticWarning(UserWarning):
     whose units all output zero (dead ReLUs). The message says what was measured and
     what to try. Silence it with ``warnings.simplefilter("ignore", DiagnosticWarning)``.
     """
+
+
+class NotDifferentiableError(ValueError):
+    """A Pipeline step has no TensorFlow rewrite, so an attack cannot pass a gradient
+    through it (and it is not inside a ColumnTransformer, where it would be frozen)."""
+
+
+class ModelFileError(ValueError):
+    """A file is not a readable skneural model file: truncated, corrupt, foreign,
+    of another format version, or naming a layer or optimizer skneural does not
+    build."""

@@ -26,7 +26,7 @@ from sklearn.preprocessing import (
 )
 
 from skneural import MLPClassifierX, MLPRegressorX
-from skneural._differentiable import NotDifferentiableError, differentiable
+from skneural._differentiable import differentiable
 from skneural.adversarial import (
     bim,
     fgsm,
@@ -36,6 +36,7 @@ from skneural.adversarial import (
     robust_score,
     robustness_curve,
 )
+from skneural.exceptions import NotDifferentiableError
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
