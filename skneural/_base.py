@@ -84,7 +84,40 @@ class BaseMLPX(MLPParams):
     # -- fitting -----------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight, incremental: bool):
+        """Validate, then train; an error never leaves a half-built fit.
+
+        An exception (a ``KeyboardInterrupt`` during an epoch is handled inside the
+        loop: see :func:`run_epochs`) unfits an estimator being fitted afresh, and
+        re-publishes the attributes of one being warm-started or partially fitted
+        (validation of their input changes nothing), so that the attributes match
+        its network; then it propagates.
+        """
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        try:
+            X, Y, y, sample_weight = self._validate_training_data(
+                X, y, sample_weight, incremental, first_pass
+            )
+            self._train(X, Y, y, sample_weight, incremental, first_pass)
+        except BaseException:
+            if first_pass:
+                self._forget_fit()
+            else:
+                self._publish()
+            raise
+        return self
+
+    # Private attributes a fit sets (besides model_ and the public ones ending in _).
+    _FIT_STATE = (
+        "_spec", "_rng", "_state", "_forward", "_label_binarizer", "_input_range",
+        "_optimizer_params",
+    )  # fmt: skip
+
+    def _forget_fit(self) -> None:
+        for name in list(vars(self)):
+            if name in self._FIT_STATE or (name.endswith("_") and not name.startswith("_")):
+                delattr(self, name)
+
+    def _validate_training_data(self, X, y, sample_weight, incremental: bool, first_pass: bool):
         X, y = validate_data(
             self,
             X,
@@ -98,14 +131,16 @@ class BaseMLPX(MLPParams):
         if sp.issparse(X):
             X = X.toarray()
         Y = self._encode_targets(y, incremental)
-        dtype = X.dtype.name if first_pass else self.model_.inputs[0].dtype
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         class_weight = self._class_sample_weight(y, incremental)
         if class_weight is not None:
             sample_weight = sample_weight * class_weight
+        return X, Y, y, sample_weight
 
+    def _train(self, X, Y, y, sample_weight, incremental: bool, first_pass: bool) -> None:
+        dtype = X.dtype.name if first_pass else self.model_.inputs[0].dtype
         low, high = X.min(axis=0), X.max(axis=0)
         if not first_pass:
             low, high = (
@@ -153,7 +188,6 @@ class BaseMLPX(MLPParams):
         self._publish()
         if first_pass or not incremental:
             diagnose(self, first_epoch=n_epochs)
-        return self
 
     def _objective(self, n_features: int) -> Objective:
         """The loss, penalties and adversarial training the current parameters ask for."""

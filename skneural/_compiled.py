@@ -159,6 +159,7 @@ class EpochRunner:
         model.optimizer.build(model.trainable_variables)
         self._state = [*model.variables, *model.optimizer.variables]
         self._backup = [tf.Variable(v.value, trainable=False) for v in self._state]
+        self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -167,6 +168,11 @@ class EpochRunner:
         if objective.adversarial_eps is not None:
             self._eps.assign(objective.adversarial_eps)
             self._ratio.assign(objective.adversarial_ratio)
+
+    @property
+    def epochs_started(self) -> int:
+        """How many epochs this runner has begun (each backs up the state first)."""
+        return int(self._started.numpy())
 
     def restore(self) -> None:
         """Return the model and optimizer to the start of the last epoch."""
@@ -181,6 +187,7 @@ class EpochRunner:
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
             saved.assign(variable.value)
+        self._started.assign_add(1)
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables

@@ -11,7 +11,7 @@ is undone.
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
@@ -69,6 +69,14 @@ class TrainingState:
     dead_fractions: list[np.ndarray] = field(default_factory=list)
     schedule_epoch: int = 0
 
+    def checkpoint(self) -> "TrainingState":
+        """A copy to :meth:`rollback` to (lists copied, their items shared)."""
+        lists = {k: list(v) for k, v in vars(self).items() if isinstance(v, list)}
+        return replace(self, **lists)
+
+    def rollback(self, checkpoint: "TrainingState") -> None:
+        vars(self).update(vars(checkpoint))
+
     def track(self, validation: bool, model: keras.Model) -> None:
         """Start the record that this fit's stopping rule compares against.
 
@@ -99,64 +107,35 @@ def run_epochs(
 
     With ``incremental=True`` exactly one epoch runs (``partial_fit``).
     """
-    optimizer = runner.model.optimizer
     state.track(validation is not None, runner.model)
-    n_samples = data.n_samples
     n_iter = 0
     for _ in range(rule.max_iter):
-        learning_rate = schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
-        optimizer.learning_rate = learning_rate
-        order = rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
-        result = runner.run_epoch(data, order, batch_size)
-        loss = result.loss
-        row = {"loss": loss, "learning_rate": learning_rate}
-        state.gradient_norms.append(result.gradient_norms)
-        state.dead_fractions.append(result.dead_fractions)
-        if rule.verbose:
-            print(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
-        if not result.finite:
-            state.history.append(row)
-            runner.restore()
-            _warn_divergence(len(state.history), loss, learning_rate)
+        checkpoint, rng_state = state.checkpoint(), rng.bit_generator.state
+        started = runner.epochs_started
+        try:
+            outcome = _run_epoch(runner, state, data, validation, schedule, rule, batch_size, rng)
+        except BaseException as exc:
+            # Whatever stopped the epoch, the model and the record are put back as
+            # they were after the last complete one, so that they agree.
+            if runner.epochs_started > started:
+                runner.restore()
+            state.rollback(checkpoint)
+            rng.bit_generator.state = rng_state
+            if not isinstance(exc, KeyboardInterrupt):
+                raise
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt) in epoch "
+                f"{len(state.history) + 1}; it stopped there and the estimator keeps "
+                f"the weights after epoch {len(state.history)}"
+                + (" (the best on the validation set)" if validation is not None else "")
+                + ". Fit again with warm_start=True to continue.",
+                UserWarning,
+            )
+            break
+        if outcome == _DIVERGED:
             break
         n_iter += 1
-        state.t += n_samples
-        state.schedule_epoch += 1
-        state.loss_curve.append(loss)
-
-        if validation is not None:
-            val_loss, outputs = runner.evaluate(validation.data)
-            score = validation.score(outputs)
-            row.update(val_loss=val_loss, val_score=score)
-            state.validation_scores.append(score)
-            if rule.verbose:
-                print(f"Validation score: {score:f}")
-            improved = score > state.best_validation_score
-            _count_no_improvement(state, score < state.best_validation_score + rule.tol)
-            if improved:
-                state.best_validation_score = score
-                state.best_weights = runner.model.get_weights()
-        else:
-            _count_no_improvement(state, loss > state.best_loss - rule.tol)
-            state.best_loss = min(state.best_loss, loss)
-        state.history.append(row)
-
-        if state.no_improvement_count > rule.n_iter_no_change:
-            if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
-                state.learning_rate /= 5.0
-                state.no_improvement_count = 0
-                if rule.verbose:
-                    print(f"Setting learning rate to {state.learning_rate:f}")
-            else:
-                if rule.verbose:
-                    what = "Validation score" if validation is not None else "Training loss"
-                    print(
-                        f"{what} did not improve more than tol={rule.tol:f} for "
-                        f"{rule.n_iter_no_change} consecutive epochs. Stopping."
-                    )
-                break
-
-        if incremental:
+        if outcome == _STOP or incremental:
             break
         if n_iter == rule.max_iter:
             warnings.warn(
@@ -168,6 +147,74 @@ def run_epochs(
     if validation is not None:
         runner.model.set_weights(state.best_weights)
     return n_iter
+
+
+_CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
+
+
+def _run_epoch(
+    runner: EpochRunner,
+    state: TrainingState,
+    data: TrainData,
+    validation: Validation | None,
+    schedule: Schedule,
+    rule: StoppingRule,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> str:
+    """One epoch and its bookkeeping; whether to continue, stop, or it diverged."""
+    n_samples = data.n_samples
+    learning_rate = schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
+    runner.model.optimizer.learning_rate = learning_rate
+    order = rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
+    result = runner.run_epoch(data, order, batch_size)
+    loss = result.loss
+    row = {"loss": loss, "learning_rate": learning_rate}
+    state.gradient_norms.append(result.gradient_norms)
+    state.dead_fractions.append(result.dead_fractions)
+    if rule.verbose:
+        print(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
+    if not result.finite:
+        state.history.append(row)
+        runner.restore()
+        _warn_divergence(len(state.history), loss, learning_rate)
+        return _DIVERGED
+    state.t += n_samples
+    state.schedule_epoch += 1
+    state.loss_curve.append(loss)
+
+    if validation is not None:
+        val_loss, outputs = runner.evaluate(validation.data)
+        score = validation.score(outputs)
+        row.update(val_loss=val_loss, val_score=score)
+        state.validation_scores.append(score)
+        if rule.verbose:
+            print(f"Validation score: {score:f}")
+        improved = score > state.best_validation_score
+        _count_no_improvement(state, score < state.best_validation_score + rule.tol)
+        if improved:
+            state.best_validation_score = score
+            state.best_weights = runner.model.get_weights()
+    else:
+        _count_no_improvement(state, loss > state.best_loss - rule.tol)
+        state.best_loss = min(state.best_loss, loss)
+    state.history.append(row)
+
+    if state.no_improvement_count > rule.n_iter_no_change:
+        if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
+            state.learning_rate /= 5.0
+            state.no_improvement_count = 0
+            if rule.verbose:
+                print(f"Setting learning rate to {state.learning_rate:f}")
+        else:
+            if rule.verbose:
+                what = "Validation score" if validation is not None else "Training loss"
+                print(
+                    f"{what} did not improve more than tol={rule.tol:f} for "
+                    f"{rule.n_iter_no_change} consecutive epochs. Stopping."
+                )
+            return _STOP
+    return _CONTINUE
 
 
 def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:

@@ -1,0 +1,159 @@
+"""Faults during training and concurrent use: an interrupted fit keeps its work, a
+failed fit never pretends to be fitted, threads and processes get exact results."""
+
+import threading
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.validation import check_is_fitted
+
+from skneural import MLPClassifierX, MLPRegressorX
+from skneural._compiled import EpochRunner
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _digits(n=400):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def _failing_epoch(monkeypatch, at_call, exc, after_the_graph=True):
+    """Make the ``at_call``-th epoch (1-based) raise ``exc``, either after its graph
+    ran (the work of that epoch must be undone) or before it started."""
+    real = EpochRunner.run_epoch
+    calls = []
+
+    def run_epoch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == at_call:
+            if after_the_graph:
+                real(self, *args, **kwargs)
+            raise exc
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(EpochRunner, "run_epoch", run_epoch)
+
+
+# -- KeyboardInterrupt ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("after_the_graph", [True, False])
+def test_keyboard_interrupt_keeps_the_completed_epochs(monkeypatch, after_the_graph):
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(16,), random_state=0, dropout=0.1)
+    reference = MLPClassifierX(max_iter=3, **params).fit(X, y)
+    _failing_epoch(monkeypatch, 4, KeyboardInterrupt(), after_the_graph)
+    est = MLPClassifierX(max_iter=10, **params)
+    with pytest.warns(UserWarning, match="interrupted \\(KeyboardInterrupt\\) in epoch 4"):
+        est.fit(X, y)
+    check_is_fitted(est)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == len(est.history_) == 3
+    assert est.loss_curve_ == reference.loss_curve_
+    for a, b in zip(est.coefs_, reference.coefs_, strict=True):
+        assert_array_equal(a, b)  # exactly the state after epoch 3
+    assert_array_equal(est.predict_proba(X), reference.predict_proba(X))
+    # Training continues from there as if nothing had happened.
+    monkeypatch.undo()
+    est.set_params(warm_start=True, max_iter=2).fit(X, y)
+    reference.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert est.loss_curve_ == reference.loss_curve_
+
+
+def test_keyboard_interrupt_with_early_stopping_keeps_the_best_weights(monkeypatch):
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(16,), early_stopping=True, random_state=0)
+    reference = MLPClassifierX(max_iter=5, **params).fit(X, y)
+    _failing_epoch(monkeypatch, 6, KeyboardInterrupt())
+    est = MLPClassifierX(max_iter=50, **params)
+    with pytest.warns(UserWarning, match="the best on the validation set"):
+        est.fit(X, y)
+    assert est.validation_scores_ == reference.validation_scores_
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert_array_equal(est.coefs_[0], reference.coefs_[0])  # the best epoch's weights
+
+
+# -- other exceptions ----------------------------------------------------------------
+
+
+def test_an_error_in_a_first_fit_leaves_the_estimator_unfitted(monkeypatch):
+    X, y = _digits()
+    _failing_epoch(monkeypatch, 2, RuntimeError("disk on fire"))
+    est = MLPClassifierX((8,), max_iter=5, random_state=0)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    assert not any(name.endswith("_") for name in vars(est))
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    # A refit of a fitted estimator that fails also unfits it (its old fit is gone).
+    monkeypatch.undo()
+    est.fit(X, y)
+    _failing_epoch(monkeypatch, 1, RuntimeError("again"))
+    with pytest.raises(RuntimeError):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
+def test_an_error_in_a_warm_start_keeps_attributes_and_network_in_step(monkeypatch):
+    X, y = _digits()
+    est = MLPRegressorX(hidden_layer_sizes=(8,), max_iter=3, random_state=0, warm_start=True)
+    est.fit(X, y)
+    _failing_epoch(monkeypatch, 3, RuntimeError("boom"))
+    with pytest.raises(RuntimeError, match="boom"):
+        est.fit(X, y)
+    check_is_fitted(est)
+    assert len(est.loss_curve_) == len(est.history_) == 5  # 3 + the 2 completed
+    assert_array_equal(est.coefs_[0], est.model_.get_layer("hidden_0").kernel.numpy())
+    # (numpy and Keras sum in different orders: equal to rounding)
+    assert_allclose(est.predict(X), np.asarray(est.model_(X)).ravel(), rtol=1e-12)
+
+
+def test_bad_input_to_a_fitted_estimator_changes_nothing():
+    X, y = _digits()
+    est = MLPClassifierX((8,), max_iter=2, random_state=0, warm_start=True).fit(X, y)
+    before = est.predict_proba(X)
+    with pytest.raises(ValueError):
+        est.fit(X[:, :10], y)
+    with pytest.raises(ValueError):
+        est.partial_fit(X, y, sample_weight=-np.ones(len(y)))
+    assert_array_equal(est.predict_proba(X), before)
+
+
+# -- concurrency ---------------------------------------------------------------------
+
+
+def test_predict_from_eight_threads_equals_single_thread():
+    X, y = _digits(1000)
+    est = MLPClassifierX((32, 16), max_iter=5, random_state=0).fit(X, y)
+    expected = {"predict": est.predict(X), "predict_proba": est.predict_proba(X)}
+    results, barrier = [], threading.Barrier(8)
+
+    def work(i):
+        barrier.wait()
+        for _ in range(20):
+            method = "predict" if i % 2 else "predict_proba"
+            results.append((method, getattr(est, method)(X)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 160
+    for method, got in results:
+        assert_array_equal(got, expected[method])
+
+
+def test_fits_in_processes_equal_the_serial_run():
+    X, y = _digits(300)
+    est = MLPClassifierX((16,), max_iter=5, random_state=0)
+    serial = cross_val_score(est, X, y, cv=3, n_jobs=1)
+    parallel = cross_val_score(est, X, y, cv=3, n_jobs=2)
+    assert_array_equal(parallel, serial)
