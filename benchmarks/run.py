@@ -298,11 +298,13 @@ def machine() -> list[str]:
 
 
 def report(keys, results, cfg, quick, started, total_s) -> str:
+    command = "python benchmarks/run.py" + (" --quick" if quick else "")
+    if keys != list(SCENARIOS):
+        command += f" --scenarios {','.join(keys)}"
     lines = [
         f"# skneural benchmarks{' (quick smoke run)' if quick else ''}",
         "",
-        f"Measured {started:%Y-%m-%d %H:%M} UTC in {total_s / 60:.1f} min "
-        f"(`python benchmarks/run.py{' --quick' if quick else ''}`).",
+        f"Measured {started:%Y-%m-%d %H:%M} UTC in {total_s / 60:.1f} min (`{command}`).",
         "",
         *machine(),
         "",

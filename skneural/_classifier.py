@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseMLPX
 from ._compat import StrOptions, _fit_context
@@ -249,7 +249,13 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
                     f"{self.classes_}. `y` has {classes}."
                 )
-        return self._label_binarizer.transform(y).astype(np.float64)
+        Y = self._label_binarizer.transform(y).astype(np.float64)
+        if self._label_binarizer.y_type_ == "multilabel-indicator" and not Y.any():
+            raise ValueError(
+                "Every row of the multilabel y is all zeros: no label is ever present, "
+                "so there is nothing to learn."
+            )
+        return Y
 
     def _loss_targets(self, y) -> np.ndarray:
         y = np.asarray(y)
@@ -273,7 +279,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
             raise ValueError(
                 "MLPClassifierX needs samples of at least 2 classes in y; got 1 class: "
-                f"{self.classes_[0]!r}."
+                f"{self.classes_.tolist()[0]!r}."
             )
 
     def _loss_name(self) -> str:
@@ -319,6 +325,28 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             The predicted classes.
         """
         return self._decode(self._outputs(X))
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy on ``X`` against ``y`` (subset accuracy for multilabel).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels; every label must be one of ``classes_`` (a label never
+            seen in fit is refused with an error naming it, rather than counted as
+            a silent miss).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        self._loss_targets(y)  # refuses labels not seen in fit, and wrong shapes
+        return super().score(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The output layer's values before the sigmoid or softmax (the logits).

@@ -1,0 +1,266 @@
+"""The bad-input matrix: every way a user can hand over wrong data or parameters ends
+in a ValueError or TypeError (or scikit-learn's subclasses of them) whose message
+names the problem; none reaches TensorFlow."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skneural import MLPClassifierX, MLPRegressorX
+from skneural.adversarial import fgsm
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 4))
+Y_CLASS = np.array(["a", "b", "c", "d"] * 10)
+Y_REG = X[:, 0] - X[:, 1]
+FRAME = pd.DataFrame(X, columns=["p", "q", "r", "s"])
+
+
+def _clf(**params):
+    return MLPClassifierX(
+        **{"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **params}
+    )
+
+
+def _reg(**params):
+    return MLPRegressorX(**{"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **params})
+
+
+FITTED_CLF = _clf().fit(X, Y_CLASS)
+FITTED_FRAME = _clf().fit(FRAME, Y_CLASS)
+FITTED_REG = _reg().fit(X, Y_REG)
+
+
+def _with(array, row, col, value):
+    array = array.astype(complex if isinstance(value, complex) else float).copy()
+    array[row, col] = value
+    return array
+
+
+def _partial_fit_twice():
+    est = _clf()
+    est.partial_fit(X, Y_CLASS, classes=["a", "b", "c", "d"])
+    est.partial_fit(X, Y_CLASS, classes=["a", "b"])
+
+
+CASES = {
+    # -- X ---------------------------------------------------------------------------
+    "fit: NaN in X": (lambda: _clf().fit(_with(X, 0, 0, np.nan), Y_CLASS), "Input X contains NaN"),
+    "fit: inf in X": (lambda: _clf().fit(_with(X, 1, 2, np.inf), Y_CLASS), "X contains infinity"),
+    "predict: NaN in X": (lambda: FITTED_CLF.predict(_with(X, 0, 0, np.nan)), "contains NaN"),
+    "predict_proba: inf in X": (
+        lambda: FITTED_CLF.predict_proba(_with(X, 0, 0, -np.inf)),
+        "contains infinity",
+    ),
+    "predict: wrong number of features": (
+        lambda: FITTED_CLF.predict(X[:, :3]),
+        "X has 3 features, but MLPClassifierX is expecting 4 features",
+    ),
+    "partial_fit: wrong number of features": (
+        lambda: FITTED_REG.partial_fit(X[:, :2], Y_REG),
+        "X has 2 features, but MLPRegressorX is expecting 4",
+    ),
+    "predict: renamed columns": (
+        lambda: FITTED_FRAME.predict(FRAME.rename(columns={"p": "P"})),
+        "feature names should match those that were passed during fit",
+    ),
+    "predict: reordered columns": (
+        lambda: FITTED_FRAME.predict(FRAME[["q", "p", "r", "s"]]),
+        "Feature names must be in the same order",
+    ),
+    "fit: 1-D X": (lambda: _clf().fit(X[:, 0], Y_CLASS), "Expected 2D array, got 1D array"),
+    "predict: 1-D X": (lambda: FITTED_REG.predict(X[0]), "Expected 2D array, got 1D array"),
+    "fit: 3-D X": (lambda: _reg().fit(X.reshape(40, 2, 2), Y_REG), "Found array with dim 3"),
+    "fit: zero samples": (lambda: _reg().fit(X[:0], Y_REG[:0]), "0 sample\\(s\\)"),
+    "predict: zero samples": (lambda: FITTED_CLF.predict(X[:0]), "0 sample\\(s\\)"),
+    "fit: object column of strings": (
+        lambda: _clf().fit(FRAME.assign(p=["x"] * 40), Y_CLASS),
+        "could not convert string to float",
+    ),
+    "fit: complex numbers": (
+        lambda: _reg().fit(_with(X, 0, 0, 1 + 2j), Y_REG),
+        "Complex data not supported",
+    ),
+    # -- y ---------------------------------------------------------------------------
+    "fit: NaN in y": (lambda: _reg().fit(X, _with(Y_REG[:, None], 3, 0, np.nan)), "y contains NaN"),
+    "fit: inf in y": (lambda: _reg().fit(X, _with(Y_REG[:, None], 3, 0, np.inf)), "infinity"),
+    "fit: one sample": (
+        lambda: _clf().fit(X[:1], Y_CLASS[:1]),
+        "at least 2 classes in y; got 1 class",
+    ),
+    "fit: one class": (
+        lambda: _clf().fit(X, ["a"] * 40),
+        "at least 2 classes in y; got 1 class: 'a'",
+    ),
+    "fit: len(X) != len(y)": (
+        lambda: _clf().fit(X, Y_CLASS[:30]),
+        "inconsistent numbers of samples: \\[40, 30\\]",
+    ),
+    "fit: continuous y for a classifier": (
+        lambda: _clf().fit(X, Y_REG),
+        "Unknown label type: continuous",
+    ),
+    "fit: string y for a regressor": (lambda: _reg().fit(X, Y_CLASS), "could not convert"),
+    "fit: negative y with the Poisson loss": (
+        lambda: _reg(loss="poisson").fit(X, Y_REG),
+        "loss='poisson' needs non-negative targets",
+    ),
+    "fit: all-zero multilabel rows": (
+        lambda: _clf().fit(X, np.zeros((40, 3), dtype=int)),
+        "Every row of the multilabel y is all zeros",
+    ),
+    "score: unseen labels": (
+        lambda: FITTED_CLF.score(X, ["a", "z"] * 20),
+        "labels not seen in fit: \\['z'\\]",
+    ),
+    # -- sample_weight ---------------------------------------------------------------
+    "fit: negative sample_weight": (
+        lambda: _clf().fit(X, Y_CLASS, sample_weight=-np.ones(40)),
+        "Negative values in data passed to `sample_weight`",
+    ),
+    "fit: NaN sample_weight": (
+        lambda: _reg().fit(X, Y_REG, sample_weight=np.full(40, np.nan)),
+        "sample_weight contains NaN",
+    ),
+    "fit: wrongly shaped sample_weight": (
+        lambda: _reg().fit(X, Y_REG, sample_weight=np.ones(5)),
+        "sample_weight.shape == \\(5,\\), expected \\(40,\\)",
+    ),
+    # -- partial_fit's classes -------------------------------------------------------
+    "partial_fit: no classes on the first call": (
+        lambda: _clf().partial_fit(X, Y_CLASS),
+        "classes must be passed on the first call to partial_fit",
+    ),
+    "partial_fit: classes changed between calls": (
+        _partial_fit_twice,
+        "is not the same as on last call to partial_fit",
+    ),
+    "partial_fit: y outside classes": (
+        lambda: _clf().partial_fit(X, Y_CLASS, classes=["a", "b", "c"]),
+        "`y` has classes not in `self.classes_`",
+    ),
+    # -- inconsistent parameters -----------------------------------------------------
+    "fit: a zero-width layer": (
+        lambda: _clf(hidden_layer_sizes=(4, 0)).fit(X, Y_CLASS),
+        "hidden_layer_sizes must contain positive integers",
+    ),
+    "fit: dropout rates for the wrong number of layers": (
+        lambda: _clf(dropout=[0.1, 0.2]).fit(X, Y_CLASS),
+        "one rate per hidden layer \\(1\\), got 2 rates",
+    ),
+    "fit: clipnorm with clipvalue": (
+        lambda: _clf(clipnorm=1.0, clipvalue=1.0).fit(X, Y_CLASS),
+        "clipnorm and clipvalue cannot both be set",
+    ),
+    "fit: adversarial_eps of the wrong length": (
+        lambda: _clf(adversarial_eps=[0.1, 0.1]).fit(X, Y_CLASS),
+        "adversarial_eps must be a number >= 0 or one such number per feature \\(4\\)",
+    ),
+    "fit: class_weight with multilabel y": (
+        lambda: _clf(class_weight="balanced").fit(X, np.eye(4, dtype=int)[np.arange(40) % 4]),
+        "class_weight is not supported for multilabel targets",
+    ),
+    # -- attacks ---------------------------------------------------------------------
+    "fgsm: NaN in X": (lambda: fgsm(FITTED_CLF, _with(X, 0, 0, np.nan), eps=0.1), "NaN"),
+    "fgsm: wrong number of features": (
+        lambda: fgsm(FITTED_REG, X[:, :3], Y_REG, eps=0.1),
+        "X has 3 features, but MLPRegressorX is expecting 4",
+    ),
+    "fgsm: unseen labels": (lambda: fgsm(FITTED_CLF, X, ["q"] * 40, eps=0.1), "not seen in fit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_refused_with_a_clear_message(case):
+    call, message = CASES[case]
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+# Every constructor parameter given a wrong type and an out-of-range value.
+BAD_PARAMS = {
+    "hidden_layer_sizes": ["wide", -3],
+    "activation": [1, "sigmoid"],
+    "solver": [None, "lbfgs"],
+    "alpha": ["a lot", -1.0],
+    "batch_size": ["big", 0],
+    "learning_rate": [0.1, "fast"],
+    "learning_rate_init": ["0.1", 0.0],
+    "power_t": ["half", -0.5],
+    "max_iter": [2.5, 0],
+    "shuffle": ["yes", None],
+    "random_state": ["seed", -1],
+    "tol": ["small", -1e-4],
+    "verbose": ["loud", -1],
+    "warm_start": ["yes", 2],
+    "momentum": ["lots", 1.5],
+    "nesterovs_momentum": ["yes", None],
+    "early_stopping": ["yes", None],
+    "validation_fraction": ["tenth", 1.0],
+    "beta_1": ["b", 1.0],
+    "beta_2": ["b", -0.1],
+    "epsilon": ["e", 0.0],
+    "n_iter_no_change": ["ten", 0],
+    "max_fun": ["many", 0],
+    "kernel_initializer": [3, "xavier"],
+    "dropout": ["some", 1.0],
+    "l1": ["l", -0.1],
+    "batch_normalization": ["yes", None],
+    "weight_decay": ["w", -0.1],
+    "rho": ["r", 1.5],
+    "residual": ["yes", None],
+    "clipnorm": ["c", 0.0],
+    "clipvalue": ["c", -1.0],
+    "lars_eta": ["e", 0.0],
+    "lr_decay_rate": ["r", 0.0],
+    "lr_decay_epochs": [1.5, 0],
+    "warmup_epochs": ["w", -1],
+    "adversarial_eps": ["e", -0.1],
+    "adversarial_ratio": ["r", 0.0],
+    "batch_norm_momentum": ["m", 1.0],
+    "class_weight": ["heavy", 3],
+}
+
+
+def test_every_parameter_has_bad_values_listed():
+    names = set(MLPClassifierX().get_params()) | set(MLPRegressorX().get_params())
+    assert names - {"loss", "huber_delta"} == set(BAD_PARAMS)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [(name, value) for name, values in BAD_PARAMS.items() for value in values],
+)
+def test_bad_parameter_values_name_the_parameter(name, value):
+    with pytest.raises((InvalidParameterError, ValueError, TypeError), match=name):
+        _clf(**{name: value}).fit(X, Y_CLASS)
+
+
+@pytest.mark.parametrize("name, value", [("loss", "hinge"), ("loss", 2), ("huber_delta", 0.0)])
+def test_bad_regressor_parameters(name, value):
+    with pytest.raises(InvalidParameterError, match=name):
+        _reg(**{name: value}).fit(X, Y_REG)
+
+
+def test_unfitted_estimators_say_so():
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            getattr(_clf(), method)(X)
+    with pytest.raises(NotFittedError):
+        _reg().score(X, Y_REG)
+
+
+def test_sparse_input_is_supported_and_equals_dense():
+    # Decision: sparse X is accepted and densified (documented in docs/estimators.md).
+    sparse = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    dense = sparse.toarray()
+    from_sparse = _reg().fit(sparse, Y_REG)
+    from_dense = _reg().fit(dense, Y_REG)
+    assert_allclose(from_sparse.predict(sparse), from_dense.predict(dense))
+    assert_allclose(FITTED_REG.predict(sp.csc_matrix(X)), FITTED_REG.predict(X))
