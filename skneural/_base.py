@@ -179,7 +179,7 @@ class BaseMLPX(MLPParams):
                     tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change,
                     shuffle=self.shuffle,
-                    verbose=bool(self.verbose),
+                    verbose=int(self.verbose),
                 ),
                 resolve_batch_size(self.batch_size, data.n_samples),
                 self._rng,

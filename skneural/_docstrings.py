@@ -79,8 +79,11 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
         stopping, the validation score) has not improved by at least ``tol`` for
         more than ``n_iter_no_change`` consecutive epochs (scikit-learn's rule).
 
-    verbose : bool, default=False
-        Print the loss of each epoch.
+    verbose : bool or int, default=False
+        0 (False) is silent. 1 (True) shows one progress bar per ``fit``: epochs,
+        with the loss, the validation score and the learning rate (tqdm, in a
+        terminal or a notebook). 2 also prints scikit-learn's line per epoch, which
+        is all ``partial_fit`` shows. Nothing is ever printed by ``predict``.
 
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimizer state (Adam's moments

@@ -40,7 +40,7 @@ class StoppingRule:
     tol: float
     n_iter_no_change: float
     shuffle: bool
-    verbose: bool
+    verbose: int = 0
 
 
 @dataclass
@@ -108,12 +108,24 @@ def run_epochs(
     With ``incremental=True`` exactly one epoch runs (``partial_fit``).
     """
     state.track(validation is not None, runner.model)
+    progress = _Progress(rule, incremental, len(state.history))
+    try:
+        return _run_epochs(runner, state, data, validation, schedule, rule, batch_size, rng,
+                           incremental, progress)  # fmt: skip
+    finally:
+        progress.close()
+
+
+def _run_epochs(runner, state, data, validation, schedule, rule, batch_size, rng, incremental,
+                progress) -> int:  # fmt: skip
     n_iter = 0
     for _ in range(rule.max_iter):
         checkpoint, rng_state = state.checkpoint(), rng.bit_generator.state
         started = runner.epochs_started
         try:
-            outcome = _run_epoch(runner, state, data, validation, schedule, rule, batch_size, rng)
+            outcome = _run_epoch(
+                runner, state, data, validation, schedule, rule, batch_size, rng, progress.say
+            )
         except BaseException as exc:
             # Whatever stopped the epoch, the model and the record are put back as
             # they were after the last complete one, so that they agree.
@@ -132,6 +144,7 @@ def run_epochs(
                 UserWarning,
             )
             break
+        progress.update(state.history[-1])
         if outcome == _DIVERGED:
             break
         n_iter += 1
@@ -161,6 +174,7 @@ def _run_epoch(
     rule: StoppingRule,
     batch_size: int,
     rng: np.random.Generator,
+    say: Callable[[str], None],
 ) -> str:
     """One epoch and its bookkeeping; whether to continue, stop, or it diverged."""
     n_samples = data.n_samples
@@ -172,8 +186,7 @@ def _run_epoch(
     row = {"loss": loss, "learning_rate": learning_rate}
     state.gradient_norms.append(result.gradient_norms)
     state.dead_fractions.append(result.dead_fractions)
-    if rule.verbose:
-        print(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
+    say(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
     if not result.finite:
         state.history.append(row)
         runner.restore()
@@ -188,8 +201,7 @@ def _run_epoch(
         score = validation.score(outputs)
         row.update(val_loss=val_loss, val_score=score)
         state.validation_scores.append(score)
-        if rule.verbose:
-            print(f"Validation score: {score:f}")
+        say(f"Validation score: {score:f}")
         improved = score > state.best_validation_score
         _count_no_improvement(state, score < state.best_validation_score + rule.tol)
         if improved:
@@ -204,17 +216,52 @@ def _run_epoch(
         if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
             state.learning_rate /= 5.0
             state.no_improvement_count = 0
-            if rule.verbose:
-                print(f"Setting learning rate to {state.learning_rate:f}")
+            say(f"Setting learning rate to {state.learning_rate:f}")
         else:
-            if rule.verbose:
-                what = "Validation score" if validation is not None else "Training loss"
-                print(
-                    f"{what} did not improve more than tol={rule.tol:f} for "
-                    f"{rule.n_iter_no_change} consecutive epochs. Stopping."
-                )
+            what = "Validation score" if validation is not None else "Training loss"
+            say(
+                f"{what} did not improve more than tol={rule.tol:f} for "
+                f"{rule.n_iter_no_change} consecutive epochs. Stopping."
+            )
             return _STOP
     return _CONTINUE
+
+
+class _Progress:
+    """What ``verbose`` shows: with 1, one progress bar per ``fit`` (epochs, with the
+    loss, validation score and learning rate; tqdm, so it works in terminals and
+    notebooks); with 2 or more, also scikit-learn's line per epoch. ``partial_fit``
+    runs one epoch, so it gets the lines only."""
+
+    def __init__(self, rule: StoppingRule, incremental: bool, done: int):
+        self._lines = rule.verbose >= 2 or (incremental and rule.verbose >= 1)
+        self._bar = None
+        if rule.verbose >= 1 and not incremental:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=rule.max_iter, unit="epoch", desc="fit", leave=True)
+        self._done = done
+
+    def say(self, message: str) -> None:
+        if not self._lines:
+            return
+        if self._bar is not None:
+            self._bar.write(message)
+        else:
+            print(message)
+
+    def update(self, row: dict[str, float]) -> None:
+        if self._bar is None:
+            return
+        shown = {"loss": row["loss"], "lr": row["learning_rate"]}
+        if "val_score" in row:
+            shown["val_score"] = row["val_score"]
+        self._bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:

@@ -536,3 +536,32 @@ def test_history_without_early_stopping():
         est.set_params(warm_start=True, max_iter=2).fit(X, y)
     assert list(est.history_.index) == [1, 2, 3, 4, 5]
     assert list(est.history_["loss"]) == est.loss_curve_
+
+
+# -- what verbose shows --------------------------------------------------------------
+
+
+def test_verbose_shows_one_progress_bar_and_predict_prints_nothing(capsys):
+    X, y, _, _, est = _problem("log_loss", n=60)
+    est.set_params(hidden_layer_sizes=(4,), max_iter=4, early_stopping=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.set_params(verbose=0).fit(X, y)
+        quiet = capsys.readouterr()
+        assert quiet.out == "" and quiet.err == ""
+        est.set_params(verbose=1).fit(X, y)
+        shown = capsys.readouterr()
+        assert shown.out == ""
+        assert "4/4" in shown.err and "loss=" in shown.err and "val_score=" in shown.err
+        assert "lr=0.001" in shown.err and "Iteration" not in shown.err
+        est.set_params(verbose=2).fit(X, y)
+        lines = capsys.readouterr()
+        assert (lines.out + lines.err).count("Iteration ") == 4
+        est.predict(X)
+        est.predict_proba(X)
+        after = capsys.readouterr()
+        assert after.out == "" and after.err == ""
+        # partial_fit runs one epoch: the scikit-learn line, no bar.
+        est.partial_fit(X, y)
+        one = capsys.readouterr()
+        assert "Iteration 5, loss" in one.out and "epoch" not in one.err
