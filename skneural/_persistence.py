@@ -156,7 +156,8 @@ def save(estimator, path: "str | os.PathLike") -> None:
     >>> import numpy as np
     >>> from skneural import MLPRegressorX, load, save
     >>> X = np.arange(20.0).reshape(10, 2)
-    >>> reg = MLPRegressorX((4,), max_iter=5, random_state=0).fit(X, X.sum(axis=1))
+    >>> reg = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    >>> reg = reg.fit(X, X.sum(axis=1))
     >>> path = os.path.join(tempfile.mkdtemp(), "reg.skneural")
     >>> save(reg, path)
     >>> bool((load(path).predict(X) == reg.predict(X)).all())
