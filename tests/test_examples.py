@@ -1,4 +1,4 @@
-"""The course demonstrations in examples/ show what they claim.
+"""The scripts in examples/ run, and the course demonstrations show what they claim.
 
 Each script's ``main(quick=True)`` runs its demonstration on less data or fewer epochs
 and returns what it measured; these tests assert the effect the script teaches.
@@ -6,6 +6,8 @@ and returns what it measured; these tests assert the effect the script teaches.
 
 import importlib.util
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +117,14 @@ def test_example_starts_with_a_docstring_saying_how_to_run_it(name):
     source = (EXAMPLES / f"{name}.py").read_text()
     assert source.startswith('"""')
     assert f"python examples/{name}.py" in source
+
+
+@pytest.mark.slow
+def test_quickstart_runs():
+    # The README's first page, run as a user would run it.
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "MLPClassifierX: 3-fold CV accuracy" in run.stdout
+    assert "test accuracy" in run.stdout
