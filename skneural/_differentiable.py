@@ -67,16 +67,33 @@ def _elementwise(n_features: int, fn: Callable[[tf.Tensor], tf.Tensor]) -> Trans
     return Transform(lambda x, rows: fn(x), np.ones(n_features, dtype=bool), elementwise=True)
 
 
-def _standard_scaler(step: StandardScaler, n: int) -> Transform:
-    mean = _const(step.mean_) if step.with_mean else None
-    scale = _const(step.scale_) if step.with_std else None
+def _shift_and_scale(n: int, shift, scale) -> Transform:
+    """``(x - shift) / scale``, either part optional (None)."""
+    shift = None if shift is None else _const(shift)
+    scale = None if scale is None else _const(scale)
 
     def fn(x):
-        if mean is not None:
-            x = x - mean
+        if shift is not None:
+            x = x - shift
         return x / scale if scale is not None else x
 
     return _elementwise(n, fn)
+
+
+def _standard_scaler(step: StandardScaler, n: int) -> Transform:
+    return _shift_and_scale(
+        n, step.mean_ if step.with_mean else None, step.scale_ if step.with_std else None
+    )
+
+
+def _robust_scaler(step: RobustScaler, n: int) -> Transform:
+    return _shift_and_scale(
+        n, step.center_ if step.with_centering else None, step.scale_ if step.with_scaling else None
+    )
+
+
+def _max_abs_scaler(step: MaxAbsScaler, n: int) -> Transform:
+    return _shift_and_scale(n, None, step.scale_)
 
 
 def _min_max_scaler(step: MinMaxScaler, n: int) -> Transform:
@@ -86,23 +103,6 @@ def _min_max_scaler(step: MinMaxScaler, n: int) -> Transform:
     def fn(x):
         out = x * scale + shift
         return tf.clip_by_value(out, low, high) if step.clip else out
-
-    return _elementwise(n, fn)
-
-
-def _max_abs_scaler(step: MaxAbsScaler, n: int) -> Transform:
-    scale = _const(step.scale_)
-    return _elementwise(n, lambda x: x / scale)
-
-
-def _robust_scaler(step: RobustScaler, n: int) -> Transform:
-    center = _const(step.center_) if step.with_centering else None
-    scale = _const(step.scale_) if step.with_scaling else None
-
-    def fn(x):
-        if center is not None:
-            x = x - center
-        return x / scale if scale is not None else x
 
     return _elementwise(n, fn)
 

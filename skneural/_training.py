@@ -108,58 +108,42 @@ def run_epochs(
     With ``incremental=True`` exactly one epoch runs (``partial_fit``).
     """
     state.track(validation is not None, runner.model)
-    progress = _Progress(rule, incremental, len(state.history))
-    try:
-        return _run_epochs(runner, state, data, validation, schedule, rule, batch_size, rng,
-                           incremental, progress)  # fmt: skip
-    finally:
-        progress.close()
+    with _Progress(rule, incremental) as progress:
+        n_iter = 0
+        for _ in range(rule.max_iter):
+            checkpoint, rng_state = state.checkpoint(), rng.bit_generator.state
+            started = runner.epochs_started
+            try:
+                outcome = _run_epoch(
+                    runner, state, data, validation, schedule, rule, batch_size, rng, progress.say
+                )
+            except BaseException as exc:
+                # Whatever stopped the epoch, the model and the record are put back as
+                # they were after the last complete one, so that they agree.
+                if runner.epochs_started > started:
+                    runner.restore()
+                state.rollback(checkpoint)
+                rng.bit_generator.state = rng_state
+                if not isinstance(exc, KeyboardInterrupt):
+                    raise
+                _warn_interrupted(len(state.history), validation is not None)
+                break
+            progress.update(state.history[-1])
+            if outcome == _DIVERGED:
+                break
+            n_iter += 1
+            if outcome == _STOP or incremental:
+                break
+            if n_iter == rule.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                )
 
-
-def _run_epochs(runner, state, data, validation, schedule, rule, batch_size, rng, incremental,
-                progress) -> int:  # fmt: skip
-    n_iter = 0
-    for _ in range(rule.max_iter):
-        checkpoint, rng_state = state.checkpoint(), rng.bit_generator.state
-        started = runner.epochs_started
-        try:
-            outcome = _run_epoch(
-                runner, state, data, validation, schedule, rule, batch_size, rng, progress.say
-            )
-        except BaseException as exc:
-            # Whatever stopped the epoch, the model and the record are put back as
-            # they were after the last complete one, so that they agree.
-            if runner.epochs_started > started:
-                runner.restore()
-            state.rollback(checkpoint)
-            rng.bit_generator.state = rng_state
-            if not isinstance(exc, KeyboardInterrupt):
-                raise
-            warnings.warn(
-                f"Training was interrupted (KeyboardInterrupt) in epoch "
-                f"{len(state.history) + 1}; it stopped there and the estimator keeps "
-                f"the weights after epoch {len(state.history)}"
-                + (" (the best on the validation set)" if validation is not None else "")
-                + ". Fit again with warm_start=True to continue.",
-                UserWarning,
-            )
-            break
-        progress.update(state.history[-1])
-        if outcome == _DIVERGED:
-            break
-        n_iter += 1
-        if outcome == _STOP or incremental:
-            break
-        if n_iter == rule.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-
-    if validation is not None:
-        runner.model.set_weights(state.best_weights)
-    return n_iter
+        if validation is not None:
+            runner.model.set_weights(state.best_weights)
+        return n_iter
 
 
 _CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
@@ -233,14 +217,20 @@ class _Progress:
     notebooks); with 2 or more, also scikit-learn's line per epoch. ``partial_fit``
     runs one epoch, so it gets the lines only."""
 
-    def __init__(self, rule: StoppingRule, incremental: bool, done: int):
+    def __init__(self, rule: StoppingRule, incremental: bool):
         self._lines = rule.verbose >= 2 or (incremental and rule.verbose >= 1)
         self._bar = None
         if rule.verbose >= 1 and not incremental:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=rule.max_iter, unit="epoch", desc="fit", leave=True)
-        self._done = done
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
     def say(self, message: str) -> None:
         if not self._lines:
@@ -259,9 +249,15 @@ class _Progress:
         self._bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
         self._bar.update(1)
 
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+
+def _warn_interrupted(completed: int, validation: bool) -> None:
+    kept = " (the best on the validation set)" if validation else ""
+    warnings.warn(
+        f"Training was interrupted (KeyboardInterrupt) in epoch {completed + 1}; it "
+        f"stopped there and the estimator keeps the weights after epoch {completed}"
+        f"{kept}. Fit again with warm_start=True to continue.",
+        UserWarning,
+    )
 
 
 def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:
