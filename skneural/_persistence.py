@@ -236,9 +236,14 @@ def load(path: "str | os.PathLike"):
         raise ModelFileError(
             f"{os.fspath(path)!r} is not a readable skneural model file ({exc})."
         ) from None
-    estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
-    if network is not None:
-        _restore(estimator, _decode(manifest["fitted"]), _load_network(network))
+    try:
+        estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
+        if network is not None:
+            _restore(estimator, _decode(manifest["fitted"]), _load_network(network))
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ModelFileError(f"the file's contents are malformed ({exc!r})") from None
     return estimator
 
 

@@ -333,7 +333,7 @@ def _attack(
     random_state,
 ):
     target = _Target(estimator, X)
-    if is_classifier(target.final) is False and y is None:
+    if not is_classifier(target.final) and y is None:
         raise ValueError(
             "y is required to attack a regressor: at the model's own prediction the "
             "loss is at its minimum and its gradient is zero."

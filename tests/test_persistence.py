@@ -175,6 +175,9 @@ def test_code_in_the_network_is_refused(tmp_path):
     bad = _write(tmp_path / "evil.skneural", manifest, open(evil_path, "rb").read())
     with pytest.raises(ModelFileError, match=r"layers skneural does not build: \['Lambda'\]"):
         load(bad)
+    malformed = {**manifest, "params": {"dict": [["alpha", {"array": 1, "x": 2}]]}}
+    with pytest.raises(ModelFileError, match="malformed"):
+        load(_write(tmp_path / "malformed", malformed, b""))
     fake_class = {**manifest, "estimator": "os.system"}
     with pytest.raises(ModelFileError, match="unknown estimator 'os.system'"):
         load(_write(tmp_path / "fake", fake_class))
