@@ -13,7 +13,7 @@ hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
         The ith element is the number of units in the ith hidden layer. ``()`` gives
         a network without hidden layers (a linear or logistic model).
 
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'selu', 'gelu', \
+    activation : {'relu', 'identity', 'logistic', 'tanh', 'elu', 'selu', 'gelu', \
 'swish', 'leaky_relu', 'softplus'}, default='relu'
         Activation of the hidden layers. The first four are scikit-learn's and keep
         its names ('logistic' is the sigmoid, 'identity' no activation).""",

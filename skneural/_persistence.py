@@ -226,7 +226,17 @@ def load(path: "str | os.PathLike"):
 
     Examples
     --------
-    See :func:`save`.
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skneural import MLPClassifierX, load, save
+    >>> X = np.arange(40.0).reshape(20, 2)
+    >>> clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    >>> clf = clf.fit(X, np.arange(20) % 2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "clf.skneural")
+    >>> save(clf, path)
+    >>> loaded = load(path)
+    >>> loaded.classes_.tolist(), bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+    ([0, 1], True)
     """
     try:
         with zipfile.ZipFile(path) as archive:

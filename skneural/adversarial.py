@@ -86,10 +86,10 @@ class _Target:
         self.estimator, self.final = estimator, final
         self.rows = X
         if steps:
+            # Refuse a step that cannot be differentiated before looking at X.
+            self.transform = differentiable(Pipeline(steps), np.shape(X)[1], "pipeline")
             self.x, numeric = _numeric_matrix(X, estimator)
-            transform = differentiable(Pipeline(steps), self.x.shape[1], "pipeline")
-            self.transform = transform
-            self.movable = numeric & transform.movable
+            self.movable = numeric & self.transform.movable
         else:
             self.x = validate_data(final, X, dtype=np.float64, reset=False)
             self.x = np.array(self.x, dtype=np.float64)
@@ -252,7 +252,7 @@ def _check_clip(clip, target: _Target) -> tuple[np.ndarray, np.ndarray] | None:
 # -- the steps -----------------------------------------------------------------------
 
 
-def steepest_ascent(gradient: np.ndarray, scale: np.ndarray, norm: float) -> np.ndarray:
+def _steepest_ascent(gradient: np.ndarray, scale: np.ndarray, norm: float) -> np.ndarray:
     """The step of size ``scale`` (per feature) that increases a linearised loss most.
 
     ``norm=np.inf``: ``scale * sign(g)``; ``norm=2``: ``scale * s / ||s||`` with
@@ -366,7 +366,7 @@ def _attack(
         for _ in range(n_iter):
             gradient = target.gradient(x + delta, batch_rows, Y[rows])
             gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
-            delta = delta + sign * steepest_ascent(gradient, step, norm)
+            delta = delta + sign * _steepest_ascent(gradient, step, norm)
             if n_iter > 1 or random_start:
                 delta = _project(delta, eps, norm)
             delta = _bounded(x + delta, bounds) - x
@@ -555,7 +555,7 @@ def pgd(
 
 
 #: The attacks by name, for the scoring helpers.
-ATTACKS: dict[str, Callable] = {"fgsm": fgsm, "bim": bim, "pgd": pgd}
+_ATTACKS: dict[str, Callable] = {"fgsm": fgsm, "bim": bim, "pgd": pgd}
 
 
 # -- model selection -----------------------------------------------------------------
@@ -566,10 +566,16 @@ def robust_score(estimator, X, y, eps, *, attack: str = "fgsm", metric=None, **a
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
-    X, y : the evaluation data.
+    estimator : MLPClassifierX, MLPRegressorX or Pipeline ending in one
+        Fitted.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The evaluation inputs.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Their true labels or targets; the attack increases their loss.
     eps : float or array-like of shape (n_features,)
+        The attack's budget (see :func:`fgsm`).
     attack : {'fgsm', 'bim', 'pgd'}, default='fgsm'
+        The attack.
     metric : callable or None, default=None
         ``metric(y_true, y_pred)``; None uses ``estimator.score`` (accuracy for
         classifiers, R² for regressors).
@@ -590,9 +596,9 @@ def robust_score(estimator, X, y, eps, *, attack: str = "fgsm", metric=None, **a
     >>> bool(robust_score(clf, X, y, eps=0.5) < clf.score(X, y))
     True
     """
-    if attack not in ATTACKS:
-        raise ValueError(f"attack must be one of {sorted(ATTACKS)}; got {attack!r}.")
-    X_adv = ATTACKS[attack](estimator, X, y, eps=eps, **attack_params)
+    if attack not in _ATTACKS:
+        raise ValueError(f"attack must be one of {sorted(_ATTACKS)}; got {attack!r}.")
+    X_adv = _ATTACKS[attack](estimator, X, y, eps=eps, **attack_params)
     if metric is None:
         return float(estimator.score(X_adv, y))
     return float(metric(y, estimator.predict(X_adv)))
@@ -626,8 +632,12 @@ def make_adversarial_scorer(eps, *, metric=None, attack: str = "fgsm", **attack_
     eps : float, array-like of shape (n_features,), or list of them
         With a list, the scorer returns one score per budget, named ``"eps=<value>"``
         (scikit-learn's multi-metric scoring; set ``refit`` to one name).
-    metric, attack, **attack_params
-        As in :func:`robust_score`.
+    metric : callable or None, default=None
+        ``metric(y_true, y_pred)``; None uses ``estimator.score``.
+    attack : {'fgsm', 'bim', 'pgd'}, default='fgsm'
+        The attack.
+    **attack_params
+        Passed to the attack (``norm``, ``clip``, ``mask``, ``n_iter``, ...).
 
     Returns
     -------
