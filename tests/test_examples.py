@@ -110,13 +110,28 @@ def test_zero_initialization_leaves_units_identical():
     assert glorot["test_accuracy"] > zeros["test_accuracy"] + 0.3
 
 
-@pytest.mark.parametrize(
-    "name", ["xor", "vanishing_gradients", "dropout", "early_stopping", "learning_rate", "symmetry"]
-)
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.py")))
 def test_example_starts_with_a_docstring_saying_how_to_run_it(name):
     source = (EXAMPLES / f"{name}.py").read_text()
     assert source.startswith('"""')
     assert f"python examples/{name}.py" in source
+
+
+def test_pandas_pipeline_tunes_and_beats_the_majority_guess():
+    result = run_example("pandas_pipeline")
+    assert result["test_accuracy"] > result["majority_rate"] + 0.1
+    assert set(result["best_params"]) == {
+        "mlp__hidden_layer_sizes", "mlp__alpha", "mlp__dropout",
+    }  # fmt: skip
+
+
+def test_adversarial_training_helps_and_the_search_picks_it():
+    result = run_example("adversarial")
+    assert result["max_change"] == pytest.approx(0.25)
+    assert result["normal"][2] < 0.5 * result["normal"][0]  # FGSM at 0.25 collapses it
+    assert all(r >= n for r, n in zip(result["robust"][1:], result["normal"][1:], strict=True))
+    assert result["robust"][2] > result["normal"][2] + 0.2
+    assert result["picked_eps"] == 0.3
 
 
 @pytest.mark.slow
