@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import tensorflow as tf
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
@@ -92,6 +93,12 @@ class BaseMLPX(MLPParams):
         (validation of their input changes nothing), so that the attributes match
         its network; then it propagates.
         """
+        if tf.distribute.has_strategy():
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot yet train inside a tf.distribute strategy "
+                f"scope ({type(tf.distribute.get_strategy()).__name__}): its compiled epoch "
+                "runs on one device. Call fit outside the `with strategy.scope():` block."
+            )
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         try:
             X, Y, y, sample_weight = self._validate_training_data(
