@@ -299,6 +299,14 @@ class BaseMLPX(MLPParams):
             random_state=draw_seed(self._rng),
             stratify=stratify,
         )
+        if not sample_weight[val].any():
+            warnings.warn(
+                "early_stopping=True, but every sample held out for validation has "
+                "sample_weight 0, so there is no score to stop on. Training on all samples "
+                "without early stopping.",
+                UserWarning,
+            )
+            return TrainData.from_arrays(X, Y, sample_weight, dtype), None
         data = TrainData.from_arrays(X[train], Y[train], sample_weight[train], dtype)
         held_out = TrainData.from_arrays(X[val], Y[val], sample_weight[val], dtype)
         return data, Validation(held_out, self._scorer(y[val], sample_weight[val]))

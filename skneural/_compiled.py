@@ -227,8 +227,13 @@ class EpochRunner:
             step,
             start,
         )
+        # The epoch's loss was taken before each step; the last step's result is
+        # checked too, on the first batch: finite weights can still overflow outputs.
+        first = order[: tf.minimum(batch_size, n)]
+        after = self._per_sample(tf.gather(Y, first), self._logits(tf.gather(X, first)))
         finite = tf.reduce_all(
-            [tf.reduce_all(tf.math.is_finite(v)) for v in variables] + [tf.math.is_finite(total)]
+            [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
+            + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
         )
         dead = [tf.reduce_mean(tf.cast(tf.equal(seen, 0.0), X.dtype)) for seen in activity]
         return (

@@ -370,7 +370,7 @@ def _attack(
             if n_iter > 1 or random_start:
                 delta = _project(delta, eps, norm)
             delta = _bounded(x + delta, bounds) - x
-        x_adv[rows] = x + delta
+        x_adv[rows] = _bounded(x + delta, bounds)
     return _like(X, x0, x_adv, allowed)
 
 
@@ -383,23 +383,27 @@ def _rows(X, rows: slice):
 
 
 def _like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
-    """``x_adv`` in the type of ``X``; integer columns move by whole units toward x0."""
-    delta = np.where(allowed, x_adv - x0, 0.0)
+    """``x_adv`` in the type of ``X`` (features not allowed keep their values exactly);
+    integer columns move by whole units toward x0."""
+    moved = np.where(allowed, x_adv, x0)
     if isinstance(X, pd.DataFrame):
         out = X.copy()
         for j, dtype in enumerate(X.dtypes):
             if not allowed[:, j].any():
                 continue
             if pd.api.types.is_integer_dtype(dtype):
-                values = X.iloc[:, j].to_numpy() + np.trunc(delta[:, j]).astype(np.int64)
+                step = np.trunc(moved[:, j] - x0[:, j]).astype(np.int64)
+                values = X.iloc[:, j].to_numpy() + step
             else:
-                values = X.iloc[:, j].to_numpy(dtype=np.float64) + delta[:, j]
+                values = moved[:, j]
             out.isetitem(j, pd.Series(values, index=X.index).astype(dtype))
         return out
     array = np.asarray(X)
+    if array.dtype.kind == "b":
+        return array.copy()  # boolean features never move
     if array.dtype.kind in "iu":
-        return (array + np.trunc(delta)).astype(array.dtype)
-    return (x0 + delta).astype(array.dtype if array.dtype.kind == "f" else np.float64)
+        return (array + np.trunc(moved - x0)).astype(array.dtype)
+    return moved.astype(array.dtype if array.dtype.kind == "f" else np.float64)
 
 
 def fgsm(
