@@ -127,6 +127,27 @@ SCENARIOS = {
              Column("fit_epoch_ms", "whole fit / epochs (ms)", ",.2f")),
             rows="workload, batch 256",
         ),
+        Scenario(
+            "h", "FGSM throughput against ART",
+            "Adversarial rows per second of `skneural.adversarial.fgsm(est, X, y, eps=0.1, "
+            "norm=..., batch_size=1024)` and of ART's `FastGradientMethod(eps=0.1, norm=..., "
+            "batch_size=1024).generate(X, y_onehot)` on a `TensorFlowV2Classifier` wrapping "
+            "the same fitted Keras network (its logits, with "
+            "`CategoricalCrossentropy(from_logits=True)`), called alternately; `est` is "
+            "the skneural peer fitted {train_epochs} epochs. After a warm-up call each, "
+            "{attack_calls} calls of each per repeat, rows/s from the median call; "
+            "{repeats} repeat(s); skneural ÷ ART per repeat. Equal rows: every feature "
+            "within 1e-6 (+ 1e-6 relative) of ART's, on the last call. Pipeline rows: `fgsm` on "
+            "`make_pipeline(StandardScaler(), est)` (the scaler rewritten as TensorFlow "
+            "ops; ART cannot attack a Pipeline), and the bare estimator's rows/s over it.",
+            (Column("skneural_rows_per_s", "skneural (rows/s)", ",.0f"),
+             Column("art_rows_per_s", "ART (rows/s)", ",.0f"),
+             Column("speed_ratio", "skneural ÷ ART", ".2f"),
+             Column("agree_pct", "rows equal to ART's (%)", ".1f"),
+             Column("max_diff", "largest difference", ".1e"),
+             Column("pipeline_ratio", "bare estimator ÷ Pipeline", ".2f")),
+            rows="workload, norm",
+        ),
     )
 }  # fmt: skip
 
@@ -237,7 +258,10 @@ def scenario_table(scenario: Scenario, rows: list[dict]) -> list[str]:
         if row["error"]:
             cells = [f"n/a ({row['error']})"] + [""] * (len(header) - 2)
         else:
-            cells = [cell(row["values"][c.metric], c.fmt) for c in scenario.columns]
+            cells = [
+                cell(row["values"][c.metric], c.fmt) if c.metric in row["values"] else "—"
+                for c in scenario.columns
+            ]
             if baseline:
                 cells.append(f"{median_of(rows, row['peer'], scenario.ratio) / baseline:.2f}")
         body.append([row["peer"]] + cells)
@@ -284,7 +308,10 @@ def machine() -> list[str]:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    packages = ("tensorflow", "keras", "scikit-learn", "scikeras", "numpy", "skneural")
+    packages = (
+        "tensorflow", "keras", "scikit-learn", "scikeras", "adversarial-robustness-toolbox",
+        "numpy", "skneural",
+    )  # fmt: skip
     commit = subprocess.run(
         ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
         capture_output=True, text=True,
@@ -326,6 +353,7 @@ def report(keys, results, cfg, quick, started, total_s) -> str:
             lines += flop_table(scenario, a, result) if "rows" in a else ["n/a: (a) failed"]
         else:
             lines += scenario_table(scenario, result["rows"])
+        lines += ["", *result["notes"]] if result.get("notes") else []
         lines.append(
             f"\n_Scenario wall time: {result['wall_s']:.0f} s; other processes used "
             f"{result['other_cores']:.2f} cores meanwhile._"

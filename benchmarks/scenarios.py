@@ -10,6 +10,7 @@ estimator. Presentation (titles, units, the table) is ``run.py``'s business.
 """
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -25,6 +26,9 @@ import workloads as W
 
 SEED = 0
 BACKUP_CALLS = 200  # calls per timing of (g)'s backup estimate (~0.3 ms each)
+ATTACK_EPS = 0.1  # (h)'s budget, in the units of the features
+ATTACK_BATCH = 1024  # (h)'s rows per gradient, the same for skneural and ART
+AGREE_TOL = 1e-6  # (h): a row equals ART's if every feature is within 1e-6 (+ 1e-6 relative)
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -343,6 +347,155 @@ def scenario_g(cfg: W.Config, peers=None) -> dict:
     return {"rows": rows}
 
 
+def art_attack(estimator, norm: float):
+    """ART's ``FastGradientMethod`` on the estimator's own Keras network, exposed as
+    logits (the layer named "output", before the softmax) with a from-logits
+    cross-entropy: the loss skneural's attack differentiates. (On ``model_``'s
+    probabilities, Keras's cross-entropy clips them at 1e-7, which zeroes the gradient
+    of confidently classified rows.)"""
+    import keras
+    from art.attacks.evasion import FastGradientMethod
+    from art.estimators.classification import TensorFlowV2Classifier
+
+    model = estimator.model_
+    classifier = TensorFlowV2Classifier(
+        model=keras.Model(model.inputs, model.get_layer("output").output),
+        nb_classes=len(estimator.classes_),
+        input_shape=(estimator.n_features_in_,),
+        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True),
+    )
+    return FastGradientMethod(classifier, eps=ATTACK_EPS, norm=norm, batch_size=ATTACK_BATCH)
+
+
+class AttackWorkload:
+    """One data set of (h) and the models attacked on it, fitted on first use: the
+    skneural peer (hidden (256, 128), batches of 256) alone and behind a
+    ``StandardScaler``, ``epochs`` epochs each (accuracy does not matter here; the
+    arithmetic of an attack does not depend on it)."""
+
+    def __init__(self, X, y, epochs: int):
+        self.X, self.y, self.epochs = X, y, epochs
+
+    @functools.cached_property
+    def estimator(self):
+        return fit(P.SKNEURAL, P.CLASSIFICATION, self.epochs, self.X, self.y)
+
+    @functools.cached_property
+    def pipeline(self):
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        unfitted, _ = P.SKNEURAL.make(P.CLASSIFICATION, self.epochs, SEED)
+        return make_pipeline(StandardScaler(), unfitted).fit(self.X, self.y)
+
+
+class AttackThroughput:
+    """FGSM in one norm on one workload: skneural's ``fgsm`` against the same attack
+    by another implementation, called alternately (which goes first alternates).
+
+    The other is ART's ``FastGradientMethod`` on the same fitted network
+    (``pipeline=False``), or, for ``pipeline=True``, skneural's ``fgsm`` on the bare
+    estimator, to show what attacking through a ``StandardScaler`` (rewritten as
+    TensorFlow ops) costs; ART cannot attack a Pipeline.
+    """
+
+    def __init__(self, workload: AttackWorkload, norm: float, pipeline: bool, calls: int):
+        self.workload, self.norm, self.pipeline, self.calls = workload, norm, pipeline, calls
+        self.art_error = None
+        self.measured = 0
+
+    def prepare(self) -> None:
+        from skneural.adversarial import fgsm
+
+        X, y = self.workload.X, self.workload.y
+        estimator = self.workload.estimator
+
+        def attack(target):
+            return lambda: fgsm(
+                target, X, y, eps=ATTACK_EPS, norm=self.norm, batch_size=ATTACK_BATCH
+            )
+
+        if self.pipeline:
+            self.attacks = {"pipeline": attack(self.workload.pipeline)}
+            self.attacks["estimator"] = attack(estimator)
+        else:
+            self.attacks = {"skneural": attack(estimator)}
+        for run in self.attacks.values():
+            run()  # warm-up: first kernels, Keras's first eager call
+        if self.pipeline:
+            return
+        try:
+            art = art_attack(estimator, self.norm)
+            Y = np.eye(len(estimator.classes_), dtype=np.float32)
+            Y = Y[np.searchsorted(estimator.classes_, y)]
+            art.generate(X, Y)  # warm-up
+            self.attacks["ART"] = lambda: art.generate(X, Y)
+        except Exception as exc:  # ART missing or broken: skneural alone, and why
+            self.art_error = describe_failure(exc)
+            print(f"[ART] failed: {exc!r}", file=sys.stderr)
+
+    def measure(self) -> dict[str, float]:
+        """``calls`` timings of each attack, alternating; rows per second from the
+        median call. Against ART: the share of rows whose adversarial examples agree
+        and the largest difference, from the last outputs."""
+        seconds = {name: [] for name in self.attacks}
+        outputs = {}
+        for i in range(self.calls):
+            names = list(self.attacks)
+            for name in names if (self.measured + i) % 2 == 0 else names[::-1]:
+                start = time.perf_counter()
+                outputs[name] = self.attacks[name]()
+                seconds[name].append(time.perf_counter() - start)
+        self.measured += 1
+        rate = {name: len(self.workload.X) / statistics.median(s) for name, s in seconds.items()}
+        if self.pipeline:
+            return {
+                "skneural_rows_per_s": rate["pipeline"],
+                "pipeline_ratio": rate["estimator"] / rate["pipeline"],
+            }
+        result = {"skneural_rows_per_s": rate["skneural"]}
+        if "ART" in rate:
+            ours, theirs = outputs["skneural"], outputs["ART"]
+            diff = np.abs(ours.astype(np.float64) - theirs)
+            equal = np.all(diff <= AGREE_TOL * (1 + np.abs(theirs)), axis=1)
+            result |= {
+                "art_rows_per_s": rate["ART"],
+                "speed_ratio": rate["skneural"] / rate["ART"],
+                "agree_pct": 100 * equal.mean(),
+                "max_diff": diff.max(),
+            }
+        return result
+
+
+def scenario_h(cfg: W.Config, peers=None) -> dict:
+    """FGSM throughput of skneural against ART on the same Keras network, on digits and
+    on (a)'s recipe at ``attack_rows`` rows. Not a comparison of peers: a row per
+    workload and attack."""
+    data = {
+        "digits, {:,} x {}": W.digits(),
+        "(a)'s recipe, {:,} x {}": W.attack_data(cfg),
+    }
+    benches = {}
+    for label, (X, y) in data.items():
+        workload = AttackWorkload(X, y, cfg.train_epochs)
+        for norm, pipeline, attack in (
+            (np.inf, False, "L∞"),
+            (2.0, False, "L2"),
+            (np.inf, True, "L∞, Pipeline(StandardScaler, MLPClassifierX)"),
+        ):
+            bench = AttackThroughput(workload, norm, pipeline, cfg.attack_calls)
+            benches[f"{label.format(*X.shape)}, {attack}"] = bench
+    rows = measure_peers(
+        tuple(P.Peer(name, None) for name in benches),
+        cfg.repeats,
+        lambda row: benches[row.name].measure(),
+        lambda row: benches[row.name].prepare(),
+    )
+    art_errors = {bench.art_error for bench in benches.values() if bench.art_error}
+    notes = [f"ART: n/a ({error})" for error in sorted(art_errors)]
+    return {"rows": rows, "notes": notes}
+
+
 SCENARIOS = {
     "a": scenario_a,
     "b": scenario_b,
@@ -351,6 +504,7 @@ SCENARIOS = {
     "e": scenario_e,
     "f": scenario_f,
     "g": scenario_g,
+    "h": scenario_h,
 }
 
 

@@ -4,7 +4,7 @@ Every data set is float32 (Keras computes in float32 anyway, and skneural trains
 the input's dtype), so all peers see the very same arrays.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,8 @@ class Config:
     matmul_size: int = 2048  # side of the square float32 matmul of (f)
     overhead_pairs: int = 15  # timings per variant (with / without diagnostics) in (g)
     overhead_block_s: float = 0.25  # (g) times as many epochs together as fill this
+    attack_rows: int = 20_000  # rows of (h)'s synthetic data set ((a)'s recipe)
+    attack_calls: int = 5  # timed calls of each attack per repeat in (h)
 
     @classmethod
     def full(cls, repeats: int | None = None) -> "Config":
@@ -48,6 +50,8 @@ class Config:
             matmul_size=512,
             overhead_pairs=3,
             overhead_block_s=0.05,
+            attack_rows=2_000,
+            attack_calls=2,
         )
 
     def to_dict(self) -> dict:
@@ -66,6 +70,11 @@ def classification(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
         random_state=0,
     )
     return X.astype(np.float32), y
+
+
+def attack_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(a)'s recipe at ``attack_rows`` rows, for the attacks of (h)."""
+    return classification(replace(cfg, n_rows=cfg.attack_rows))
 
 
 def regression(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
