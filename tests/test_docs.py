@@ -34,6 +34,7 @@ PUBLIC = {
         "robustness_curve",
     ],
     "skneural.optimizers": ["LARS"],
+    "skneural.streaming": ["fit_batches"],
     "skneural.exceptions": ["DiagnosticWarning", "NotDifferentiableError", "ModelFileError"],
 }
 if importlib.util.find_spec("skneural.plotting") is not None:
