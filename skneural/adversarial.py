@@ -88,11 +88,11 @@ class _Target:
         if steps:
             # Refuse a step that cannot be differentiated before looking at X.
             self.transform = differentiable(Pipeline(steps), np.shape(X)[1], "pipeline")
-            self.x, numeric = _numeric_matrix(X, estimator)
-            self.movable = numeric & self.transform.movable
+            self.x = _numeric_matrix(X, estimator)
+            self.movable = self.transform.movable.copy()
         else:
+            # Read only: the attack writes its result to a copy.
             self.x = validate_data(final, X, dtype=np.float64, reset=False)
-            self.x = np.array(self.x, dtype=np.float64)
             self.transform = None
             self.movable = np.ones(self.x.shape[1], dtype=bool)
         self.movable &= _movable_dtypes(X, self.x.shape[1])
@@ -132,8 +132,8 @@ class _Target:
         return self.final._input_range
 
 
-def _numeric_matrix(X, pipeline) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 values of every column (non-numeric ones as 0) and which are numeric."""
+def _numeric_matrix(X, pipeline) -> np.ndarray:
+    """Float64 values of every column (non-numeric ones as 0)."""
     first = pipeline.steps[0][1]
     expected = getattr(pipeline, "n_features_in_", None)
     if isinstance(X, pd.DataFrame):
@@ -143,14 +143,8 @@ def _numeric_matrix(X, pipeline) -> tuple[np.ndarray, np.ndarray]:
                 "The columns of X must be those the pipeline was fitted on, in the same "
                 f"order: {list(names)}; got {list(X.columns)}."
             )
-        numeric = np.array(
-            [
-                pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-                for t in X.dtypes
-            ]
-        )
         values = np.zeros(X.shape, dtype=np.float64)
-        for j in np.flatnonzero(numeric):
+        for j in np.flatnonzero(_movable_dtypes(X, X.shape[1])):
             values[:, j] = X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         array = np.asarray(X)
@@ -163,12 +157,11 @@ def _numeric_matrix(X, pipeline) -> tuple[np.ndarray, np.ndarray]:
                 "X holds non-numeric values; pass a DataFrame so that its numeric "
                 "columns can be attacked and the others kept."
             ) from None
-        numeric = np.ones(values.shape[1], dtype=bool)
     if expected is not None and values.shape[1] != expected:
         raise ValueError(
             f"X has {values.shape[1]} features, but the pipeline was fitted on {expected}."
         )
-    return values, numeric
+    return values
 
 
 def _movable_dtypes(X, n_features: int) -> np.ndarray:
