@@ -93,12 +93,7 @@ class BaseMLPX(MLPParams):
         (validation of their input changes nothing), so that the attributes match
         its network; then it propagates.
         """
-        if tf.distribute.has_strategy():
-            raise NotImplementedError(
-                f"{type(self).__name__} cannot yet train inside a tf.distribute strategy "
-                f"scope ({type(tf.distribute.get_strategy()).__name__}): its compiled epoch "
-                "runs on one device. Call fit outside the `with strategy.scope():` block."
-            )
+        _check_strategy(type(self).__name__)
         first_pass = not hasattr(self, "model_") or not (self.warm_start or incremental)
         try:
             X, Y, y, sample_weight = self._validate_training_data(
@@ -368,3 +363,22 @@ class BaseMLPX(MLPParams):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_strategy(estimator: str) -> None:
+    """Refuse the tf.distribute strategies whose replicas the compiled epoch cannot run.
+
+    The epoch calls ``strategy.run`` once per minibatch inside one ``tf.function``:
+    that serves MirroredStrategy, MultiWorkerMirroredStrategy and OneDeviceStrategy.
+    A ParameterServerStrategy schedules functions through a ClusterCoordinator, and a
+    TPUStrategy needs shapes that XLA can compile, which minibatches gathered by index
+    in a loop are not.
+    """
+    strategy = tf.distribute.get_strategy()
+    unsupported = (tf.distribute.experimental.ParameterServerStrategy, tf.distribute.TPUStrategy)
+    if tf.distribute.has_strategy() and isinstance(strategy, unsupported):
+        raise NotImplementedError(
+            f"{estimator} cannot train inside a {type(strategy).__name__} scope: it runs "
+            "its minibatch steps with strategy.run inside one compiled function, which "
+            "MirroredStrategy, MultiWorkerMirroredStrategy and OneDeviceStrategy support."
+        )

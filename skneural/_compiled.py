@@ -128,6 +128,12 @@ class EpochRunner:
             LOSSES[objective.loss].per_sample, **dict(objective.loss_options)
         )
         self._kernels = [layer.kernel for layer in dense_layers(model)]
+        kernel_ids = {id(k) for k in self._kernels}
+        self._kernel_index = [
+            i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
+        ]
+        # The default strategy when no scope is active: one replica, no all-reduce.
+        self._strategy = tf.distribute.get_strategy()
         dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
@@ -191,35 +197,26 @@ class EpochRunner:
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables
-        kernel_ids = {id(k) for k in self._kernels}
-        kernel_index = [i for i, v in enumerate(variables) if id(v) in kernel_ids]
 
         def step(i, total, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
-            if self._adversarial:
-                x = self._adversarial_batch(x, y)
-            with tf.GradientTape() as tape:
-                logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
-                weighted = tf.reduce_sum(w * self._per_sample(y, logits)) + self._penalty()
-                batch_loss = tf.math.divide_no_nan(weighted, tf.reduce_sum(w))
-            grads = tape.gradient(batch_loss, variables)
-            self.model.optimizer.apply(grads, variables)
+            attacked = self._n_attacked(tf.shape(idx)[0]) if self._adversarial else 0
+            results = self._strategy.run(self._replica_step, args=(x, y, w, attacked))
+            # Every result was all-reduced across replicas: the first replica's is all.
+            batch_loss, squared, seen = tf.nest.map_structure(
+                lambda v: self._strategy.experimental_local_results(v)[0], results
+            )
             total = total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
             if not self._diagnostics:
                 return i + 1, total, norms, activity
-            # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
-            squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in kernel_index])
-            activity = [
-                tf.maximum(seen, tf.reduce_max(tf.abs(h), axis=0))
-                for seen, h in zip(activity, hidden, strict=True)
-            ]
+            activity = [tf.maximum(a, s) for a, s in zip(activity, seen, strict=True)]
             return i + 1, total, norms + tf.sqrt(2.0 * squared), activity
 
         start = (
             tf.constant(0),
             tf.constant(0.0, X.dtype),
-            tf.zeros([len(kernel_index)], X.dtype),
+            tf.zeros([len(self._kernels)], X.dtype),
             [tf.zeros([h.shape[-1]], X.dtype) for h in self._training_outputs.outputs[1:]],
         )
         steps, total, norms, activity = tf.while_loop(
@@ -243,11 +240,58 @@ class EpochRunner:
             tf.stack(dead) if dead else tf.zeros([0], X.dtype),
         )
 
-    def _adversarial_batch(self, x, y):
-        """The batch with its first ``ratio`` share (batches are shuffled) replaced by
+    def _replica_step(self, x, y, w, attacked):
+        """One replica's part of a minibatch step: its share of the batch's gradient,
+        then the update; returns the batch loss, the squared gradient norm of each
+        kernel (halved) and each hidden unit's largest output, all for the whole batch.
+
+        On one device this is the whole step. Under a strategy with ``r`` replicas,
+        replica ``j`` takes the ``j``-th of ``r`` contiguous slices of the batch (empty
+        ones included) and scales its loss by the *whole* batch's weight, with
+        ``1/r`` of the penalty, so the replicas' gradients sum to the one-device
+        gradient. That sum is all-reduced here, clipped as the optimizer would clip it,
+        and handed to the optimizer divided by ``r``: Keras sums what the replicas
+        pass to ``apply`` and clips before it sums, which would clip partial gradients.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        batch_weight = tf.reduce_sum(w)
+        if replicas > 1:
+            size = tf.shape(x)[0]
+            replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+            first, stop = replica * size // replicas, (replica + 1) * size // replicas
+            x, y, w = x[first:stop], y[first:stop], w[first:stop]
+            attacked = tf.clip_by_value(attacked - first, 0, stop - first)
+        if self._adversarial:
+            x = self._adversarial_batch(x, y, attacked)
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
+            weighted = tf.reduce_sum(w * self._per_sample(y, logits))
+            weighted += self._penalty() / replicas
+            batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
+        grads = tape.gradient(batch_loss, variables)
+        update = grads
+        if replicas > 1:
+            batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
+            update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
+        self.model.optimizer.apply(update, variables)
+        if not self._diagnostics:
+            return batch_loss, tf.zeros([len(self._kernels)], x.dtype), []
+        # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
+        squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in self._kernel_index])
+        seen = [tf.reduce_max(tf.abs(h), axis=0) for h in hidden]
+        if replicas > 1:
+            seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
+        return batch_loss, squared, seen
+
+    def _n_attacked(self, size):
+        """How many rows of a batch of ``size`` the adversarial share replaces."""
+        return tf.cast(tf.round(self._ratio * tf.cast(size, self._ratio.dtype)), tf.int32)
+
+    def _adversarial_batch(self, x, y, k):
+        """The batch with its first ``k`` rows (batches are shuffled) replaced by
         ``x + eps * sign(grad_x loss)``, computed in inference mode."""
-        size = tf.cast(tf.shape(x)[0], self._ratio.dtype)
-        k = tf.cast(tf.round(self._ratio * size), tf.int32)
         head = x[:k]
         with tf.GradientTape() as tape:
             tape.watch(head)
@@ -273,6 +317,17 @@ class EpochRunner:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""
         loss, outputs = self._evaluate(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
+
+
+def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
+    """``grads`` clipped by the optimizer's own rule (Keras's order of precedence)."""
+    if optimizer.clipnorm:
+        return [tf.clip_by_norm(g, optimizer.clipnorm) for g in grads]
+    if optimizer.global_clipnorm:
+        return tf.clip_by_global_norm(grads, optimizer.global_clipnorm)[0]
+    if optimizer.clipvalue:
+        return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
+    return grads
 
 
 def _copy_state(source: keras.Model, target: keras.Model) -> None:
@@ -315,10 +370,14 @@ class RunnerPool:
     ) -> Iterator[EpochRunner]:
         """A runner loaded with ``model``'s state; the trained state is copied back to
         ``model`` when the block exits, also when it exits by an exception."""
+        # A workspace made inside a tf.distribute scope has its variables on that
+        # strategy's devices and its graph runs the strategy's replicas.
+        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
         key = (
             dataclasses.replace(spec, kernel_initializer=None),
             _optimizer_key(model.optimizer),
             objective.graph_key,
+            strategy,
         )
         runner = self._take(key)
         if runner is None:

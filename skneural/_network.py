@@ -6,10 +6,15 @@ with ``residual`` a block whose input has its own width adds that input to its o
 Layers have fixed names (``hidden_0``, ``batch_norm_0``, ``activation_0``,
 ``dropout_0``, ``residual_1``, ..., ``output``, ``output_activation``) so the fitted
 model reads the same in every estimator.
+
+Inside a ``tf.distribute`` strategy scope, batch normalisation synchronises its batch
+statistics across the replicas: each step normalises by the statistics of the whole
+batch, as on one device, and every replica keeps the same moving averages.
 """
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ._config import NetworkSpec, draw_seed
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
@@ -30,7 +35,10 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         )(x)
         if spec.batch_normalization:
             x = keras.layers.BatchNormalization(
-                momentum=spec.batch_norm_momentum, dtype=dtype, name=f"batch_norm_{i}"
+                momentum=spec.batch_norm_momentum,
+                synchronized=tf.distribute.has_strategy(),
+                dtype=dtype,
+                name=f"batch_norm_{i}",
             )(x)
         x = keras.layers.Activation(
             ACTIVATIONS[spec.activation].keras_name, dtype=dtype, name=f"activation_{i}"

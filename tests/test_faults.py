@@ -157,14 +157,3 @@ def test_fits_in_processes_equal_the_serial_run():
     serial = cross_val_score(est, X, y, cv=3, n_jobs=1)
     parallel = cross_val_score(est, X, y, cv=3, n_jobs=2)
     assert_array_equal(parallel, serial)
-
-
-def test_fit_inside_a_distribution_strategy_is_refused_clearly():
-    import tensorflow as tf
-
-    X, y = _digits(100)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    with strategy.scope():
-        with pytest.raises(NotImplementedError, match="inside a tf.distribute strategy scope"):
-            MLPClassifierX((4,), max_iter=1).fit(X, y)
-    MLPClassifierX((4,), max_iter=1).fit(X, y)  # outside the scope, as usual
