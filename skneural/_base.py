@@ -111,7 +111,7 @@ class BaseMLPX(MLPParams):
     # Private attributes a fit sets (besides model_ and the public ones ending in _).
     _FIT_STATE = (
         "_spec", "_rng", "_state", "_forward", "_label_binarizer", "_input_range",
-        "_optimizer_params",
+        "_optimizer_params", "_record_frames",
     )  # fmt: skip
 
     def _forget_fit(self) -> None:
@@ -318,28 +318,53 @@ class BaseMLPX(MLPParams):
             None if state.validation_scores is None else list(state.validation_scores)
         )
         self.best_validation_score_ = state.best_validation_score
-        self.history_ = pd.DataFrame(
-            state.history,
-            index=pd.RangeIndex(1, len(state.history) + 1, name="epoch"),
-        )
         layers = dense_layers(self.model_)
-        self.gradient_norms_ = pd.DataFrame(
-            np.reshape(state.gradient_norms, (len(state.history), len(layers))),
-            index=self.history_.index,
-            columns=pd.Index([layer.name for layer in layers], name="layer"),
-        )
-        hidden = [layer.name for layer in layers[:-1]]
-        self.dead_units_ = pd.DataFrame(
-            np.reshape(state.dead_fractions, (len(state.history), len(hidden))),
-            index=self.history_.index,
-            columns=pd.Index(hidden, name="layer"),
-        )
         self.coefs_ = [layer.kernel.numpy() for layer in layers]
         self.intercepts_ = [layer.bias.numpy() for layer in layers]
         self.n_layers_ = len(layers) + 1
         self.n_outputs_ = self._spec.n_outputs
         self.out_activation_ = self._spec.out_activation
         self._forward = ForwardPass(self.model_, self._spec)
+
+    # The per-epoch records are DataFrames built when first read after an epoch, not
+    # by every fit: partial_fit over a long stream would rebuild them on every call.
+
+    @property
+    def history_(self) -> pd.DataFrame:
+        return self._records("history_")[0]
+
+    @property
+    def gradient_norms_(self) -> pd.DataFrame:
+        return self._records("gradient_norms_")[1]
+
+    @property
+    def dead_units_(self) -> pd.DataFrame:
+        return self._records("dead_units_")[2]
+
+    def _records(self, name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        state = vars(self).get("_state")
+        if state is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        cached = vars(self).get("_record_frames")
+        if cached is not None and cached[0] is state and cached[1] == len(state.history):
+            return cached[2]
+        epochs = pd.RangeIndex(1, len(state.history) + 1, name="epoch")
+        layers = [layer.name for layer in dense_layers(self.model_)]
+        frames = (
+            pd.DataFrame(state.history, index=epochs),
+            pd.DataFrame(
+                np.reshape(state.gradient_norms, (len(epochs), len(layers))),
+                index=epochs,
+                columns=pd.Index(layers, name="layer"),
+            ),
+            pd.DataFrame(
+                np.reshape(state.dead_fractions, (len(epochs), len(layers) - 1)),
+                index=epochs,
+                columns=pd.Index(layers[:-1], name="layer"),
+            ),
+        )
+        self._record_frames = (state, len(state.history), frames)
+        return frames
 
     # -- inference ---------------------------------------------------------------
 

@@ -11,7 +11,8 @@ is undone.
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
@@ -69,13 +70,23 @@ class TrainingState:
     dead_fractions: list[np.ndarray] = field(default_factory=list)
     schedule_epoch: int = 0
 
-    def checkpoint(self) -> "TrainingState":
-        """A copy to :meth:`rollback` to (lists copied, their items shared)."""
-        lists = {k: list(v) for k, v in vars(self).items() if isinstance(v, list)}
-        return replace(self, **lists)
+    def checkpoint(self) -> dict[str, tuple[Any, int | None]]:
+        """What :meth:`rollback` needs: every field's value, and each list's length.
 
-    def rollback(self, checkpoint: "TrainingState") -> None:
-        vars(self).update(vars(checkpoint))
+        Lists only grow within an epoch (or are replaced, like ``best_weights``), so
+        their lengths suffice and a checkpoint costs the same after any number of
+        epochs (``partial_fit`` over a long stream takes one per call).
+        """
+        return {
+            name: (value, len(value) if isinstance(value, list) else None)
+            for name, value in vars(self).items()
+        }
+
+    def rollback(self, checkpoint: dict[str, tuple[Any, int | None]]) -> None:
+        for name, (value, length) in checkpoint.items():
+            if length is not None:
+                del value[length:]
+            setattr(self, name, value)
 
     def track(self, validation: bool, model: keras.Model) -> None:
         """Start the record that this fit's stopping rule compares against.

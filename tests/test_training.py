@@ -565,3 +565,18 @@ def test_verbose_shows_one_progress_bar_and_predict_prints_nothing(capsys):
         est.partial_fit(X, y)
         one = capsys.readouterr()
         assert "Iteration 5, loss" in one.out and "epoch" not in one.err
+
+
+def test_epoch_records_follow_every_partial_fit_when_read_in_between():
+    # The DataFrames are built when read; reading must never return a stale one.
+    X, y = _problem("log_loss")[:2]
+    est = MLPClassifierX((4, 3), random_state=0)
+    assert not hasattr(est, "history_")
+    for calls in range(1, 4):
+        est.partial_fit(X, y, classes=np.unique(y))
+        assert list(est.history_["loss"]) == est.loss_curve_
+        assert est.gradient_norms_.shape == (calls, 3)
+        assert est.dead_units_.shape == (calls, 2)
+    est.fit(X, y)  # a new fit starts a new record
+    assert list(est.history_["loss"]) == est.loss_curve_
+    assert len(est.history_) == est.n_iter_
