@@ -148,7 +148,7 @@ class EpochRunner:
         # on the code object); each workspace traces exactly once, by design, and a
         # partial has no code object of its own, so the warning stays for real misuse.
         # The loop is an explicit tf.while_loop: no AutoGraph conversion, cheaper traces.
-        epoch = tf.function(
+        self._epoch_function = tf.function(
             functools.partial(EpochRunner._run_epoch, self),
             input_signature=[
                 *data_spec,
@@ -162,13 +162,19 @@ class EpochRunner:
             input_signature=data_spec,
             autograph=False,
         )
+        self._input_gradient_function = tf.function(
+            functools.partial(EpochRunner._run_input_gradient, self),
+            input_signature=data_spec[:2],
+            autograph=False,
+        )
+        # Each is traced on first use and then called through its one concrete
+        # function: a tf.function's dispatch (binding arguments to its signature)
+        # costs ~0.15 ms a call, i.e. an epoch, or a batch of an attack.
+        self._epoch = self._input_gradient = None
         model.optimizer.build(model.trainable_variables)
         self._state = [*model.variables, *model.optimizer.variables]
         self._backup = [tf.Variable(v.value, trainable=False) for v in self._state]
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
-        # Traced now and called through its one concrete function: a tf.function's
-        # dispatch (binding arguments to a signature) costs ~0.15 ms a call, an epoch.
-        self._epoch = epoch.get_concrete_function()
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -309,8 +315,16 @@ class EpochRunner:
         )
         return loss, self.model.get_layer("output_activation")(logits)
 
+    def _run_input_gradient(self, X, Y):
+        with tf.GradientTape() as tape:
+            tape.watch(X)
+            loss = tf.reduce_sum(self._per_sample(Y, self._logits(X, training=False)))
+        return tape.gradient(loss, X)
+
     def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""
+        if self._epoch is None:
+            self._epoch = self._epoch_function.get_concrete_function()
         loss, finite, norms, dead = self._epoch(
             data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
         )
@@ -320,6 +334,15 @@ class EpochRunner:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""
         loss, outputs = self._evaluate(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
+
+    def input_gradient(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The gradient of the summed per-sample loss with respect to the inputs ``X``,
+        in inference mode (the attacks' step): one row per sample, in the model's dtype.
+        """
+        if self._input_gradient is None:
+            self._input_gradient = self._input_gradient_function.get_concrete_function()
+        dtype = self._alpha.dtype
+        return self._input_gradient(tf.constant(X, dtype), tf.constant(Y, dtype)).numpy()
 
 
 def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
@@ -369,10 +392,10 @@ class RunnerPool:
 
     @contextmanager
     def borrow(
-        self, spec: NetworkSpec, model: keras.Model, objective: Objective
+        self, spec: NetworkSpec, model: keras.Model, objective: Objective, write_back: bool = True
     ) -> Iterator[EpochRunner]:
-        """A runner loaded with ``model``'s state; the trained state is copied back to
-        ``model`` when the block exits, also when it exits by an exception."""
+        """A runner loaded with ``model``'s state; with ``write_back``, the trained state
+        is copied back to ``model`` when the block exits, also by an exception."""
         # A workspace made inside a tf.distribute scope has its variables on that
         # strategy's devices and its graph runs the strategy's replicas.
         strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
@@ -390,7 +413,8 @@ class RunnerPool:
         try:
             yield runner
         finally:
-            _copy_state(runner.model, model)
+            if write_back:
+                _copy_state(runner.model, model)
             self._give_back(key, runner)
 
     @staticmethod

@@ -6,7 +6,8 @@ by ``eps`` in the direction that increases the model's loss fastest::
     x_adv = x + eps * sign(grad_x J(theta, x, y))
 
 Here ``J`` is the estimator's own training loss, the gradient comes from
-``tf.GradientTape`` on the fitted Keras network, and when the estimator is the last
+``tf.GradientTape`` on the fitted Keras network (compiled, in a workspace reused across
+attacks on networks of one shape, as training reuses it), and when the estimator is the last
 step of a Pipeline the earlier steps are rewritten as TensorFlow ops
 (:mod:`skneural._differentiable`), so that the gradient and the perturbation live in
 the pipeline's ORIGINAL input space: ``eps`` is in the units of the raw features.
@@ -36,7 +37,8 @@ Conventions shared by every attack:
   columns, index and dtypes.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -49,9 +51,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMLPX
 from ._compat import validate_data
+from ._compiled import POOL, Objective
 from ._differentiable import differentiable
-from ._network import logits_model
-from ._registry import LOSSES
 
 _NORMS = (np.inf, 1, 2)
 
@@ -96,10 +97,7 @@ class _Target:
             self.transform = None
             self.movable = np.ones(self.x.shape[1], dtype=bool)
         self.movable &= _movable_dtypes(X, self.x.shape[1])
-        self._logits = logits_model(final.model_)
-        self._dtype = final.model_.inputs[0].dtype
-        loss = LOSSES[final._loss_name()]
-        self._loss = lambda Y, z: loss.per_sample(Y, z, **final._loss_options())
+        self._network_gradient = None
 
     @property
     def n_features(self) -> int:
@@ -111,16 +109,34 @@ class _Target:
             y = self.estimator.predict(self.rows)
         return self.final._loss_targets(y)
 
+    @contextmanager
+    def compiled(self) -> Iterator[None]:
+        """Within the block, :meth:`gradient` runs the network's part in a compiled
+        function of a pooled workspace (:mod:`skneural._compiled`): traced once per
+        network shape and process, loaded with the estimator's weights, which it
+        leaves untouched."""
+        final = self.final
+        loss = Objective(final._loss_name(), tuple(sorted(final._loss_options().items())))
+        with POOL.borrow(final._spec, final.model_, loss, write_back=False) as runner:
+            self._network_gradient = runner.input_gradient
+            try:
+                yield
+            finally:
+                self._network_gradient = None
+
     def gradient(self, x: np.ndarray, rows, Y: np.ndarray) -> np.ndarray:
         """d(sum of per-sample losses)/dx: one row per sample, since rows never mix
-        (the network runs in inference mode)."""
+        (the network runs in inference mode). Only inside :meth:`compiled`."""
+        if self.transform is None:
+            return self._network_gradient(x, Y).astype(x.dtype)
+        # The pipeline's steps in eager TensorFlow; the network's gradient flows back
+        # through them (chain rule with the network's gradient as the output's).
         x = tf.constant(x)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            z = self.transform(x, rows) if self.transform is not None else x
-            logits = self._logits(tf.cast(z, self._dtype), training=False)
-            loss = tf.reduce_sum(self._loss(tf.constant(Y, self._dtype), logits))
-        return tape.gradient(loss, x).numpy()
+            z = self.transform(x, rows)
+        upstream = self._network_gradient(z.numpy(), Y)
+        return tape.gradient(z, x, output_gradients=tf.cast(upstream, z.dtype)).numpy()
 
     def data_range(self) -> tuple[np.ndarray, np.ndarray]:
         if self.transform is not None:
@@ -349,21 +365,22 @@ def _attack(
 
     x0 = target.x
     x_adv = x0.copy()
-    for start in range(0, n_samples, batch_size):
-        rows = slice(start, start + batch_size)
-        x, ok = x0[rows], allowed[rows]
-        batch_rows = _rows(X, rows)
-        delta = np.zeros_like(x)
-        if random_start:
-            delta = _bounded(x + _random_start(rng, x.shape, eps, norm, ok), bounds) - x
-        for _ in range(n_iter):
-            gradient = target.gradient(x + delta, batch_rows, Y[rows])
-            gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
-            delta = delta + sign * _steepest_ascent(gradient, step, norm)
-            if n_iter > 1 or random_start:
-                delta = _project(delta, eps, norm)
-            delta = _bounded(x + delta, bounds) - x
-        x_adv[rows] = _bounded(x + delta, bounds)
+    with target.compiled():
+        for start in range(0, n_samples, batch_size):
+            rows = slice(start, start + batch_size)
+            x, ok = x0[rows], allowed[rows]
+            batch_rows = _rows(X, rows)
+            delta = np.zeros_like(x)
+            if random_start:
+                delta = _bounded(x + _random_start(rng, x.shape, eps, norm, ok), bounds) - x
+            for _ in range(n_iter):
+                gradient = target.gradient(x + delta, batch_rows, Y[rows])
+                gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
+                delta = delta + sign * _steepest_ascent(gradient, step, norm)
+                if n_iter > 1 or random_start:
+                    delta = _project(delta, eps, norm)
+                delta = _bounded(x + delta, bounds) - x
+            x_adv[rows] = _bounded(x + delta, bounds)
     return _like(X, x0, x_adv, allowed)
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, make_classification
 from sklearn.decomposition import PCA
@@ -155,6 +156,31 @@ def test_fgsm_matches_the_reference(kind, norm, options):
     )
     assert_allclose(got, expected, rtol=0, atol=1e-6)
     assert np.abs(got - X).max() > 0.01  # something moved
+
+
+def test_attacks_reuse_compiled_workspaces_but_never_share_weights():
+    # Networks of one shape share a pooled workspace and its compiled gradient: each
+    # attack must load its own estimator's weights and leave the estimator unchanged.
+    X, y = make_classification(120, N_FEATURES, random_state=0)
+    Y = y[:, None].astype(float)
+    fitted = [
+        MLPClassifierX((8,), max_iter=5, random_state=seed).fit(data, y)
+        for seed, data in [(0, X), (1, X), (0, X.astype(np.float32))]
+    ]
+    first, twin = fitted[0], clone(fitted[0]).fit(X, y)
+    before = [v.numpy().copy() for v in first.model_.variables + first.model_.optimizer.variables]
+    for est in [*fitted, first]:
+        data = X.astype(est.model_.inputs[0].dtype)
+        expected = _reference_fgsm(est, "binary", data, Y, 0.3, np.inf)
+        assert_allclose(fgsm(est, data, y, eps=0.3), expected, rtol=0, atol=1e-5)
+    after = [v.numpy() for v in first.model_.variables + first.model_.optimizer.variables]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Training goes on as if the estimator had never been attacked.
+    first.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    for a, b in zip(first.coefs_, twin.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel"])
