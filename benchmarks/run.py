@@ -47,10 +47,12 @@ class Scenario:
     title: str
     what: str
     columns: tuple[Column, ...] = ()
-    ratio: str | None = None  # metric compared to skneural's, peer / skneural
+    ratio: str | None = None  # metric compared to the baseline row's, row / baseline
     rows: str = "peer"  # what a row of the table is
+    baseline: str = BASELINE  # the row the ratio divides by
 
 
+YES_NO = "yes/no"  # the fmt of a column of 1.0 (yes) / 0.0 (no), one per repeat
 SAMPLES = Column("samples_per_s", "samples/s", ",.0f")
 FIT_S = Column("fit_s", "fit time (s)", ".2f")
 SCENARIOS = {
@@ -148,6 +150,37 @@ SCENARIOS = {
              Column("pipeline_ratio", "bare estimator ÷ Pipeline", ".2f")),
             rows="workload, norm",
         ),
+        Scenario(
+            "i", "Grid-search wall time: serial, loky, Dask",
+            "`GridSearchCV` of the skneural peer ({search_epochs} epochs per fit) over "
+            "`alpha` in (1e-4, 1e-2) x `learning_rate_init` in (1e-3, 3e-3), `cv=3`: 12 fits "
+            "on (a)'s recipe at {search_rows:,} x {search_features}. Run serially "
+            "(`n_jobs=1`, in the benchmark's process), with `n_jobs=2` on joblib's loky "
+            "processes, and under `joblib.parallel_backend(\"dask\")` on a "
+            "`LocalCluster(n_workers=2, threads_per_worker=1)`; the last two also with "
+            "TensorFlow held to 1 intra-op + 1 inter-op thread per worker "
+            "(`TF_NUM_INTRAOP_THREADS` = `TF_NUM_INTEROP_THREADS` = 1 in the workers' "
+            "environment: for loky set by a worker initializer, "
+            "`parallel_config(backend=\"loky\", initializer=...)`, as joblib passes loky no "
+            "environment of ours; for Dask by `LocalCluster(env=...)`). Each way starts its "
+            "workers, runs one warm-up search (the same search at 1 epoch per fit, so that "
+            "starting the workers, importing TensorFlow and tracing the network are not "
+            "timed; its wall time is shown), then {repeats} timed search(es): wall time of "
+            "`search.fit`. The cluster's start-up (`LocalCluster` + `Client`) is timed on its "
+            "own, in neither. The ways run one after the other (each on workers of its own), "
+            "not interleaved. Same results: `best_params_` and `mean_test_score` of every "
+            "timed search exactly equal to the first serial search's. The environment "
+            "variables `LocalCluster` writes into the calling process (OMP_NUM_THREADS=1, "
+            "...) are restored after each cluster. Dask's nannies also set "
+            "MALLOC_TRIM_THRESHOLD_=65536 in the workers; the last row unsets it (Dask "
+            "configuration `distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: "
+            "None`), which leaves glibc's adaptive mmap threshold on.",
+            (Column("wall_s", "search wall time (s)", ".2f"),
+             Column("same_as_serial", "same results as serial", YES_NO),
+             Column("warm_up_s", "warm-up search, 1 epoch per fit (s)", ".2f"),
+             Column("startup_s", "cluster start-up (s)", ".2f")),
+            "wall_s", rows="way of running the search", baseline="serial",
+        ),
     )
 }  # fmt: skip
 
@@ -229,6 +262,11 @@ def run_all(keys: list[str], cfg: W.Config) -> dict[str, dict]:
 
 
 def cell(values: list[float], fmt: str) -> str:
+    if fmt == YES_NO:
+        noes = values.count(0.0)
+        if noes in (0, len(values)):
+            return "no" if noes else "yes"
+        return f"no ({noes} of {len(values)})"
     text = format(statistics.median(values), fmt)
     if len(values) > 1:
         text += f" ({format(min(values), fmt)}–{format(max(values), fmt)})"
@@ -249,10 +287,10 @@ def markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
 
 def scenario_table(scenario: Scenario, rows: list[dict]) -> list[str]:
     header = [scenario.rows] + [c.header for c in scenario.columns]
-    baseline = median_of(rows, BASELINE, scenario.ratio) if scenario.ratio else None
+    baseline = median_of(rows, scenario.baseline, scenario.ratio) if scenario.ratio else None
     if baseline:
         ratio_header = next(c.header for c in scenario.columns if c.metric == scenario.ratio)
-        header.append(f"{ratio_header} ÷ skneural's")
+        header.append(f"{ratio_header} ÷ {scenario.baseline}'s")
     body = []
     for row in rows:
         if row["error"]:

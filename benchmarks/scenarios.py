@@ -10,6 +10,7 @@ estimator. Presentation (titles, units, the table) is ``run.py``'s business.
 """
 
 import argparse
+import contextlib
 import functools
 import gc
 import json
@@ -29,6 +30,30 @@ BACKUP_CALLS = 200  # calls per timing of (g)'s backup estimate (~0.3 ms each)
 ATTACK_EPS = 0.1  # (h)'s budget, in the units of the features
 ATTACK_BATCH = 1024  # (h)'s rows per gradient, the same for skneural and ART
 AGREE_TOL = 1e-6  # (h): a row equals ART's if every feature is within 1e-6 (+ 1e-6 relative)
+SEARCH_GRID = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 3e-3]}  # (i): 4 candidates
+SEARCH_FOLDS = 3  # (i): 4 candidates x 3 folds = 12 fits
+WORKERS = 2  # (i): loky's n_jobs, and the worker processes of the Dask cluster
+ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in each worker before it starts. Set
+# at all, it turns off glibc's adaptive mmap threshold, so that every block above 128 KiB
+# (a 256 x 256 float32 activation) is mapped and unmapped afresh; None leaves it unset.
+GLIBC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+PROBED = (*ONE_THREAD, "MALLOC_TRIM_THRESHOLD_")  # (i): read in the workers, reported
+#: (i)'s ways of running the search: the row's name, joblib's backend, the workers'
+#: environment, and Dask configuration set while the cluster runs.
+SEARCH_WAYS = (
+    ("serial", "serial", {}, {}),
+    ("loky, n_jobs=2", "loky", {}, {}),
+    ("loky, n_jobs=2, TF 1+1 threads", "loky", ONE_THREAD, {}),
+    ("Dask, 2 workers", "dask", {}, {}),
+    ("Dask, 2 workers, TF 1+1 threads", "dask", ONE_THREAD, {}),
+    (
+        "Dask, 2 workers, TF 1+1 threads, MALLOC_TRIM_THRESHOLD_ unset",
+        "dask",
+        ONE_THREAD,
+        GLIBC_TRIM,
+    ),
+)
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -496,6 +521,163 @@ def scenario_h(cfg: W.Config, peers=None) -> dict:
     return {"rows": rows, "notes": notes}
 
 
+def grid_search(X, y, epochs: int, n_jobs: int):
+    """(i)'s search, fitted: the skneural peer over ``SEARCH_GRID``, ``SEARCH_FOLDS`` folds."""
+    from sklearn.model_selection import GridSearchCV
+
+    estimator, _ = P.SKNEURAL.make(P.CLASSIFICATION, epochs, SEED)
+    return GridSearchCV(estimator, SEARCH_GRID, cv=SEARCH_FOLDS, n_jobs=n_jobs).fit(X, y)
+
+
+def set_environ(env: dict[str, str]) -> None:
+    """loky's initializer: runs first in every new worker, before any task imports
+    TensorFlow, which sizes its thread pools from the environment once, at start-up."""
+    os.environ.update(env)
+
+
+def worker_environ(pause_s: float) -> tuple[int, str]:
+    """A probe task: its worker's pid and the ``PROBED`` variables of its environment.
+    The pause keeps the worker busy, so that the probes spread over all the workers."""
+    time.sleep(pause_s)
+    found = ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in PROBED)
+    return os.getpid(), found
+
+
+@contextlib.contextmanager
+def restored_environ():
+    """Give this process its environment back as it was: a ``LocalCluster`` writes
+    Dask's pre-spawn variables (OMP_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_, ...) into it."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def start_backend(kind: str, env: dict[str, str], config: dict, stack: contextlib.ExitStack) -> int:
+    """Make joblib run searches ``kind``'s way until ``stack`` closes: "serial" here,
+    "loky" on ``WORKERS`` processes, "dask" on a new ``LocalCluster`` of ``WORKERS``
+    processes of 1 thread each, under the Dask configuration ``config``; ``env`` set in
+    the workers. Returns the ``n_jobs``."""
+    import joblib
+
+    if kind == "serial":
+        return 1
+    if kind == "loky":
+        # joblib hands loky an env of its own (the OpenMP / BLAS limits) and takes
+        # none from us, so TensorFlow's variables go in through an initializer. A new
+        # initializer also makes joblib replace its reusable pool of workers instead of
+        # reusing workers whose TensorFlow already started without them.
+        extra = {"initializer": set_environ, "initargs": (env,)} if env else {}
+        stack.enter_context(joblib.parallel_config(backend="loky", **extra))
+        return WORKERS
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    stack.enter_context(restored_environ())
+    stack.enter_context(dask.config.set(config))
+    cluster = stack.enter_context(
+        LocalCluster(
+            n_workers=WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=env,
+        )
+    )
+    stack.enter_context(Client(cluster))
+    stack.enter_context(joblib.parallel_backend("dask"))
+    return -1
+
+
+class SearchWay:
+    """(i): one way of running the grid search (``kind``, ``env``, ``config``: see
+    :func:`start_backend`), started on ``stack`` and timed. Every search's
+    ``best_params_`` and ``mean_test_score`` are compared with those of the first
+    serial search, kept in ``serial`` (the serial way runs first and fills it)."""
+
+    def __init__(self, name, kind, env, config, X, y, epochs: int, stack, serial: dict):
+        self.name, self.kind, self.env, self.config = name, kind, env, config
+        self.X, self.y, self.epochs = X, y, epochs
+        self.stack, self.serial = stack, serial
+        self.workers = []  # (pid, its PROBED variables), from the probe tasks
+        self.differences = []
+        self.measured = 0
+
+    def run(self, repeats: int) -> list[dict]:
+        peer = P.Peer(self.name, None)
+        return measure_peers((peer,), repeats, lambda _: self.measure(), lambda _: self.prepare())
+
+    def prepare(self) -> None:
+        """Start the workers (a cluster's start-up timed on its own), then a warm-up
+        search at 1 epoch per fit: the workers start, import TensorFlow and trace the
+        network (the shape of the timed fits: only ``max_iter`` differs) before the
+        clock runs. Probe tasks then read the workers' environment."""
+        started = time.perf_counter()
+        self.n_jobs = start_backend(self.kind, self.env, self.config, self.stack)
+        self.startup_s = time.perf_counter() - started
+        self.warm_up_s = timed(lambda: grid_search(self.X, self.y, 1, self.n_jobs))
+        if self.n_jobs != 1:
+            import joblib
+
+            probes = joblib.Parallel(n_jobs=self.n_jobs)(
+                joblib.delayed(worker_environ)(0.1) for _ in range(2 * WORKERS)
+            )
+            self.workers = sorted(set(probes))
+
+    def measure(self) -> dict[str, float]:
+        start = time.perf_counter()
+        search = grid_search(self.X, self.y, self.epochs, self.n_jobs)
+        result = {"wall_s": time.perf_counter() - start}
+        if self.kind == "serial":
+            self.serial.setdefault("search", search)
+        if "search" in self.serial:
+            result["same_as_serial"] = self.compare(search, self.serial["search"])
+        if self.measured == 0:
+            result["warm_up_s"] = self.warm_up_s
+            if self.kind == "dask":
+                result["startup_s"] = self.startup_s
+        self.measured += 1
+        return result
+
+    def compare(self, search, serial) -> bool:
+        """Whether ``search`` found what the serial search found; if not, why not."""
+        ours, theirs = (s.cv_results_["mean_test_score"] for s in (search, serial))
+        same = search.best_params_ == serial.best_params_ and np.array_equal(ours, theirs)
+        if not same:
+            self.differences.append(
+                f"best_params_ {search.best_params_} (serial: {serial.best_params_}), "
+                f"mean_test_score up to {np.abs(ours - theirs).max():.1e} apart"
+            )
+        return same
+
+    def notes(self) -> list[str]:
+        notes = [f"- {self.name}: differs from serial: {text}" for text in self.differences]
+        if self.workers:
+            found = "; ".join(sorted({environ for _, environ in self.workers}))
+            notes.append(f"- {self.name}: probes reached {len(self.workers)} worker(s): {found}")
+        return notes
+
+
+def scenario_i(cfg: W.Config, peers=None) -> dict:
+    """Wall time of one grid search (12 fits of the skneural peer), run serially, on
+    loky's processes and on a Dask ``LocalCluster``, with TensorFlow's default threads
+    and with 1 + 1 per worker, and on Dask once more without the MALLOC_TRIM_THRESHOLD_
+    its nannies set. Not a comparison of peers: a row per way of running it.
+
+    The ways run one after the other, each on workers of its own, not interleaved:
+    joblib keeps one loky pool at a time, and a cluster's workers are its own."""
+    X, y = W.search_data(cfg)
+    serial, rows, notes = {}, [], []
+    for name, kind, env, config in SEARCH_WAYS:
+        with contextlib.ExitStack() as stack:
+            way = SearchWay(name, kind, env, config, X, y, cfg.search_epochs, stack, serial)
+            rows += way.run(cfg.repeats)
+        notes += way.notes()
+    return {"rows": rows, "notes": notes}
+
+
 SCENARIOS = {
     "a": scenario_a,
     "b": scenario_b,
@@ -505,6 +687,7 @@ SCENARIOS = {
     "f": scenario_f,
     "g": scenario_g,
     "h": scenario_h,
+    "i": scenario_i,
 }
 
 

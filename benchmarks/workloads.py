@@ -13,7 +13,7 @@ import numpy as np
 class Config:
     """The sizes of one benchmark run (the same for every peer)."""
 
-    repeats: int = 3  # measurements per peer in (a)-(d), (f); fits in (g); tables show medians
+    repeats: int = 3  # measurements per peer in (a)-(d), (f); fits in (g); searches in (i)
     memory_repeats: int = 1  # runs of (e) per peer, each in a fresh process
     n_rows: int = 200_000  # rows of the training sets of (a), (b), (f)
     n_features: int = 100
@@ -29,6 +29,9 @@ class Config:
     overhead_block_s: float = 0.25  # (g) times as many epochs together as fill this
     attack_rows: int = 20_000  # rows of (h)'s synthetic data set ((a)'s recipe)
     attack_calls: int = 5  # timed calls of each attack per repeat in (h)
+    search_rows: int = 10_000  # rows of (i)'s grid-search data ((a)'s recipe)
+    search_features: int = 40
+    search_epochs: int = 20  # epochs of each of (i)'s 12 fits
 
     @classmethod
     def full(cls, repeats: int | None = None) -> "Config":
@@ -52,6 +55,8 @@ class Config:
             overhead_block_s=0.05,
             attack_rows=2_000,
             attack_calls=2,
+            search_rows=2_000,
+            search_epochs=2,
         )
 
     def to_dict(self) -> dict:
@@ -75,6 +80,11 @@ def classification(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 def attack_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """(a)'s recipe at ``attack_rows`` rows, for the attacks of (h)."""
     return classification(replace(cfg, n_rows=cfg.attack_rows))
+
+
+def search_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(a)'s recipe at ``search_rows`` x ``search_features``, for the grid search of (i)."""
+    return classification(replace(cfg, n_rows=cfg.search_rows, n_features=cfg.search_features))
 
 
 def regression(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
