@@ -33,26 +33,23 @@ AGREE_TOL = 1e-6  # (h): a row equals ART's if every feature is within 1e-6 (+ 1
 SEARCH_GRID = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 3e-3]}  # (i): 4 candidates
 SEARCH_FOLDS = 3  # (i): 4 candidates x 3 folds = 12 fits
 WORKERS = 2  # (i): loky's n_jobs, and the worker processes of the Dask cluster
-ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+# TensorFlow's own default: pools as large as the machine (skneural sizes them to the
+# worker's share when it is imported in a loky or Dask worker, unless these are set).
+TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+MACHINE_THREADS = dict.fromkeys(TF_POOLS, str(os.cpu_count()))
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in each worker before it starts. Set
 # at all, it turns off glibc's adaptive mmap threshold, so that every block above 128 KiB
 # (a 256 x 256 float32 activation) is mapped and unmapped afresh; None leaves it unset.
 GLIBC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-PROBED = (*ONE_THREAD, "MALLOC_TRIM_THRESHOLD_")  # (i): read in the workers, reported
+PROBED = ("OMP_NUM_THREADS", *MACHINE_THREADS, "MALLOC_TRIM_THRESHOLD_")  # (i): reported
 #: (i)'s ways of running the search: the row's name, joblib's backend, the workers'
 #: environment, and Dask configuration set while the cluster runs.
 SEARCH_WAYS = (
     ("serial", "serial", {}, {}),
     ("loky, n_jobs=2", "loky", {}, {}),
-    ("loky, n_jobs=2, TF 1+1 threads", "loky", ONE_THREAD, {}),
+    ("loky, n_jobs=2, TensorFlow's pools at machine size", "loky", MACHINE_THREADS, {}),
     ("Dask, 2 workers", "dask", {}, {}),
-    ("Dask, 2 workers, TF 1+1 threads", "dask", ONE_THREAD, {}),
-    (
-        "Dask, 2 workers, TF 1+1 threads, MALLOC_TRIM_THRESHOLD_ unset",
-        "dask",
-        ONE_THREAD,
-        GLIBC_TRIM,
-    ),
+    ("Dask, 2 workers, MALLOC_TRIM_THRESHOLD_ unset", "dask", {}, GLIBC_TRIM),
 )
 
 
@@ -538,9 +535,15 @@ def set_environ(env: dict[str, str]) -> None:
 def worker_environ(pause_s: float) -> tuple[int, str]:
     """A probe task: its worker's pid and the ``PROBED`` variables of its environment.
     The pause keeps the worker busy, so that the probes spread over all the workers."""
+    import tensorflow as tf
+
     time.sleep(pause_s)
-    found = ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in PROBED)
-    return os.getpid(), found
+    found = [f"{name}={os.environ.get(name, 'unset')}" for name in PROBED]
+    threads = tf.config.threading
+    intra = threads.get_intra_op_parallelism_threads()
+    inter = threads.get_inter_op_parallelism_threads()
+    found.append(f"TensorFlow's pools (intra, inter; 0: its default) = {intra}+{inter}")
+    return os.getpid(), ", ".join(found)
 
 
 @contextlib.contextmanager
@@ -662,9 +665,9 @@ class SearchWay:
 
 def scenario_i(cfg: W.Config, peers=None) -> dict:
     """Wall time of one grid search (12 fits of the skneural peer), run serially, on
-    loky's processes and on a Dask ``LocalCluster``, with TensorFlow's default threads
-    and with 1 + 1 per worker, and on Dask once more without the MALLOC_TRIM_THRESHOLD_
-    its nannies set. Not a comparison of peers: a row per way of running it.
+    loky's processes (with TensorFlow's pools as skneural sizes them in workers, and at
+    the machine's size) and on a Dask ``LocalCluster``, once more without the
+    MALLOC_TRIM_THRESHOLD_ its nannies set. Not a comparison of peers: a row per way.
 
     The ways run one after the other, each on workers of its own, not interleaved:
     joblib keeps one loky pool at a time, and a cluster's workers are its own."""

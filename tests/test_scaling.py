@@ -63,8 +63,31 @@ def test_grid_search_in_processes_equals_the_serial_run(serial_search):
 
 
 def _worker_state() -> dict:
-    """Runs in a worker: its pid and the thread settings TensorFlow reads."""
-    return {"pid": os.getpid(), **{name: os.environ.get(name) for name in ONE_THREAD}}
+    """Runs in a worker: its pid, the thread settings TensorFlow reads, and the sizes
+    of TensorFlow's pools (this module imports skneural before TensorFlow starts)."""
+    import tensorflow as tf
+
+    return {
+        "pid": os.getpid(),
+        **{name: os.environ.get(name) for name in ONE_THREAD},
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "pools": (
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        ),
+    }
+
+
+def test_workers_size_tensorflow_to_their_share_of_the_cores():
+    # loky gives each of 2 workers on this machine OMP_NUM_THREADS = cores // 2; skneural
+    # sizes TensorFlow's pools to it there (TensorFlow itself ignores the variable) ...
+    states = joblib.Parallel(n_jobs=2)(joblib.delayed(_worker_state)() for _ in range(4))
+    assert os.getpid() not in {state["pid"] for state in states}
+    for state in states:
+        share = int(state["OMP_NUM_THREADS"])
+        assert state["pools"] == (share, share), state
+    # ... and never in this process, whose pools are TensorFlow's defaults.
+    assert _worker_state()["pools"] == (0, 0)
 
 
 @pytest.fixture
