@@ -132,8 +132,10 @@ class EpochRunner:
         self._kernel_index = [
             i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
         ]
-        # The default strategy when no scope is active: one replica, no all-reduce.
+        # Made inside a tf.distribute scope, the workspace trains on that strategy's
+        # replicas; otherwise on the default strategy's one replica.
         self._strategy = tf.distribute.get_strategy()
+        self._distributed = tf.distribute.has_strategy()
         dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
@@ -211,11 +213,15 @@ class EpochRunner:
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
             attacked = self._n_attacked(tf.shape(idx)[0]) if self._adversarial else 0
-            results = self._strategy.run(self._replica_step, args=(x, y, w, attacked))
-            # Every result was all-reduced across replicas: the first replica's is all.
-            batch_loss, squared, seen = tf.nest.map_structure(
-                lambda v: self._strategy.experimental_local_results(v)[0], results
-            )
+            if self._distributed:
+                results = self._strategy.run(self._replica_step, args=(x, y, w, attacked))
+                # Every result was all-reduced across replicas: the first's is all.
+                results = tf.nest.map_structure(
+                    lambda v: self._strategy.experimental_local_results(v)[0], results
+                )
+            else:  # one replica: the same step, without the strategy's machinery
+                results = self._replica_step(x, y, w, attacked)
+            batch_loss, squared, seen = results
             total = total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
             if not self._diagnostics:
                 return i + 1, total, norms, activity
