@@ -33,21 +33,19 @@ AGREE_TOL = 1e-6  # (h): a row equals ART's if every feature is within 1e-6 (+ 1
 SEARCH_GRID = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 3e-3]}  # (i): 4 candidates
 SEARCH_FOLDS = 3  # (i): 4 candidates x 3 folds = 12 fits
 WORKERS = 2  # (i): loky's n_jobs, and the worker processes of the Dask cluster
-# TensorFlow's own default: pools as large as the machine (skneural sizes them to the
-# worker's share when it is imported in a loky or Dask worker, unless these are set).
+# What sizes TensorFlow's pools in a worker (skneural sizes them to the worker's share
+# of the cores when it is imported in a loky or Dask worker, unless these are set).
 TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-MACHINE_THREADS = dict.fromkeys(TF_POOLS, str(os.cpu_count()))
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in each worker before it starts. Set
 # at all, it turns off glibc's adaptive mmap threshold, so that every block above 128 KiB
 # (a 256 x 256 float32 activation) is mapped and unmapped afresh; None leaves it unset.
 GLIBC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-PROBED = ("OMP_NUM_THREADS", *MACHINE_THREADS, "MALLOC_TRIM_THRESHOLD_")  # (i): reported
+PROBED = ("OMP_NUM_THREADS", *TF_POOLS, "MALLOC_TRIM_THRESHOLD_")  # (i): reported
 #: (i)'s ways of running the search: the row's name, joblib's backend, the workers'
 #: environment, and Dask configuration set while the cluster runs.
 SEARCH_WAYS = (
     ("serial", "serial", {}, {}),
     ("loky, n_jobs=2", "loky", {}, {}),
-    ("loky, n_jobs=2, TensorFlow's pools at machine size", "loky", MACHINE_THREADS, {}),
     ("Dask, 2 workers", "dask", {}, {}),
     ("Dask, 2 workers, MALLOC_TRIM_THRESHOLD_ unset", "dask", {}, GLIBC_TRIM),
 )
@@ -665,8 +663,7 @@ class SearchWay:
 
 def scenario_i(cfg: W.Config, peers=None) -> dict:
     """Wall time of one grid search (12 fits of the skneural peer), run serially, on
-    loky's processes (with TensorFlow's pools as skneural sizes them in workers, and at
-    the machine's size) and on a Dask ``LocalCluster``, once more without the
+    loky's processes and on a Dask ``LocalCluster``, once more without the
     MALLOC_TRIM_THRESHOLD_ its nannies set. Not a comparison of peers: a row per way.
 
     The ways run one after the other, each on workers of its own, not interleaved:

@@ -25,10 +25,10 @@ class Config:
     memory_fits: int = 50  # consecutive fits in (e)
     memory_epochs: int = 2  # epochs of each fit in (e)
     matmul_size: int = 2048  # side of the square float32 matmul of (f)
-    overhead_pairs: int = 15  # timings per variant (with / without diagnostics) in (g)
+    overhead_pairs: int = 8  # timings per variant (with / without diagnostics) in (g)
     overhead_block_s: float = 0.25  # (g) times as many epochs together as fill this
     attack_rows: int = 20_000  # rows of (h)'s synthetic data set ((a)'s recipe)
-    attack_calls: int = 5  # timed calls of each attack per repeat in (h)
+    attack_calls: int = 3  # timed calls of each attack per repeat in (h)
     search_rows: int = 10_000  # rows of (i)'s grid-search data ((a)'s recipe)
     search_features: int = 40
     search_epochs: int = 20  # epochs of each of (i)'s 12 fits

@@ -136,7 +136,7 @@ class EpochRunner:
         # replicas; otherwise on the default strategy's one replica.
         self._strategy = tf.distribute.get_strategy()
         self._distributed = tf.distribute.has_strategy()
-        dtype = model.inputs[0].dtype
+        self._dtype = dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
@@ -165,7 +165,7 @@ class EpochRunner:
             autograph=False,
         )
         self._input_gradient_function = tf.function(
-            functools.partial(EpochRunner._run_input_gradient, self),
+            functools.partial(EpochRunner._input_gradient_of, self),
             input_signature=data_spec[:2],
             autograph=False,
         )
@@ -308,11 +308,15 @@ class EpochRunner:
         """The batch with its first ``k`` rows (batches are shuffled) replaced by
         ``x + eps * sign(grad_x loss)``, computed in inference mode."""
         head = x[:k]
-        with tf.GradientTape() as tape:
-            tape.watch(head)
-            loss = tf.reduce_sum(self._per_sample(y[:k], self._logits(head, training=False)))
-        attacked = head + self._eps * tf.sign(tape.gradient(loss, head))
+        attacked = head + self._eps * tf.sign(self._input_gradient_of(head, y[:k]))
         return tf.concat([tf.stop_gradient(attacked), x[k:]], axis=0)
+
+    def _input_gradient_of(self, X, Y):
+        """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
+        with tf.GradientTape() as tape:
+            tape.watch(X)
+            loss = tf.reduce_sum(self._per_sample(Y, self._logits(X, training=False)))
+        return tape.gradient(loss, X)
 
     def _run_evaluate(self, X, Y, W):
         logits = self._logits(X, training=False)
@@ -320,12 +324,6 @@ class EpochRunner:
             tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
         )
         return loss, self.model.get_layer("output_activation")(logits)
-
-    def _run_input_gradient(self, X, Y):
-        with tf.GradientTape() as tape:
-            tape.watch(X)
-            loss = tf.reduce_sum(self._per_sample(Y, self._logits(X, training=False)))
-        return tape.gradient(loss, X)
 
     def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""
@@ -347,8 +345,8 @@ class EpochRunner:
         """
         if self._input_gradient is None:
             self._input_gradient = self._input_gradient_function.get_concrete_function()
-        dtype = self._alpha.dtype
-        return self._input_gradient(tf.constant(X, dtype), tf.constant(Y, dtype)).numpy()
+        X, Y = tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
+        return self._input_gradient(X, Y).numpy()
 
 
 def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
