@@ -41,13 +41,13 @@ TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 # (a 256 x 256 float32 activation) is mapped and unmapped afresh; None leaves it unset.
 GLIBC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 PROBED = ("OMP_NUM_THREADS", *TF_POOLS, "MALLOC_TRIM_THRESHOLD_")  # (i): reported
-#: (i)'s ways of running the search: the row's name, joblib's backend, the workers'
-#: environment, and Dask configuration set while the cluster runs.
+#: (i)'s ways of running the search: the row's name, joblib's backend, and Dask
+#: configuration set while the cluster runs.
 SEARCH_WAYS = (
-    ("serial", "serial", {}, {}),
-    ("loky, n_jobs=2", "loky", {}, {}),
-    ("Dask, 2 workers", "dask", {}, {}),
-    ("Dask, 2 workers, MALLOC_TRIM_THRESHOLD_ unset", "dask", {}, GLIBC_TRIM),
+    ("serial", "serial", {}),
+    ("loky, n_jobs=2", "loky", {}),
+    ("Dask, 2 workers", "dask", {}),
+    ("Dask, 2 workers, MALLOC_TRIM_THRESHOLD_ unset", "dask", GLIBC_TRIM),
 )
 
 
@@ -524,12 +524,6 @@ def grid_search(X, y, epochs: int, n_jobs: int):
     return GridSearchCV(estimator, SEARCH_GRID, cv=SEARCH_FOLDS, n_jobs=n_jobs).fit(X, y)
 
 
-def set_environ(env: dict[str, str]) -> None:
-    """loky's initializer: runs first in every new worker, before any task imports
-    TensorFlow, which sizes its thread pools from the environment once, at start-up."""
-    os.environ.update(env)
-
-
 def worker_environ(pause_s: float) -> tuple[int, str]:
     """A probe task: its worker's pid and the ``PROBED`` variables of its environment.
     The pause keeps the worker busy, so that the probes spread over all the workers."""
@@ -556,22 +550,17 @@ def restored_environ():
         os.environ.update(saved)
 
 
-def start_backend(kind: str, env: dict[str, str], config: dict, stack: contextlib.ExitStack) -> int:
+def start_backend(kind: str, config: dict, stack: contextlib.ExitStack) -> int:
     """Make joblib run searches ``kind``'s way until ``stack`` closes: "serial" here,
     "loky" on ``WORKERS`` processes, "dask" on a new ``LocalCluster`` of ``WORKERS``
-    processes of 1 thread each, under the Dask configuration ``config``; ``env`` set in
-    the workers. Returns the ``n_jobs``."""
+    processes of 1 thread each, under the Dask configuration ``config``. Returns the
+    ``n_jobs``."""
     import joblib
 
     if kind == "serial":
         return 1
     if kind == "loky":
-        # joblib hands loky an env of its own (the OpenMP / BLAS limits) and takes
-        # none from us, so TensorFlow's variables go in through an initializer. A new
-        # initializer also makes joblib replace its reusable pool of workers instead of
-        # reusing workers whose TensorFlow already started without them.
-        extra = {"initializer": set_environ, "initargs": (env,)} if env else {}
-        stack.enter_context(joblib.parallel_config(backend="loky", **extra))
+        stack.enter_context(joblib.parallel_config(backend="loky"))
         return WORKERS
     import dask
     from dask.distributed import Client, LocalCluster
@@ -584,7 +573,6 @@ def start_backend(kind: str, env: dict[str, str], config: dict, stack: contextli
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env=env,
         )
     )
     stack.enter_context(Client(cluster))
@@ -593,13 +581,13 @@ def start_backend(kind: str, env: dict[str, str], config: dict, stack: contextli
 
 
 class SearchWay:
-    """(i): one way of running the grid search (``kind``, ``env``, ``config``: see
+    """(i): one way of running the grid search (``kind``, ``config``: see
     :func:`start_backend`), started on ``stack`` and timed. Every search's
     ``best_params_`` and ``mean_test_score`` are compared with those of the first
     serial search, kept in ``serial`` (the serial way runs first and fills it)."""
 
-    def __init__(self, name, kind, env, config, X, y, epochs: int, stack, serial: dict):
-        self.name, self.kind, self.env, self.config = name, kind, env, config
+    def __init__(self, name, kind, config, X, y, epochs: int, stack, serial: dict):
+        self.name, self.kind, self.config = name, kind, config
         self.X, self.y, self.epochs = X, y, epochs
         self.stack, self.serial = stack, serial
         self.workers = []  # (pid, its PROBED variables), from the probe tasks
@@ -616,7 +604,7 @@ class SearchWay:
         network (the shape of the timed fits: only ``max_iter`` differs) before the
         clock runs. Probe tasks then read the workers' environment."""
         started = time.perf_counter()
-        self.n_jobs = start_backend(self.kind, self.env, self.config, self.stack)
+        self.n_jobs = start_backend(self.kind, self.config, self.stack)
         self.startup_s = time.perf_counter() - started
         self.warm_up_s = timed(lambda: grid_search(self.X, self.y, 1, self.n_jobs))
         if self.n_jobs != 1:
@@ -670,9 +658,9 @@ def scenario_i(cfg: W.Config, peers=None) -> dict:
     joblib keeps one loky pool at a time, and a cluster's workers are its own."""
     X, y = W.search_data(cfg)
     serial, rows, notes = {}, [], []
-    for name, kind, env, config in SEARCH_WAYS:
+    for name, kind, config in SEARCH_WAYS:
         with contextlib.ExitStack() as stack:
-            way = SearchWay(name, kind, env, config, X, y, cfg.search_epochs, stack, serial)
+            way = SearchWay(name, kind, config, X, y, cfg.search_epochs, stack, serial)
             rows += way.run(cfg.repeats)
         notes += way.notes()
     return {"rows": rows, "notes": notes}
