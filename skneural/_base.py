@@ -191,14 +191,17 @@ class BaseMLPX(MLPParams):
         if first_pass or not incremental:
             diagnose(self, first_epoch=n_epochs)
 
+    def _loss_objective(self) -> Objective:
+        """The loss alone, without penalties or adversarial training (the attacks')."""
+        return Objective(self._loss_name(), tuple(sorted(self._loss_options().items())))
+
     def _objective(self, n_features: int) -> Objective:
         """The loss, penalties and adversarial training the current parameters ask for."""
         eps = None
         if np.any(np.asarray(self.adversarial_eps) > 0):
             eps = tuple(adversarial_budget(self.adversarial_eps, n_features))
-        return Objective(
-            loss=self._loss_name(),
-            loss_options=tuple(sorted(self._loss_options().items())),
+        return dataclasses.replace(
+            self._loss_objective(),
             alpha=float(self.alpha),
             l1=float(self.l1),
             adversarial_eps=eps,

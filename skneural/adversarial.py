@@ -51,7 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMLPX
 from ._compat import validate_data
-from ._compiled import POOL, Objective
+from ._compiled import POOL
 from ._differentiable import differentiable
 
 _NORMS = (np.inf, 1, 2)
@@ -116,7 +116,7 @@ class _Target:
         network shape and process, loaded with the estimator's weights, which it
         leaves untouched."""
         final = self.final
-        loss = Objective(final._loss_name(), tuple(sorted(final._loss_options().items())))
+        loss = final._loss_objective()
         with POOL.borrow(final._spec, final.model_, loss, write_back=False) as runner:
             self._network_gradient = runner.input_gradient
             try:
