@@ -110,7 +110,7 @@ SCENARIOS = {
         ),
         Scenario(
             "g", "What skneural's training diagnostics cost",
-            "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_compiled.py) "
+            "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_epoch.py) "
             "with `diagnostics=True` (per-step gradient norms and unit activity) and "
             "`False`, two runners built as the pool builds them, same initial weights, "
             "same shuffled orders; after a warm-up epoch each (the trace), {overhead_pairs} "

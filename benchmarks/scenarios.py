@@ -256,7 +256,7 @@ class DiagnosticsCost:
     def prepare(self) -> None:
         import tensorflow as tf
 
-        from skneural._compiled import EpochRunner, TrainData
+        from skneural._epoch import EpochRunner, TrainData
         from skneural._network import build_network
 
         # A fit on a few rows gives the estimator's network spec, objective and
@@ -268,12 +268,13 @@ class DiagnosticsCost:
             raise ValueError(f"the first 512 rows hold classes {classes}, not all of y's")
         Y = np.eye(len(classes))[np.searchsorted(classes, self.y)]
         weights = np.ones(len(self.X))
-        self.data = TrainData.from_arrays(self.X, Y, weights, estimator._spec.dtype)
-        objective = estimator._objective(self.X.shape[1])
+        plan = estimator._network.plan
+        self.data = TrainData.from_arrays(self.X, Y, weights, plan.network.dtype)
+        objective = plan.objective
         optimizer = estimator.model_.optimizer
         self.runners = {}
         for diagnostics in (True, False):
-            model = build_network(estimator._spec, np.random.default_rng(SEED))
+            model = build_network(plan.network, np.random.default_rng(SEED))
             model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
             runner = EpochRunner(model, objective, diagnostics=diagnostics)
             runner.configure(objective)

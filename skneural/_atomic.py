@@ -7,6 +7,7 @@ stops the write (a full disk, a permission error, Ctrl-C), the destination keeps
 previous content and no temporary file is left behind.
 """
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -54,11 +55,11 @@ def write_atomically(path: "str | os.PathLike", write: Callable[[str], None]) ->
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException as exc:
-        try:
+        # A failed clean-up must not hide why the write failed.
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         if isinstance(exc, OSError):
             # The same kind of error, naming the destination rather than the temporary.
-            raise type(exc)(exc.errno, f"cannot write {path!r}: {exc.strerror or exc}") from exc
+            message = f"cannot write {path!r}: {exc.strerror or exc}"
+            raise (type(exc)(exc.errno, message) if exc.errno else OSError(message)) from exc
         raise

@@ -1,25 +1,23 @@
 """MLPClassifierX: binary, multiclass and multilabel classification."""
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import accuracy_score
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMLPX
 from ._compat import StrOptions, _fit_context
 from ._docstrings import fill_doc
 from ._params import MLPParams
+from ._targets import ClassificationTargets, squeeze
 
 
 @fill_doc
@@ -187,6 +185,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(BaseMLPX._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self,
@@ -217,78 +216,36 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         self : MLPClassifierX
             The updated estimator.
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-            self._check_n_classes()
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _encode_targets(self, y, incremental: bool) -> np.ndarray:
+    def _learn_targets(self, y, previous, incremental: bool, classes):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            self._check_n_classes()
-        else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {self.classes_}, "
-                        f"`y` has {classes}."
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+        if incremental and _check_partial_fit_first_call(self, classes):
+            multilabel = type_of_target(y).startswith("multilabel")
+            return ClassificationTargets.learn(y if multilabel else classes)
+        if previous is None:
+            return ClassificationTargets.learn(y)
+        labels = unique_labels(y)
+        if self.warm_start and not incremental:
+            if set(labels) != set(previous.classes):
                 raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. `y` has {classes}."
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {previous.classes}, "
+                    f"`y` has {labels}."
                 )
-        Y = self._label_binarizer.transform(y).astype(np.float64)
-        if self._label_binarizer.y_type_ == "multilabel-indicator" and not Y.any():
+        elif len(np.setdiff1d(labels, previous.classes, assume_unique=True)):
             raise ValueError(
-                "Every row of the multilabel y is all zeros: no label is ever present, "
-                "so there is nothing to learn."
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{previous.classes}. `y` has {labels}."
             )
-        return Y
+        return previous
 
-    def _loss_targets(self, y) -> np.ndarray:
-        y = np.asarray(y)
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y must be a label-indicator matrix with {len(self.classes_)} "
-                    f"columns, as in fit; got shape {y.shape}."
-                )
-        else:
-            y = column_or_1d(y)
-            unseen = np.setdiff1d(unique_labels(y), self.classes_)
-            if len(unseen):
-                raise ValueError(
-                    f"y has labels not seen in fit: {unseen.tolist()}; the classes are "
-                    f"{self.classes_.tolist()}."
-                )
-        return self._label_binarizer.transform(y).astype(np.float64)
-
-    def _check_n_classes(self) -> None:
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-            raise ValueError(
-                "MLPClassifierX needs samples of at least 2 classes in y; got 1 class: "
-                f"{self.classes_.tolist()[0]!r}."
-            )
-
-    def _loss_name(self) -> str:
-        return "log_loss" if self._label_binarizer.y_type_ == "multiclass" else "binary_log_loss"
-
-    def _class_sample_weight(self, y, incremental: bool) -> np.ndarray | None:
+    def _class_sample_weight(self, y, targets, incremental: bool) -> np.ndarray | None:
         if self.class_weight is None:
             return None
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if targets.multilabel:
             raise ValueError("class_weight is not supported for multilabel targets.")
         if incremental and self.class_weight == "balanced":
             raise ValueError(
@@ -297,19 +254,9 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             )
         return compute_sample_weight(self.class_weight, column_or_1d(y))
 
-    def _stratify(self, y):
-        return y if self._label_binarizer.y_type_ != "multilabel-indicator" else None
-
-    def _scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
-        def score(outputs: np.ndarray) -> float:
-            if not np.isfinite(outputs).all():
-                return np.nan
-            return accuracy_score(y, self._decode(outputs), sample_weight=sample_weight)
-
-        return score
-
-    def _decode(self, outputs: np.ndarray) -> np.ndarray:
-        return self._label_binarizer.inverse_transform(self._squeeze(outputs))
+    def _publish(self, network, n_iter: int) -> None:
+        super()._publish(network, n_iter)
+        self.classes_ = network.targets.classes
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels (or the label-indicator matrix for multilabel).
@@ -324,29 +271,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             The predicted classes.
         """
-        return self._decode(self._outputs(X))
-
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """Mean accuracy on ``X`` against ``y`` (subset accuracy for multilabel).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            True labels; every label must be one of ``classes_`` (a label never
-            seen in fit is refused with an error naming it, rather than counted as
-            a silent miss).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        self._loss_targets(y)  # refuses labels not seen in fit, and wrong shapes
-        return super().score(X, y, sample_weight=sample_weight)
+        return self._network.targets.decode(self._outputs(X))
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The output layer's values before the sigmoid or softmax (the logits).
@@ -362,7 +287,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             For binary targets, the logit of ``classes_[1]``; otherwise one logit
             per class (or per label for multilabel targets).
         """
-        return self._squeeze(self._outputs(X, logits=True))
+        return squeeze(self._outputs(X, logits=True))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability estimates.
@@ -378,10 +303,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             Class probabilities in the order of ``classes_``; for multilabel
             targets, the probability of each label independently.
         """
-        outputs = self._outputs(X)
-        if self._label_binarizer.y_type_ == "binary":
-            return np.hstack([1.0 - outputs, outputs])
-        return outputs
+        return self._network.targets.probabilities(self._outputs(X))
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.

@@ -2,14 +2,14 @@
 
 The compiled epoch records, at the cost of a few reductions per step, the L2 norm of
 each Dense kernel's gradient and which hidden units produced any non-zero output
-(:class:`skneural._compiled.EpochResult`). After ``fit``, :func:`diagnose` looks at
+(:class:`skneural._epoch.EpochResult`). After ``fit``, :func:`diagnose` looks at
 them and at the weights, and warns about the textbook failures:
 
 - vanishing gradients: the first layer's gradient is orders of magnitude smaller than
   the output layer's, so the layers near the input barely learn;
 - exploding gradients: the first layer's gradient is orders of magnitude larger than
   the output layer's (a gradient that overflows makes the epoch diverge, which
-  :func:`skneural._training.run_epochs` reports);
+  :class:`skneural._training.EpochLoop` reports);
 - symmetry not broken: every unit of a hidden layer has the same weights (what an
   all-zero initialization leaves), so the layer is worth one unit;
 - dead layer: every unit of a hidden layer output zero for every sample in the last

@@ -23,13 +23,15 @@ from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
 def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     """Return a new, untrained Keras model whose every random draw is seeded from ``rng``."""
     dtype = spec.dtype
+    kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
+        kernel_seeds[f"hidden_{i}"] = seed = draw_seed(rng)
         x = keras.layers.Dense(
             units,
-            kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
+            kernel_initializer=make_initializer(spec.kernel_initializer, seed),
             dtype=dtype,
             name=f"hidden_{i}",
         )(x)
@@ -49,9 +51,10 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
             )(x)
         if spec.residual and i > 0 and block_input.shape[-1] == units:
             x = keras.layers.Add(dtype=dtype, name=f"residual_{i}")([block_input, x])
+    kernel_seeds["output"] = seed = draw_seed(rng)
     logits = keras.layers.Dense(
         spec.n_outputs,
-        kernel_initializer=make_initializer(spec.kernel_initializer, draw_seed(rng)),
+        kernel_initializer=make_initializer(spec.kernel_initializer, seed),
         dtype=dtype,
         name="output",
     )(x)
@@ -60,7 +63,25 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         dtype=dtype,
         name="output_activation",
     )(logits)
-    return keras.Model(inputs, outputs, name="mlp")
+    model = keras.Model(inputs, outputs, name="mlp")
+    if dtype != "float64":
+        _draw_kernels_in_float64(model, spec, kernel_seeds)
+    return model
+
+
+def _draw_kernels_in_float64(model: keras.Model, spec: NetworkSpec, seeds: dict) -> None:
+    """Replace each kernel by its initializer's float64 draw, cast to the model's dtype.
+
+    Keras draws an initializer's values in the layer's dtype, and the same seed gives
+    other values in float32 than in float64; drawing in float64 always makes one
+    ``random_state`` mean the same initial weights for float32 and float64 data (to
+    float32 rounding). float64 networks (numpy's default X) stay exactly as Keras
+    builds them, and an orthogonal kernel stays orthogonal to float64 precision.
+    """
+    for layer in dense_layers(model):
+        initializer = make_initializer(spec.kernel_initializer, seeds[layer.name])
+        values = initializer(tuple(layer.kernel.shape), dtype="float64")
+        layer.kernel.assign(keras.ops.cast(values, spec.dtype))
 
 
 def logits_model(model: keras.Model) -> keras.Model:

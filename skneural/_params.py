@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._compat import HasMethods, Interval, Options, StrOptions
-from ._registry import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from ._registry import ACTIVATIONS, INITIALIZERS, LBFGS, OPTIMIZERS
 from ._schedules import SCHEDULES
 
 
@@ -23,7 +23,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions(set(OPTIMIZERS))],
+        "solver": [StrOptions({*OPTIMIZERS, LBFGS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions(set(SCHEDULES))],

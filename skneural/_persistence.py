@@ -10,16 +10,18 @@ A model file is a zip archive holding two members:
   archive format.
 
 Loading never runs code from the file: the estimator class is looked up in a fixed
-list, JSON is data, every layer and optimizer named in the network's configuration
-must be one skneural builds, and Keras loads the network with ``safe_mode=True``
-(no lambda layers). A file of another format version is refused with a clear error.
+list, JSON is data, and before Keras reads the network the file passes the checks of
+:mod:`skneural._model_file` (regular file, bounded sizes and JSON, the Keras
+configuration against the allow-list of :mod:`skneural._model_schema`) and
+:mod:`skneural._model_network` (the network is the one the manifest describes); Keras
+then loads it with ``safe_mode=True``. A file of another format version is refused
+with a clear error. Saving goes through :func:`skneural._atomic.write_atomically`.
 Pickle, by contrast, can execute arbitrary code while loading: only unpickle files
 from sources you trust.
 """
 
-import io
+import functools
 import json
-import math
 import os
 import tempfile
 import warnings
@@ -28,118 +30,58 @@ from typing import Any
 
 import keras
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
+from sklearn.base import is_classifier
 
+from . import _model_file as files
+from ._atomic import write_atomically
 from ._classifier import MLPClassifierX
+from ._config import resolve_hidden_layer_sizes
+from ._fitted import FittedNetwork, network_of
+from ._model_network import NetworkExpectation, load_network
+from ._model_schema import learn_schemas
+from ._plan import make_plan
+from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._regressor import MLPRegressorX
-from ._training import TrainingState
+from ._tagged_json import decode, encode
+from ._targets import ClassificationTargets, RegressionTargets, targets_from_config
 from .exceptions import ModelFileError
 
 FORMAT = "skneural-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MANIFEST, _NETWORK = "skneural.json", "model.keras"
+_KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
 _ESTIMATORS = {cls.__name__: cls for cls in (MLPClassifierX, MLPRegressorX)}
-# Every layer and optimizer class skneural builds, and nothing else.
-_LAYERS = {"InputLayer", "Dense", "BatchNormalization", "Activation", "Dropout", "Add"}
-_OPTIMIZERS = {
-    "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "Nadam", "Lamb",
-    "Lion", "LARS",
-}  # fmt: skip
+_MANIFEST_KEYS = {"format", "format_version", "versions", "estimator", "params", "fitted"}
 
 
-# -- JSON with a few tagged types ----------------------------------------------------
+@functools.cache
+def _schemas() -> tuple:
+    """The allow-lists of the network's and an initializer's Keras configuration,
+    learned once from every solver with and without clipping and weight decay."""
+    settings = [{}, {"clipnorm": 1.0, "weight_decay": 0.01}, {"clipvalue": 1.0}]
+    return learn_schemas(
+        MLPClassifierX(solver=solver, **setting) for solver in OPTIMIZERS for setting in settings
+    )
 
 
-def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _float(float(value))
-    if isinstance(value, tuple):
-        return {"tuple": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {"dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "biufU":
-            if value.dtype == object and all(isinstance(v, str) for v in value.ravel()):
-                return {"strings": value.tolist()}
-            raise TypeError(f"cannot save an array of dtype {value.dtype}")
-        data = value.tolist() if value.dtype.kind != "f" else _floats(value)
-        return {"array": data, "dtype": value.dtype.str, "shape": list(value.shape)}
-    if isinstance(value, keras.initializers.Initializer):
-        return {"initializer": keras.initializers.serialize(value)}
-    raise TypeError(f"cannot save a value of type {type(value).__name__}")
-
-
-def _float(x: float) -> Any:
-    return x if math.isfinite(x) else {"float": repr(x)}
-
-
-def _floats(array: np.ndarray) -> list:
-    return [_float(float(x)) for x in array.ravel()]
+def _check_initializer(config: Any) -> None:
+    network, initializers = _schemas()
+    initializers.check(config, "an initializer in the parameters")
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    (tag,) = [k for k in value if k not in ("dtype", "shape")] or [None]
-    if tag == "tuple":
-        return tuple(_decode(v) for v in value["tuple"])
-    if tag == "dict":
-        return {_decode(k): _decode(v) for k, v in value["dict"]}
-    if tag == "float":
-        return float(value["float"])
-    if tag == "strings":
-        return np.array(value["strings"], dtype=object)
-    if tag == "array":
-        dtype = np.dtype(value["dtype"])
-        if dtype.kind not in "biufU":
-            raise ModelFileError(f"the file holds an array of unsupported dtype {dtype}")
-        data = value["array"]
-        if dtype.kind == "f":
-            data = [_decode(x) for x in data]
-        return np.array(data, dtype=dtype).reshape(value["shape"])
-    if tag == "initializer":
-        config = value["initializer"]
-        if config.get("module") != "keras.initializers":
-            raise ModelFileError("the file names an initializer that is not Keras's own")
-        try:
-            return keras.initializers.deserialize(config)
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"the file names an unknown initializer ({exc})") from None
-    raise ModelFileError(f"the file holds an unknown value tag {tag!r}")
+    return decode(value, _check_initializer)
 
 
 # -- what is saved -------------------------------------------------------------------
 
-# Fitted attributes saved as they are; the others are rebuilt from the network and
-# the training record (``_publish``).
-_FITTED = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_")
+# The estimator's own fitted attributes that the fitted network does not hold.
+_FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
 
 
 def _fitted_state(estimator) -> dict[str, Any]:
     state = {name: getattr(estimator, name) for name in _FITTED if hasattr(estimator, name)}
-    record = estimator._state
-    state["training"] = {name: getattr(record, name) for name in record.__dataclass_fields__}
-    state["rng"] = estimator._rng.bit_generator.state
-    state["input_range"] = estimator._input_range
-    if hasattr(estimator, "_label_binarizer"):
-        state["label_type"] = estimator._label_binarizer.y_type_
-    # Keras's archive keeps each dropout layer's seed but not how far it has advanced.
-    state["seed_states"] = [v.numpy() for v in _seed_states(estimator.model_)]
-    return state
-
-
-def _seed_states(model: keras.Model) -> list:
-    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    return {**state, **network_of(estimator).to_state()}
 
 
 def save(estimator, path: "str | os.PathLike") -> None:
@@ -150,7 +92,15 @@ def save(estimator, path: "str | os.PathLike") -> None:
     estimator : MLPClassifierX or MLPRegressorX
         Fitted or not.
     path : str or path-like
-        The file to write (conventionally ``*.skneural``).
+        The file to write (conventionally ``*.skneural``). It is replaced in one
+        step: if saving fails, the file that was there is unchanged.
+
+    Raises
+    ------
+    ValueError
+        The estimator's file would be refused by :func:`load`; nothing is written.
+    OSError
+        Writing failed (the message names ``path``, which is unchanged).
 
     Examples
     --------
@@ -170,6 +120,8 @@ def save(estimator, path: "str | os.PathLike") -> None:
         raise TypeError(
             f"save takes an MLPClassifierX or MLPRegressorX; got {type(estimator).__name__}."
         )
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
     params = estimator.get_params(deep=False)
     if isinstance(params["random_state"], np.random.RandomState):
         raise TypeError(
@@ -188,16 +140,40 @@ def save(estimator, path: "str | os.PathLike") -> None:
             "tensorflow": _tensorflow_version(),
         },
         "estimator": name,
-        "params": _encode(params),
-        "fitted": _encode(_fitted_state(estimator)) if fitted else None,
+        "params": encode(params),
+        "fitted": encode(_fitted_state(estimator)) if fitted else None,
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_MANIFEST, json.dumps(manifest))
-        if fitted:
-            with tempfile.TemporaryDirectory() as tmp:
-                network = os.path.join(tmp, _NETWORK)
-                estimator.model_.save(network)
-                archive.write(network, _NETWORK)
+    manifest = json.dumps(manifest).encode()
+    _check_loadable(estimator, manifest, path)
+
+    def write(temporary: str) -> None:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_MANIFEST, manifest)
+            if fitted:
+                with tempfile.TemporaryDirectory() as tmp:
+                    network = os.path.join(tmp, _NETWORK)
+                    estimator.model_.save(network)
+                    archive.write(network, _NETWORK)
+
+    write_atomically(path, write)
+
+
+def _check_loadable(estimator, manifest: bytes, path) -> None:
+    """Refuse to write a file that :func:`load` would refuse (nothing is written)."""
+    problem = None
+    if len(manifest) > files.MAX_MANIFEST_BYTES:
+        problem = (
+            f"its parameters and training record take {len(manifest)} bytes as JSON, more "
+            f"than the {files.MAX_MANIFEST_BYTES} a model file may hold"
+        )
+    elif hasattr(estimator, "model_"):
+        config = json.loads(json.dumps(keras.saving.serialize_keras_object(estimator.model_)))
+        try:
+            _schemas()[0].check(config, "its network")
+        except ModelFileError as exc:
+            problem = f"{exc}; use a kernel_initializer from skneural's list, or pickle"
+    if problem:
+        raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
 
 
 def _tensorflow_version() -> str:
@@ -222,9 +198,15 @@ def load(path: "str | os.PathLike"):
     Raises
     ------
     ModelFileError
-        The file is not a skneural model file, is truncated or corrupt, was written
-        by another format version, or names a layer, optimizer or initializer
-        skneural does not build.
+        The file is not a regular file or not a skneural model file, is truncated or
+        corrupt, was written by another format version, is larger than the network
+        it describes implies, names a Keras object or setting skneural does not
+        write, or its network disagrees with its manifest. The message names the
+        path and the problem.
+    TypeError
+        ``path`` is not a str or path-like.
+    OSError
+        The file does not exist or cannot be opened (the message names it).
 
     Examples
     --------
@@ -240,45 +222,86 @@ def load(path: "str | os.PathLike"):
     >>> loaded.classes_.tolist(), bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
     ([0, 1], True)
     """
+    archive_file = files.open_regular_file(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            manifest = _read_manifest(archive)
-            network = archive.read(_NETWORK) if manifest["fitted"] is not None else None
-    except (zipfile.BadZipFile, EOFError, KeyError, zipfile.LargeZipFile) as exc:
-        raise ModelFileError(
-            f"{os.fspath(path)!r} is not a readable skneural model file ({exc})."
-        ) from None
+        with archive_file, tempfile.TemporaryDirectory() as tmp:
+            return _load(archive_file, tmp)
+    except ModelFileError as exc:
+        raise ModelFileError(f"cannot load {os.fspath(path)!r}: {exc}") from None
+
+
+def _load(archive_file, tmp: str):
+    size = os.fstat(archive_file.fileno()).st_size
     try:
-        estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
-        if network is not None:
-            _restore(estimator, _decode(manifest["fitted"]), _load_network(network))
-    except ModelFileError:
-        raise
+        archive = zipfile.ZipFile(archive_file)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
+        raise ModelFileError(f"not a readable skneural model file ({exc})") from None
+    with archive:
+        if _MANIFEST not in archive.namelist():
+            raise ModelFileError("the file has no readable skneural.json: not a model file")
+        members = files.check_members(archive, size, (_MANIFEST, _NETWORK), (_MANIFEST,))
+        manifest = _read_manifest(archive, members[_MANIFEST])
+        try:
+            estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
+        except TypeError as exc:
+            raise ModelFileError(f"the file's parameters are malformed ({exc})") from None
+        if manifest["fitted"] is None:
+            if _NETWORK in members:
+                raise ModelFileError("the file holds a network but says it is not fitted")
+            return estimator
+        if _NETWORK not in members:
+            raise ModelFileError(f"the file says it is fitted but has no {_NETWORK}")
+        fitted = _decode(manifest["fitted"])
+        expected = _expectation(estimator, fitted)
+        network = os.path.join(tmp, _NETWORK)
+        files.extract_member(
+            archive, members[_NETWORK], expected.archive_bytes, "the network", network
+        )
+    model = load_network(network, expected, _schemas()[0])
+    try:
+        _restore(estimator, fitted, model)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"the file's contents are malformed ({exc!r})") from None
     return estimator
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> dict:
-    try:
-        manifest = json.loads(archive.read(_MANIFEST))
-    except (KeyError, ValueError, UnicodeDecodeError):
-        raise ModelFileError("the file has no readable skneural.json: not a model file") from None
+def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
+    data = files.read_member(archive, info, files.MAX_MANIFEST_BYTES, "the manifest")
+    manifest = files.parse_json(data, "skneural.json")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError("the file is not a skneural model file")
+    versions = manifest.get("versions")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        written = manifest.get("versions", {}).get("skneural", "an unknown version")
+        written = versions.get("skneural") if isinstance(versions, dict) else None
         raise ModelFileError(
-            f"the file has format version {version}, written by skneural {written}; "
-            f"this skneural reads format version {FORMAT_VERSION}. Load it with the "
-            "skneural version that wrote it and re-fit, or re-save it from there."
+            f"the file has format version {version}, written by skneural "
+            f"{written or 'an unknown version'}; this skneural reads format version "
+            f"{FORMAT_VERSION}. Load it with the skneural version that wrote it and re-fit, "
+            "or re-save it from there."
         )
-    if manifest.get("estimator") not in _ESTIMATORS:
-        raise ModelFileError(f"the file names an unknown estimator {manifest.get('estimator')!r}")
+    if set(manifest) != _MANIFEST_KEYS:
+        raise ModelFileError(
+            f"skneural.json must have the entries {sorted(_MANIFEST_KEYS)}, got {sorted(manifest)}"
+        )
+    if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
+        raise ModelFileError(
+            f"skneural.json's 'versions' must map names to strings, got {versions!r}"
+        )
+    if manifest["estimator"] not in _ESTIMATORS:
+        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r}")
+    for key in ("params", "fitted"):
+        value = manifest[key]
+        if not (isinstance(value, dict) and set(value) == {"dict"}) and not (
+            key == "fitted" and value is None
+        ):
+            expected = "a tagged dict" + (" or null" if key == "fitted" else "")
+            raise ModelFileError(
+                f"skneural.json's {key!r} must be {expected}, got {type(value).__name__}"
+            )
     from . import __version__
 
-    written = manifest["versions"].get("skneural")
+    written = versions.get("skneural")
     if written != __version__:
         warnings.warn(
             f"The model file was written by skneural {written}; this is {__version__}. "
@@ -288,54 +311,44 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict:
     return manifest
 
 
-def _load_network(data: bytes) -> keras.Model:
-    """The Keras model in ``data``, after checking its configuration names only
-    layers and optimizers skneural builds."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as inner:
-            config = json.loads(inner.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ModelFileError(f"the network inside the file is unreadable ({exc})") from None
-    layers = {layer.get("class_name") for layer in config.get("config", {}).get("layers", [])}
-    unknown = layers - _LAYERS
-    if unknown:
-        raise ModelFileError(f"the network has layers skneural does not build: {sorted(unknown)}")
-    optimizer = (config.get("compile_config") or {}).get("optimizer") or {}
-    if optimizer and optimizer.get("class_name") not in _OPTIMIZERS:
+def _expectation(estimator, fitted: Any) -> NetworkExpectation:
+    """The network the manifest's parameters and fitted state describe."""
+    if not (isinstance(fitted, dict) and all(isinstance(key, str) for key in fitted)):
         raise ModelFileError(
-            f"the network has an unknown optimizer {optimizer.get('class_name')!r}"
+            f"skneural.json's 'fitted' must map names to values, got {fitted!r:.80}"
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        network = os.path.join(tmp, _NETWORK)
-        with open(network, "wb") as file:
-            file.write(data)
-        try:
-            return keras.saving.load_model(network, safe_mode=True)
-        except Exception as exc:  # Keras raises many types for a damaged archive
-            raise ModelFileError(f"Keras could not load the network ({exc})") from None
+    try:
+        hidden = resolve_hidden_layer_sizes(estimator.hidden_layer_sizes)
+        targets = _targets(estimator, fitted)
+        out_activation = OUTPUT_ACTIVATIONS[LOSSES[targets.loss].out_activation]
+        return NetworkExpectation(
+            fitted.get("n_features_in_"),
+            hidden,
+            targets.n_outputs,
+            ACTIVATIONS[estimator.activation].keras_name,
+            out_activation.keras_name,
+        )
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"the file's fitted state is malformed ({exc!r})") from None
+
+
+def _targets(estimator, fitted: dict):
+    """The fitted targets, which must be of the estimator's kind of task."""
+    targets = targets_from_config(fitted["targets"])
+    expected = ClassificationTargets if is_classifier(estimator) else RegressionTargets
+    if not isinstance(targets, expected):
+        raise ModelFileError(
+            f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
+        )
+    return targets
 
 
 def _restore(estimator, fitted: dict, model: keras.Model) -> None:
-    for name in _FITTED:
-        if name in fitted:
-            setattr(estimator, name, fitted[name])
-    if "label_type" in fitted:
-        binarizer = LabelBinarizer()
-        if fitted["label_type"] == "multilabel-indicator":
-            binarizer.fit(np.eye(len(estimator.classes_), dtype=int))
-        else:
-            binarizer.fit(estimator.classes_)
-        estimator._label_binarizer = binarizer
-    for variable, value in zip(_seed_states(model), fitted["seed_states"], strict=True):
-        variable.assign(value)
-    estimator.model_ = model
-    estimator._state = TrainingState(**fitted["training"])
-    estimator._rng = np.random.default_rng()
-    estimator._rng.bit_generator.state = fitted["rng"]
-    estimator._input_range = fitted["input_range"]
-    n_outputs = int(model.outputs[0].shape[1])
-    estimator._spec = estimator._network_spec(
-        estimator.n_features_in_, n_outputs, model.inputs[0].dtype
+    targets = _targets(estimator, fitted)
+    plan = make_plan(
+        estimator.get_params(deep=False), targets, fitted["n_features_in_"], model.inputs[0].dtype
     )
-    estimator._optimizer_params = estimator._current_optimizer_params()
-    estimator._publish()
+    network = FittedNetwork.from_state(plan, targets, model, fitted)
+    estimator._adopt(network, {name: fitted[name] for name in _FITTED if name in fitted})

@@ -123,46 +123,68 @@ def make_initializer(
     return type(spec).from_config(config)
 
 
-def _optimizer_kwargs(params: Any, names: tuple[str, ...]) -> dict[str, Any]:
+class Optimizer:
+    """One optimizer: how to build it, and which estimator parameters it reads.
+
+    ``build`` takes the learning rate and, by keyword, the estimator parameters named
+    in ``hyperparameters`` (their scikit-learn names: ``momentum``, ``beta_1``, ...)
+    plus the ones every optimizer takes (:data:`COMMON_HYPERPARAMETERS`).
+    """
+
+    def __init__(self, build: Callable[..., keras.optimizers.Optimizer], hyperparameters=()):
+        self.build = build
+        self.hyperparameters = (*hyperparameters, *COMMON_HYPERPARAMETERS)
+
+
+#: Parameters every optimizer takes: decoupled weight decay and gradient clipping.
+COMMON_HYPERPARAMETERS = ("weight_decay", "clipnorm", "clipvalue")
+
+
+def _floats(settings: dict[str, Any]) -> dict[str, float]:
     # Keras accepts only Python floats here; scikit-learn's users write momentum=0.
-    kwargs = {"learning_rate": float(params.learning_rate_init)}
-    for name in (*names, "weight_decay", "clipnorm", "clipvalue"):
-        value = getattr(params, name)
-        if value is not None:
-            kwargs[name] = float(value)
-    return kwargs
+    return {name: float(value) for name, value in settings.items() if value is not None}
 
 
-def _nesterov(params: Any) -> bool:
-    return bool(params.nesterovs_momentum and params.momentum > 0)
+def _nesterov(momentum: float, nesterovs_momentum: bool) -> bool:
+    return bool(nesterovs_momentum and momentum > 0)
 
 
-def _sgd(params: Any) -> keras.optimizers.Optimizer:
+def _sgd(learning_rate, *, momentum, nesterovs_momentum, **settings):
     return keras.optimizers.SGD(
-        **_optimizer_kwargs(params, ("momentum",)), nesterov=_nesterov(params)
+        learning_rate=float(learning_rate),
+        momentum=float(momentum),
+        nesterov=_nesterov(momentum, nesterovs_momentum),
+        **_floats(settings),
     )
 
 
-def _lars(params: Any) -> keras.optimizers.Optimizer:
-    kwargs = _optimizer_kwargs(params, ("momentum",))
-    return LARS(**kwargs, nesterov=_nesterov(params), eta=float(params.lars_eta))
+def _lars(learning_rate, *, momentum, nesterovs_momentum, lars_eta, **settings):
+    return LARS(
+        learning_rate=float(learning_rate),
+        momentum=float(momentum),
+        nesterov=_nesterov(momentum, nesterovs_momentum),
+        eta=float(lars_eta),
+        **_floats(settings),
+    )
 
 
-def _keras(cls: type, names: tuple[str, ...]) -> Callable[[Any], keras.optimizers.Optimizer]:
-    def make(params: Any) -> keras.optimizers.Optimizer:
-        return cls(**_optimizer_kwargs(params, names))
+def _keras(cls: type, names: tuple[str, ...]) -> Optimizer:
+    def build(learning_rate, **settings):
+        return cls(learning_rate=float(learning_rate), **_floats(settings))
 
-    return make
+    return Optimizer(build, names)
 
 
 _ADAM_LIKE = ("beta_1", "beta_2", "epsilon")
 
-#: Optimizers, by the estimators' ``solver`` value. Each factory reads the estimator's
-#: hyperparameters (``learning_rate_init``, ``momentum``, ``beta_1``, ``clipnorm``,
-#: ...) from the object it is given; each hyperparameter named here goes to every
-#: optimizer that has it.
-OPTIMIZERS: dict[str, Callable[[Any], keras.optimizers.Optimizer]] = {
-    "sgd": _sgd,
+#: The solver that is no Keras optimizer: full-batch L-BFGS (:mod:`skneural._lbfgs`).
+LBFGS = "lbfgs"
+
+#: Optimizers, by the estimators' ``solver`` value. Each names the estimator
+#: parameters it reads; a parameter named here goes to every optimizer that has it,
+#: and a warm start rebuilds the optimizer only when one of its own changed.
+OPTIMIZERS: dict[str, Optimizer] = {
+    "sgd": Optimizer(_sgd, ("momentum", "nesterovs_momentum")),
     "adam": _keras(keras.optimizers.Adam, _ADAM_LIKE),
     "adamw": _keras(keras.optimizers.AdamW, _ADAM_LIKE),
     "adagrad": _keras(keras.optimizers.Adagrad, ("epsilon",)),
@@ -172,7 +194,7 @@ OPTIMIZERS: dict[str, Callable[[Any], keras.optimizers.Optimizer]] = {
     "nadam": _keras(keras.optimizers.Nadam, _ADAM_LIKE),
     "lamb": _keras(keras.optimizers.Lamb, _ADAM_LIKE),
     "lion": _keras(keras.optimizers.Lion, ("beta_1", "beta_2")),
-    "lars": _lars,
+    "lars": Optimizer(_lars, ("momentum", "nesterovs_momentum", "lars_eta")),
 }
 
 

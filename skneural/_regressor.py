@@ -1,17 +1,17 @@
 """MLPRegressorX: single- and multi-output regression."""
 
-from collections.abc import Callable
 from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMLPX
 from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
 from ._params import MLPParams
+from ._targets import RegressionTargets
 
 
 @fill_doc
@@ -181,6 +181,7 @@ default='squared_error'
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(BaseMLPX._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
         """Train for one epoch over ``X``, continuing from the current state.
@@ -204,37 +205,9 @@ default='squared_error'
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _encode_targets(self, y, incremental: bool) -> np.ndarray:
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError(
-                "loss='poisson' needs non-negative targets; y has negative values "
-                f"(minimum {np.min(y)})."
-            )
-        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-
-    def _loss_targets(self, y) -> np.ndarray:
-        Y = np.asarray(y, dtype=np.float64)
-        Y = Y.reshape(len(Y), -1)
-        if Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {Y.shape[1]} target columns, but the estimator was fitted on "
-                f"{self.n_outputs_}."
-            )
-        return Y
-
-    def _loss_name(self) -> str:
-        return self.loss
-
-    def _loss_options(self) -> dict[str, float]:
-        return {"delta": float(self.huber_delta)} if self.loss == "huber" else {}
-
-    def _scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
-        def score(outputs: np.ndarray) -> float:
-            if not np.isfinite(outputs).all():
-                return np.nan
-            return r2_score(y, self._squeeze(outputs), sample_weight=sample_weight)
-
-        return score
+    def _learn_targets(self, y, previous, incremental: bool, classes):
+        options = (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
+        return RegressionTargets.learn(y, self.loss, options)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.
@@ -249,7 +222,7 @@ default='squared_error'
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        return self._squeeze(self._outputs(X))
+        return self._network.targets.decode(self._outputs(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

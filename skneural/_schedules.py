@@ -12,6 +12,9 @@ from dataclasses import dataclass
 #: The ``learning_rate`` values. The first three are scikit-learn's, with its rules.
 SCHEDULES = ("constant", "invscaling", "adaptive", "exponential", "step", "cosine")
 
+# scikit-learn's 'adaptive' schedule stops once the learning rate falls to this value.
+_MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -48,7 +51,7 @@ class Schedule:
 
         ``t`` is the number of samples seen before this epoch (scikit-learn's ``t_``,
         for 'invscaling'); ``adaptive_rate`` is the current rate of 'adaptive', which
-        the stopping rule divides by 5 (see :func:`skneural._training.run_epochs`).
+        :meth:`on_plateau` lowers.
         """
         init = self.learning_rate_init
         if epoch < self.warmup_epochs:
@@ -68,3 +71,12 @@ class Schedule:
             span = max(self.n_epochs - self.warmup_epochs, 1)
             return init * 0.5 * (1.0 + math.cos(math.pi * min(epoch, span) / span))
         return init
+
+    def on_plateau(self, adaptive_rate: float) -> float | None:
+        """What to do when the stopping rule's patience runs out (scikit-learn's
+        ``trigger_stopping``): 'adaptive' divides its current rate by 5 and training
+        goes on with the returned rate, until the rate is down to 1e-6; then, and for
+        every other schedule, None: stop."""
+        if self.kind == "adaptive" and adaptive_rate > _MIN_ADAPTIVE_LEARNING_RATE:
+            return adaptive_rate / 5.0
+        return None

@@ -1,7 +1,7 @@
 """The training loop: scikit-learn's stopping rules around compiled epochs.
 
-Each epoch is one call of a compiled function (:mod:`skneural._compiled`) over tensors
-that stay resident. Around it, :func:`run_epochs` applies scikit-learn's MLP semantics
+Each epoch is one call of a compiled function (:mod:`skneural._epoch`) over tensors
+that stay resident. Around it, :class:`EpochLoop` applies scikit-learn's MLP semantics
 epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on the training loss or the
 validation score, the learning-rate schedule (:mod:`skneural._schedules`),
 best-weights restore for early stopping, and the ``ConvergenceWarning`` at
@@ -18,11 +18,8 @@ import keras
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._compiled import EpochRunner, TrainData
-from ._schedules import Schedule
-
-# scikit-learn's 'adaptive' schedule stops once the learning rate falls to this value.
-_MIN_ADAPTIVE_LEARNING_RATE = 1e-6
+from ._epoch import EpochRunner, TrainData
+from ._plan import Plan, StoppingRule
 
 
 @dataclass
@@ -34,17 +31,6 @@ class Validation:
 
 
 @dataclass
-class StoppingRule:
-    """scikit-learn's convergence rule and iteration budget."""
-
-    max_iter: int
-    tol: float
-    n_iter_no_change: float
-    shuffle: bool
-    verbose: int = 0
-
-
-@dataclass
 class TrainingState:
     """What the loop carries from epoch to epoch and across warm starts.
 
@@ -52,7 +38,7 @@ class TrainingState:
     the model's weights at the best validation score; ``history`` holds one
     dict per epoch (loss, learning rate, and the validation loss and score when there
     is a validation set); ``gradient_norms`` and ``dead_fractions`` one array per
-    epoch (see :class:`skneural._compiled.EpochResult`); ``schedule_epoch`` counts
+    epoch (see :class:`skneural._epoch.EpochResult`); ``schedule_epoch`` counts
     the epochs since ``fit`` started, for the learning-rate schedule, and
     ``learning_rate`` is the current rate of the 'adaptive' schedule.
     """
@@ -88,6 +74,9 @@ class TrainingState:
                 del value[length:]
             setattr(self, name, value)
 
+    def count_no_improvement(self, no_improvement: bool) -> None:
+        self.no_improvement_count = self.no_improvement_count + 1 if no_improvement else 0
+
     def track(self, validation: bool, model: keras.Model) -> None:
         """Start the record that this fit's stopping rule compares against.
 
@@ -103,123 +92,148 @@ class TrainingState:
             self.best_loss = np.inf
 
 
-def run_epochs(
-    runner: EpochRunner,
-    state: TrainingState,
-    data: TrainData,
-    validation: Validation | None,
-    schedule: Schedule,
-    rule: StoppingRule,
-    batch_size: int,
-    rng: np.random.Generator,
-    incremental: bool,
-) -> int:
-    """Train until a stopping rule fires; return the number of epochs run (``n_iter_``).
-
-    With ``incremental=True`` exactly one epoch runs (``partial_fit``).
-    """
-    state.track(validation is not None, runner.model)
-    with _Progress(rule, incremental) as progress:
-        n_iter = 0
-        for _ in range(rule.max_iter):
-            checkpoint, rng_state = state.checkpoint(), rng.bit_generator.state
-            started = runner.epochs_started
-            try:
-                outcome = _run_epoch(
-                    runner, state, data, validation, schedule, rule, batch_size, rng, progress.say
-                )
-            except BaseException as exc:
-                # Whatever stopped the epoch, the model and the record are put back as
-                # they were after the last complete one, so that they agree.
-                if runner.epochs_started > started:
-                    runner.restore()
-                state.rollback(checkpoint)
-                rng.bit_generator.state = rng_state
-                if not isinstance(exc, KeyboardInterrupt):
-                    raise
-                _warn_interrupted(len(state.history), validation is not None)
-                break
-            progress.update(state.history[-1])
-            if outcome == _DIVERGED:
-                break
-            n_iter += 1
-            if outcome == _STOP or incremental:
-                break
-            if n_iter == rule.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
-                    "and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                )
-
-        if validation is not None:
-            runner.model.set_weights(state.best_weights)
-        return n_iter
-
+#: scikit-learn's words when training ends before any weights were finite.
+NON_FINITE_WEIGHTS = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
 
 _CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
 
 
-def _run_epoch(
-    runner: EpochRunner,
-    state: TrainingState,
-    data: TrainData,
-    validation: Validation | None,
-    schedule: Schedule,
-    rule: StoppingRule,
-    batch_size: int,
-    rng: np.random.Generator,
-    say: Callable[[str], None],
-) -> str:
-    """One epoch and its bookkeeping; whether to continue, stop, or it diverged."""
-    n_samples = data.n_samples
-    learning_rate = schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
-    runner.model.optimizer.learning_rate = learning_rate
-    order = rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
-    result = runner.run_epoch(data, order, batch_size)
-    loss = result.loss
-    row = {"loss": loss, "learning_rate": learning_rate}
-    state.gradient_norms.append(result.gradient_norms)
-    state.dead_fractions.append(result.dead_fractions)
-    say(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
-    if not result.finite:
-        state.history.append(row)
-        runner.restore()
-        _warn_divergence(len(state.history), loss, learning_rate)
-        return _DIVERGED
-    state.t += n_samples
-    state.schedule_epoch += 1
-    state.loss_curve.append(loss)
+class EpochLoop:
+    """Runs epochs on a workspace until a stopping rule fires.
 
-    if validation is not None:
-        val_loss, outputs = runner.evaluate(validation.data)
-        score = validation.score(outputs)
-        row.update(val_loss=val_loss, val_score=score)
-        state.validation_scores.append(score)
-        say(f"Validation score: {score:f}")
-        improved = score > state.best_validation_score
-        _count_no_improvement(state, score < state.best_validation_score + rule.tol)
-        if improved:
-            state.best_validation_score = score
-            state.best_weights = runner.model.get_weights()
-    else:
-        _count_no_improvement(state, loss > state.best_loss - rule.tol)
-        state.best_loss = min(state.best_loss, loss)
-    state.history.append(row)
+    Parameters
+    ----------
+    runner : EpochRunner
+        The workspace loaded with the fitted network's state.
+    state : TrainingState
+        The record the epochs extend (and roll back on an interrupted epoch).
+    plan : Plan
+        The schedule, the stopping rule and the batch size.
+    data : TrainData
+        What each epoch trains on.
+    validation : Validation or None
+        The held-out set early stopping scores, if any.
+    rng : numpy.random.Generator
+        Shuffles each epoch; put back with the record when an epoch is undone.
+    """
 
-    if state.no_improvement_count > rule.n_iter_no_change:
-        if schedule.kind == "adaptive" and state.learning_rate > _MIN_ADAPTIVE_LEARNING_RATE:
-            state.learning_rate /= 5.0
-            state.no_improvement_count = 0
-            say(f"Setting learning rate to {state.learning_rate:f}")
+    def __init__(
+        self,
+        runner: EpochRunner,
+        state: TrainingState,
+        plan: Plan,
+        data: TrainData,
+        validation: Validation | None,
+        rng: np.random.Generator,
+    ):
+        self.runner = runner
+        self.state = state
+        self.data = data
+        self.validation = validation
+        self.rng = rng
+        self.schedule, self.rule = plan.schedule, plan.stopping
+        self.batch_size = plan.batch_size_for(data.n_samples)
+        self._say: Callable[[str], None] = print
+
+    def run(self, incremental: bool) -> int:
+        """Train until a stopping rule fires; return the number of epochs run
+        (``n_iter_``). With ``incremental=True`` exactly one epoch runs
+        (``partial_fit``)."""
+        state, rule, runner = self.state, self.rule, self.runner
+        state.track(self.validation is not None, runner.model)
+        with _Progress(rule, incremental) as progress:
+            self._say = progress.say
+            n_iter = 0
+            for _ in range(rule.max_iter):
+                checkpoint, rng_state = state.checkpoint(), self.rng.bit_generator.state
+                started = runner.epochs_started
+                try:
+                    outcome = self._epoch()
+                except BaseException as exc:
+                    # Whatever stopped the epoch, the model and the record are put back
+                    # as they were after the last complete one, so that they agree.
+                    if runner.epochs_started > started:
+                        runner.restore()
+                    state.rollback(checkpoint)
+                    self.rng.bit_generator.state = rng_state
+                    if not isinstance(exc, KeyboardInterrupt):
+                        raise
+                    _warn_interrupted(len(state.history), self.validation is not None)
+                    break
+                progress.update(state.history[-1])
+                if outcome == _DIVERGED:
+                    break
+                n_iter += 1
+                if outcome == _STOP or incremental:
+                    break
+                if n_iter == rule.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        if self.validation is not None:
+            runner.model.set_weights(state.best_weights)
+        return n_iter
+
+    def _epoch(self) -> str:
+        """One epoch and its bookkeeping; whether to continue, stop, or it diverged."""
+        state, rule, runner, validation = self.state, self.rule, self.runner, self.validation
+        n_samples = self.data.n_samples
+        learning_rate = self.schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
+        runner.model.optimizer.learning_rate = learning_rate
+        order = self.rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
+        result = runner.run_epoch(self.data, order, self.batch_size)
+        loss = result.loss
+        row = {"loss": loss, "learning_rate": learning_rate}
+        state.gradient_norms.append(result.gradient_norms)
+        state.dead_fractions.append(result.dead_fractions)
+        self._say(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
+        if not result.finite:
+            if not state.loss_curve:
+                # No epoch ever ended finite: there are no weights worth keeping.
+                raise ValueError(NON_FINITE_WEIGHTS)
+            state.history.append(row)
+            runner.restore()
+            _warn_divergence(len(state.history), loss, learning_rate)
+            return _DIVERGED
+        state.t += n_samples
+        state.schedule_epoch += 1
+        state.loss_curve.append(loss)
+
+        if validation is not None:
+            val_loss, outputs = runner.evaluate(validation.data)
+            score = validation.score(outputs)
+            row.update(val_loss=val_loss, val_score=score)
+            state.validation_scores.append(score)
+            self._say(f"Validation score: {score:f}")
+            improved = score > state.best_validation_score
+            state.count_no_improvement(score < state.best_validation_score + rule.tol)
+            if improved:
+                state.best_validation_score = score
+                state.best_weights = runner.model.get_weights()
         else:
-            what = "Validation score" if validation is not None else "Training loss"
-            say(
-                f"{what} did not improve more than tol={rule.tol:f} for "
-                f"{rule.n_iter_no_change} consecutive epochs. Stopping."
-            )
-            return _STOP
-    return _CONTINUE
+            state.count_no_improvement(loss > state.best_loss - rule.tol)
+            state.best_loss = min(state.best_loss, loss)
+        state.history.append(row)
+
+        if state.no_improvement_count > rule.n_iter_no_change:
+            lowered = self.schedule.on_plateau(state.learning_rate)
+            if lowered is not None:
+                state.learning_rate = lowered
+                state.no_improvement_count = 0
+                self._say(f"Setting learning rate to {state.learning_rate:f}")
+            else:
+                what = "Validation score" if validation is not None else "Training loss"
+                self._say(
+                    f"{what} did not improve more than tol={rule.tol:f} for "
+                    f"{rule.n_iter_no_change} consecutive epochs. Stopping."
+                )
+                return _STOP
+        return _CONTINUE
 
 
 class _Progress:
@@ -280,7 +294,3 @@ def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:
         "(clipnorm=1.0), or scaled inputs (e.g. a StandardScaler in a Pipeline).",
         ConvergenceWarning,
     )
-
-
-def _count_no_improvement(state: TrainingState, no_improvement: bool) -> None:
-    state.no_improvement_count = state.no_improvement_count + 1 if no_improvement else 0

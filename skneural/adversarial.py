@@ -47,12 +47,12 @@ import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseMLPX
+from ._classifier import MLPClassifierX
 from ._compat import validate_data
-from ._compiled import POOL
 from ._differentiable import differentiable
+from ._fitted import network_of
+from ._regressor import MLPRegressorX
 
 _NORMS = (np.inf, 1, 2)
 
@@ -78,12 +78,12 @@ class _Target:
             steps = estimator.steps[:-1]
         else:
             final, steps = estimator, []
-        if not isinstance(final, BaseMLPX):
+        if not isinstance(final, MLPClassifierX | MLPRegressorX):
             raise TypeError(
                 "The attacked model must be an MLPClassifierX or MLPRegressorX, or a "
                 f"Pipeline ending in one; got {type(final).__name__}."
             )
-        check_is_fitted(final)
+        self.network = network_of(final)
         self.estimator, self.final = estimator, final
         self.rows = X
         if steps:
@@ -107,18 +107,16 @@ class _Target:
         """The loss's targets for ``y``, or for the model's own predictions."""
         if y is None:
             y = self.estimator.predict(self.rows)
-        return self.final._loss_targets(y)
+        return self.network.targets.encode(y)
 
     @contextmanager
     def compiled(self) -> Iterator[None]:
         """Within the block, :meth:`gradient` runs the network's part in a compiled
-        function of a pooled workspace (:mod:`skneural._compiled`): traced once per
+        function of a pooled workspace (:mod:`skneural._pool`): traced once per
         network shape and process, loaded with the estimator's weights, which it
         leaves untouched."""
-        final = self.final
-        loss = final._loss_objective()
-        with POOL.borrow(final._spec, final.model_, loss, write_back=False) as runner:
-            self._network_gradient = runner.input_gradient
+        with self.network.input_gradients() as gradient:
+            self._network_gradient = gradient
             try:
                 yield
             finally:
@@ -145,7 +143,7 @@ class _Target:
                 "a Pipeline is in the transformed space, not the input space. Pass "
                 "clip=(X_train.min(axis=0), X_train.max(axis=0)) instead."
             )
-        return self.final._input_range
+        return self.network.input_range
 
 
 def _numeric_matrix(X, pipeline) -> np.ndarray:

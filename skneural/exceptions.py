@@ -55,9 +55,10 @@ class NotDifferentiableError(ValueError):
 
 
 class ModelFileError(ValueError):
-    """A file is not a readable skneural model file: truncated, corrupt, foreign,
-    of another format version, or naming a layer or optimizer skneural does not
-    build.
+    """A file is not a readable skneural model file: not a regular file, truncated,
+    corrupt, foreign, of another format version, larger than its network implies,
+    naming a Keras object or setting skneural does not write, or holding a network
+    that disagrees with its manifest.
 
     Examples
     --------

@@ -13,8 +13,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural.adversarial import fgsm
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 4))
 Y_CLASS = np.array(["a", "b", "c", "d"] * 10)

@@ -11,8 +11,6 @@ from numpy.testing import assert_allclose
 
 from skneural.cli import load_pipeline, main
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):

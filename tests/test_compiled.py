@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from skneural import MLPClassifierX, MLPRegressorX, _compiled
-from skneural._compiled import Objective, RunnerPool
-
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+from skneural import MLPClassifierX, MLPRegressorX
+from skneural._plan import Objective
+from skneural._pool import RunnerPool
 
 PARAMS = dict(
     hidden_layer_sizes=(16, 8),
@@ -33,8 +32,7 @@ def data():
 @pytest.fixture
 def fresh_pool(monkeypatch):
     pool = RunnerPool(max_idle=4)
-    monkeypatch.setattr(_compiled, "POOL", pool)
-    monkeypatch.setattr("skneural._base.POOL", pool)
+    monkeypatch.setattr("skneural._fitted.POOL", pool)
     return pool
 
 
@@ -46,11 +44,11 @@ def _fit(data, **extra):
 def test_reused_workspace_gives_the_result_of_a_fresh_one(data, monkeypatch):
     fresh = {}
     with monkeypatch.context() as m:
-        m.setattr("skneural._base.POOL", RunnerPool(max_idle=0))
+        m.setattr("skneural._fitted.POOL", RunnerPool(max_idle=0))
         for seed in (0, 1):
             fresh[seed] = _fit(data, random_state=seed, early_stopping=True).predict_proba(data[0])
     pool = RunnerPool(max_idle=4)
-    monkeypatch.setattr("skneural._base.POOL", pool)
+    monkeypatch.setattr("skneural._fitted.POOL", pool)
     for _ in range(2):
         for seed in (0, 1):
             reused = _fit(data, random_state=seed, early_stopping=True).predict_proba(data[0])
@@ -63,7 +61,7 @@ def test_warm_start_through_the_pool_matches_without(data, fresh_pool, monkeypat
     est = MLPClassifierX(**dict(PARAMS, warm_start=True)).fit(X, y)
     _fit(data, random_state=5)  # another estimator uses the same workspace in between
     pooled = est.fit(X, y).predict_proba(X)
-    monkeypatch.setattr("skneural._base.POOL", RunnerPool(max_idle=0))
+    monkeypatch.setattr("skneural._fitted.POOL", RunnerPool(max_idle=0))
     unpooled = MLPClassifierX(**dict(PARAMS, warm_start=True)).fit(X, y).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(pooled, unpooled)
 
@@ -117,7 +115,7 @@ def test_alpha_l1_and_learning_rate_reuse_one_workspace(data, fresh_pool):
 
 def test_penalty_reaches_the_reused_graph(data, fresh_pool, monkeypatch):
     pooled = [_fit(data, alpha=a).coefs_[0] for a in (0.0, 5.0)]
-    monkeypatch.setattr("skneural._base.POOL", RunnerPool(max_idle=0))
+    monkeypatch.setattr("skneural._fitted.POOL", RunnerPool(max_idle=0))
     np.testing.assert_array_equal(pooled[1], _fit(data, alpha=5.0).coefs_[0])
     assert np.abs(pooled[1]).sum() < np.abs(pooled[0]).sum()
 
@@ -127,7 +125,7 @@ def test_pool_is_bounded(data):
     X, y = data
     for width in (3, 4, 5):
         est = MLPRegressorX(hidden_layer_sizes=(width,), max_iter=1).fit(X, y.astype(float))
-        with pool.borrow(est._spec, est.model_, Objective("squared_error")):
+        with pool.borrow(est._network.plan.network, est.model_, Objective("squared_error")):
             pass
     assert sum(len(r) for r in pool._idle.values()) == 2
     pool.clear()

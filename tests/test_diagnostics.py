@@ -13,8 +13,6 @@ from sklearn.exceptions import ConvergenceWarning
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural.exceptions import DiagnosticWarning
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 
 def _digits(n=600):
     X, y = load_digits(return_X_y=True)

@@ -34,7 +34,7 @@ _SCRIPT = textwrap.dedent(
 
     import skneural
     from skneural import MLPClassifierX, MLPRegressorX
-    from skneural._compiled import POOL
+    from skneural._pool import POOL
 
     warnings.simplefilter("ignore")
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from keras.src.backend.common import global_state
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -25,23 +25,7 @@ from tensorflow.python.framework import config as tf_config
 
 from skneural import MLPClassifierX, MLPRegressorX
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def clf_data():
-    X, y = make_classification(
-        n_samples=120, n_features=6, n_informative=4, n_classes=3, random_state=0
-    )
-    return StandardScaler().fit_transform(X), y
-
-
-@pytest.fixture(scope="module")
-def reg_data():
-    X, y = make_regression(n_samples=120, n_features=5, n_targets=2, random_state=0)
-    return StandardScaler().fit_transform(X), y / 100
 
 
 # -- targets -------------------------------------------------------------------

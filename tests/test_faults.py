@@ -12,9 +12,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils.validation import check_is_fitted
 
 from skneural import MLPClassifierX, MLPRegressorX
-from skneural._compiled import EpochRunner
-
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+from skneural._epoch import EpochRunner
 
 
 def _digits(n=400):

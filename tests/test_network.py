@@ -16,10 +16,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural._config import NetworkSpec
 from skneural._network import build_network
-from skneural._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from skneural._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS, make_initializer
 from skneural.exceptions import DiagnosticWarning
-
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _data(n=60, n_features=5, n_classes=3, seed=0):
@@ -99,6 +97,28 @@ def test_build_network_is_seeded_by_the_generator():
 
 
 # -- initializers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "initializer",
+    [*INITIALIZERS, keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")],
+)
+def test_same_generator_same_initial_weights_for_float32_and_float64(initializer):
+    spec = _spec(hidden_layer_sizes=(8, 6), dropout=(0.0, 0.3), kernel_initializer=initializer)
+    wide = build_network(spec, np.random.default_rng(7)).get_weights()
+    narrow = build_network(
+        dataclasses.replace(spec, dtype="float32"), np.random.default_rng(7)
+    ).get_weights()
+    for w64, w32 in zip(wide, narrow, strict=True):
+        assert w64.dtype == np.float64 and w32.dtype == np.float32
+        assert_allclose(w64, w32, rtol=np.finfo(np.float32).eps, atol=0)
+    # float64 networks keep Keras's own draw: a float64 Dense layer with that seed.
+    seed = np.random.default_rng(7).integers(2**31 - 1)
+    layer = keras.layers.Dense(
+        8, kernel_initializer=make_initializer(initializer, int(seed)), dtype="float64"
+    )
+    layer.build((None, 5))
+    assert_allclose(wide[0], layer.kernel.numpy(), rtol=0, atol=0)
 
 
 def test_initializer_sets_initial_weight_statistics():

@@ -18,8 +18,6 @@ from sklearn.utils.validation import check_is_fitted
 from skneural import MLPClassifierX, MLPRegressorX, load, save
 from skneural.exceptions import ModelFileError
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(90, 4))
 FRAME = pd.DataFrame(X, columns=["age", "height", "weight", "score"])
@@ -154,7 +152,7 @@ def test_other_format_version_is_refused_and_other_package_version_warns(tmp_pat
     est, X_, _ = _fitted("binary-lars")
     manifest, network = _manifest_and_network(est, tmp_path)
     newer = _write(tmp_path / "newer", {**manifest, "format_version": 99}, network)
-    with pytest.raises(ModelFileError, match="format version 99.*reads format version 1"):
+    with pytest.raises(ModelFileError, match="format version 99.*reads format version 2"):
         load(newer)
     older = {**manifest, "versions": {**manifest["versions"], "skneural": "0.0.1"}}
     with pytest.warns(UserWarning, match="written by skneural 0.0.1"):
@@ -173,11 +171,12 @@ def test_code_in_the_network_is_refused(tmp_path):
         warnings.simplefilter("ignore")
         evil.save(evil_path)
     bad = _write(tmp_path / "evil.skneural", manifest, open(evil_path, "rb").read())
-    with pytest.raises(ModelFileError, match=r"layers skneural does not build: \['Lambda'\]"):
+    lambda_layer = r"object skneural does not build \(.*class_name='Lambda'"
+    with pytest.raises(ModelFileError, match=lambda_layer):
         load(bad)
     malformed = {**manifest, "params": {"dict": [["alpha", {"array": 1, "x": 2}]]}}
-    with pytest.raises(ModelFileError, match="malformed"):
-        load(_write(tmp_path / "malformed", malformed, b""))
+    with pytest.raises(ModelFileError, match=r"malformed: unknown value tag \['array', 'x'\]"):
+        load(_write(tmp_path / "bad-tag", malformed, b""))
     fake_class = {**manifest, "estimator": "os.system"}
     with pytest.raises(ModelFileError, match="unknown estimator 'os.system'"):
         load(_write(tmp_path / "fake", fake_class))
@@ -185,7 +184,7 @@ def test_code_in_the_network_is_refused(tmp_path):
         **manifest,
         "params": {"dict": [["kernel_initializer", {"initializer": {"module": "evil"}}]]},
     }
-    with pytest.raises(ModelFileError, match="initializer that is not Keras's own"):
+    with pytest.raises(ModelFileError, match="initializer in the parameters is a module='evil'"):
         load(_write(tmp_path / "init", bad_init, io.BytesIO().getvalue()))
 
 

@@ -22,8 +22,6 @@ from sklearn.model_selection import GridSearchCV
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural.streaming import fit_batches
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # Thread pools per worker process: TensorFlow sizes its own from these variables when

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
-import skneural._base
+import skneural._holdout
 from skneural import MLPClassifierX, MLPRegressorX
 
 # -- a numpy reference of the per-batch loss and its gradient ------------------------
@@ -401,7 +401,7 @@ def split_spy(monkeypatch):
         calls.append(result)
         return result
 
-    monkeypatch.setattr(skneural._base, "train_test_split", spy)
+    monkeypatch.setattr(skneural._holdout, "train_test_split", spy)
     return calls
 
 

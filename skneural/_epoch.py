@@ -1,32 +1,21 @@
-"""Compiled training functions, and their reuse across fits of the same network shape.
+"""The compiled epoch: every minibatch step of an epoch inside one TensorFlow graph.
 
-One call of :meth:`EpochRunner.run_epoch` runs every minibatch step of an epoch inside
-one TensorFlow graph: the data stay in tensors, batches are gathered by index, and
-Python is entered once per epoch, not once per step.
-
-Tracing that graph costs more than training a small network for many epochs, and
-cross-validation and grid searches fit the same architecture again and again. So the
-compiled functions live on a *workspace*: a private Keras model and optimizer of a
-given shape. A fit borrows a workspace of its shape from :data:`POOL`, copies its own
-model's variables and optimizer state in, trains, and copies them back out. The
-estimator's ``model_`` is never shared, a workspace serves one fit at a time, and a
-fit through a reused workspace gives exactly the result of a fresh one.
+One call of :meth:`EpochRunner.run_epoch` runs an epoch's steps: the data stay in
+tensors, batches are gathered by index, and Python is entered once per epoch, not once
+per step. The same runner evaluates the held-out set and computes the gradient of the
+loss with respect to the inputs (the attacks' and adversarial training's step).
+Runners are made and reused by :mod:`skneural._pool`.
 """
 
 import dataclasses
 import functools
-import json
-import threading
-from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ._config import NetworkSpec
-from ._network import build_network, dense_layers, hidden_activations, logits_model
+from ._network import dense_layers, hidden_activations, logits_model
+from ._plan import Objective
 from ._registry import LOSSES
 
 
@@ -45,30 +34,6 @@ class TrainData:
     @property
     def n_samples(self) -> int:
         return int(self.X.shape[0])
-
-
-@dataclasses.dataclass(frozen=True)
-class Objective:
-    """What each step minimises, beyond the network itself.
-
-    ``loss`` is a key of :data:`skneural._registry.LOSSES`, ``loss_options`` its
-    keyword options (Huber's ``delta``) as sorted pairs; ``alpha`` and ``l1`` the
-    penalties. With ``adversarial_eps`` set (one budget per feature), a share
-    ``adversarial_ratio`` of every batch is replaced by fast-gradient-sign examples
-    made with the current weights before the step (Goodfellow et al., 2015).
-    """
-
-    loss: str
-    loss_options: tuple[tuple[str, float], ...] = ()
-    alpha: float = 0.0
-    l1: float = 0.0
-    adversarial_eps: tuple[float, ...] | None = None
-    adversarial_ratio: float = 0.5
-
-    @property
-    def graph_key(self) -> tuple:
-        """What changes the compiled graph (the numbers are variables in it)."""
-        return self.loss, self.loss_options, self.adversarial_eps is not None
 
 
 @dataclasses.dataclass
@@ -358,105 +323,3 @@ def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
     if optimizer.clipvalue:
         return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
     return grads
-
-
-def _copy_state(source: keras.Model, target: keras.Model) -> None:
-    """Assign every variable of ``source`` and of its optimizer to ``target``'s.
-
-    Both were built from equal specs with equal optimizers, so their variable lists
-    match one to one (seed-generator states and optimizer step counts included).
-    """
-    pairs = [
-        *zip(source.variables, target.variables, strict=True),
-        *zip(source.optimizer.variables, target.optimizer.variables, strict=True),
-    ]
-    for src, dst in pairs:
-        dst.assign(src.value)
-
-
-def _optimizer_key(optimizer: keras.optimizers.Optimizer) -> tuple[str, str]:
-    # The learning rate is a variable in the graph; every other setting is a constant.
-    config = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
-    return type(optimizer).__qualname__, json.dumps(config, sort_keys=True, default=repr)
-
-
-class RunnerPool:
-    """Idle workspaces, least recently used first, at most ``max_idle`` of them.
-
-    Parameters
-    ----------
-    max_idle : int
-        Workspaces kept between fits; 0 compiles afresh for every fit.
-    """
-
-    def __init__(self, max_idle: int = 4):
-        self.max_idle = max_idle
-        self._idle: OrderedDict[tuple, list[EpochRunner]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def borrow(
-        self, spec: NetworkSpec, model: keras.Model, objective: Objective, write_back: bool = True
-    ) -> Iterator[EpochRunner]:
-        """A runner loaded with ``model``'s state; with ``write_back``, the trained state
-        is copied back to ``model`` when the block exits, also by an exception."""
-        # A workspace made inside a tf.distribute scope has its variables on that
-        # strategy's devices and its graph runs the strategy's replicas.
-        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
-        key = (
-            dataclasses.replace(spec, kernel_initializer=None),
-            _optimizer_key(model.optimizer),
-            objective.graph_key,
-            strategy,
-        )
-        runner = self._take(key)
-        if runner is None:
-            runner = self._new_runner(spec, model.optimizer, objective)
-        _copy_state(model, runner.model)
-        runner.configure(objective)
-        try:
-            yield runner
-        finally:
-            if write_back:
-                _copy_state(runner.model, model)
-            self._give_back(key, runner)
-
-    @staticmethod
-    def _new_runner(
-        spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective
-    ) -> EpochRunner:
-        # The workspace's own initial weights are overwritten before every use.
-        workspace = build_network(spec, np.random.default_rng(0))
-        workspace.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
-        return EpochRunner(workspace, objective)
-
-    def _take(self, key: tuple) -> EpochRunner | None:
-        with self._lock:
-            runners = self._idle.get(key)
-            if not runners:
-                return None
-            runner = runners.pop()
-            if not runners:
-                del self._idle[key]
-            return runner
-
-    def _give_back(self, key: tuple, runner: EpochRunner) -> None:
-        with self._lock:
-            if self.max_idle <= 0:
-                return
-            self._idle.setdefault(key, []).append(runner)
-            self._idle.move_to_end(key)
-            while sum(len(runners) for runners in self._idle.values()) > self.max_idle:
-                oldest = next(iter(self._idle))
-                self._idle[oldest].pop(0)
-                if not self._idle[oldest]:
-                    del self._idle[oldest]
-
-    def clear(self) -> None:
-        """Drop every idle workspace (and the memory its graph holds)."""
-        with self._lock:
-            self._idle.clear()
-
-
-#: The process-wide pool every fit borrows from.
-POOL = RunnerPool()

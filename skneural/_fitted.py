@@ -1,0 +1,210 @@
+"""The fitted network: one object that owns everything a fit produces.
+
+A :class:`FittedNetwork` holds the plan it was built from, the targets it maps outputs
+to, the Keras model with its optimizer state, the training record, the random
+generator that seeded and shuffles it, the range of the inputs it saw, and a numpy
+forward pass. It trains itself under a plan, predicts, gives the input gradient the
+attacks need, and turns itself into plain data for the model file and back.
+
+The estimators keep one of these in a private attribute and copy scikit-learn's public
+fitted attributes from it; forgetting or restoring a fit is one assignment. The attacks
+and the model file use its methods and nothing else of the estimator's.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from ._config import make_rng
+from ._epoch import TrainData
+from ._holdout import split_for_training
+from ._inference import ForwardPass
+from ._lbfgs import fit_lbfgs
+from ._network import build_network, dense_layers
+from ._plan import Plan, check_continuation
+from ._pool import POOL
+from ._registry import LBFGS
+from ._training import EpochLoop, TrainingState
+
+
+class FittedNetwork:
+    """Everything one fit produces (see the module docstring).
+
+    Parameters
+    ----------
+    plan : Plan
+        What the network was built and is trained by.
+    targets : ClassificationTargets or RegressionTargets
+        How ``y`` maps to the outputs and back.
+    model : keras.Model
+        Built from ``plan.network`` and compiled with its optimizer.
+    record : TrainingState
+        The training record.
+    rng : numpy.random.Generator
+        Seeds and shuffles this network's training.
+    input_range : tuple of ndarray or None
+        Per-feature minimum and maximum of every X trained on (``clip='data'``).
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        targets: Any,
+        model: keras.Model,
+        record: TrainingState,
+        rng: np.random.Generator,
+        input_range: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
+        self.plan = plan
+        self.targets = targets
+        self.model = model
+        self.record = record
+        self.rng = rng
+        self.input_range = input_range
+        self.forward = ForwardPass(model, plan.network)
+        self._frames: tuple | None = None
+
+    @classmethod
+    def build(cls, plan: Plan, targets: Any, random_state) -> "FittedNetwork":
+        """A new, untrained network for ``plan``, seeded from ``random_state``."""
+        rng = make_rng(random_state)
+        model = build_network(plan.network, rng)
+        _compile(model, plan)
+        record = TrainingState(learning_rate=plan.schedule.learning_rate_init)
+        return cls(plan, targets, model, record, rng)
+
+    def continue_with(self, plan: Plan, targets: Any) -> None:
+        """Adopt the plan of a warm start: the network must stay the same; a
+        changed optimizer setting builds a new optimizer (its state cannot carry
+        over). Refused plans change nothing."""
+        check_continuation(self.plan, plan)
+        if plan.optimizer != self.plan.optimizer:
+            _compile(self.model, plan)
+        self.plan, self.targets = plan, targets
+
+    # -- training ------------------------------------------------------------------
+
+    def train(
+        self, X: np.ndarray, Y: np.ndarray, y, sample_weight: np.ndarray, incremental: bool
+    ) -> int:
+        """Train on ``X`` and ``Y`` (``y`` encoded by the targets); return the
+        number of epochs (L-BFGS: iterations) run. ``incremental`` runs one epoch and
+        never holds out."""
+        low, high = X.min(axis=0), X.max(axis=0)
+        if self.input_range is not None:
+            low = np.minimum(low, self.input_range[0])
+            high = np.maximum(high, self.input_range[1])
+        self.input_range = (low, high)
+        plan, record = self.plan, self.record
+        try:
+            if plan.optimizer.solver == LBFGS:
+                # Full batch, and no early stopping (as scikit-learn's lbfgs).
+                data = TrainData.from_arrays(X, Y, sample_weight, plan.network.dtype)
+                return fit_lbfgs(self.model, plan, data, record)
+            data, validation = split_for_training(
+                X, Y, y, sample_weight, self.targets, plan, self.rng, incremental
+            )
+            if not incremental:
+                record.schedule_epoch = 0
+                record.learning_rate = plan.schedule.learning_rate_init
+            with POOL.borrow(plan.network, self.model, plan.objective) as runner:
+                loop = EpochLoop(runner, record, plan, data, validation, self.rng)
+                return loop.run(incremental)
+        finally:
+            self.forward = ForwardPass(self.model, plan.network)
+
+    # -- what the fit left -----------------------------------------------------------
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.record.history)
+
+    def weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The Dense layers' kernels and biases, input to output (``coefs_``,
+        ``intercepts_``)."""
+        layers = dense_layers(self.model)
+        return [layer.kernel.numpy() for layer in layers], [layer.bias.numpy() for layer in layers]
+
+    def records(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``history_``, ``gradient_norms_`` and ``dead_units_``: built when first read
+        after an epoch, not by every fit (``partial_fit`` over a long stream would
+        rebuild them on every call)."""
+        record = self.record
+        if self._frames is not None and self._frames[0] == len(record.history):
+            return self._frames[1]
+        epochs = pd.RangeIndex(1, len(record.history) + 1, name="epoch")
+        layers = [layer.name for layer in dense_layers(self.model)]
+        frames = (
+            pd.DataFrame(record.history, index=epochs),
+            pd.DataFrame(
+                np.reshape(record.gradient_norms, (len(epochs), len(layers))),
+                index=epochs,
+                columns=pd.Index(layers, name="layer"),
+            ),
+            pd.DataFrame(
+                np.reshape(record.dead_fractions, (len(epochs), len(layers) - 1)),
+                index=epochs,
+                columns=pd.Index(layers[:-1], name="layer"),
+            ),
+        )
+        self._frames = (len(record.history), frames)
+        return frames
+
+    # -- the attacks' view -------------------------------------------------------------
+
+    @contextmanager
+    def input_gradients(self) -> Iterator[Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+        """Within the block, a function ``(X, Y) -> d(sum of per-sample losses)/dX``
+        in inference mode, compiled on a pooled workspace (traced once per network
+        shape and process) loaded with this network's weights, which it leaves as
+        they are."""
+        loss = self.plan.objective.loss_only()
+        with POOL.borrow(self.plan.network, self.model, loss, write_back=False) as runner:
+            yield runner.input_gradient
+
+    # -- the model file's view ---------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """What the model file keeps besides the Keras archive, as plain values."""
+        record = self.record
+        return {
+            "targets": self.targets.to_config(),
+            "training": {name: getattr(record, name) for name in record.__dataclass_fields__},
+            "rng": self.rng.bit_generator.state,
+            "input_range": self.input_range,
+            # Keras's archive keeps each dropout layer's seed but not how far it advanced.
+            "seed_states": [v.numpy() for v in _seed_states(self.model)],
+        }
+
+    @classmethod
+    def from_state(
+        cls, plan: Plan, targets: Any, model: keras.Model, state: dict
+    ) -> "FittedNetwork":
+        """The network :meth:`to_state` described, around a model Keras loaded."""
+        for variable, value in zip(_seed_states(model), state["seed_states"], strict=True):
+            variable.assign(value)
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["rng"]
+        record = TrainingState(**state["training"])
+        return cls(plan, targets, model, record, rng, state["input_range"])
+
+
+def _compile(model: keras.Model, plan: Plan) -> None:
+    optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+
+
+def _seed_states(model: keras.Model) -> list:
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def network_of(estimator) -> FittedNetwork:
+    """The fitted network of a fitted skneural estimator (NotFittedError otherwise)."""
+    check_is_fitted(estimator)
+    return estimator._network

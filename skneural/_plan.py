@@ -1,0 +1,186 @@
+"""One step from the estimator's parameters to the plan a fit follows.
+
+``_parameter_constraints`` has already checked every parameter on its own. Here the
+validated parameters, the targets' task (:mod:`skneural._targets`) and the data's
+shape become a :class:`Plan`: the network to build, the objective each step minimises,
+the optimizer and its settings, the learning-rate schedule, the stopping rule and the
+batch size. Nothing here reads the estimator itself, so a warm start can compare the
+plan it would make now with the one its network was built from.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from ._config import (
+    NetworkSpec,
+    adversarial_budget,
+    dropout_rates,
+    resolve_batch_size,
+    resolve_hidden_layer_sizes,
+)
+from ._registry import LBFGS, LOSSES, OPTIMIZERS
+from ._schedules import Schedule
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What each step minimises, beyond the network itself.
+
+    ``loss`` is a key of :data:`skneural._registry.LOSSES`, ``loss_options`` its
+    keyword options (Huber's ``delta``) as sorted pairs; ``alpha`` and ``l1`` the
+    penalties. With ``adversarial_eps`` set (one budget per feature), a share
+    ``adversarial_ratio`` of every batch is replaced by fast-gradient-sign examples
+    made with the current weights before the step (Goodfellow et al., 2015).
+    """
+
+    loss: str
+    loss_options: tuple[tuple[str, float], ...] = ()
+    alpha: float = 0.0
+    l1: float = 0.0
+    adversarial_eps: tuple[float, ...] | None = None
+    adversarial_ratio: float = 0.5
+
+    @property
+    def graph_key(self) -> tuple:
+        """What changes the compiled graph (the numbers are variables in it)."""
+        return self.loss, self.loss_options, self.adversarial_eps is not None
+
+    def loss_only(self) -> "Objective":
+        """The loss alone, without penalties or adversarial training (the attacks')."""
+        return Objective(self.loss, self.loss_options)
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """scikit-learn's convergence rule, iteration budget (``max_fun``: L-BFGS's
+    budget of objective evaluations) and early-stopping split."""
+
+    max_iter: int
+    max_fun: int
+    tol: float
+    n_iter_no_change: float
+    shuffle: bool
+    verbose: int = 0
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class OptimizerPlan:
+    """The ``solver`` and the values of the parameters it reads (and only those)."""
+
+    solver: str
+    settings: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "OptimizerPlan":
+        if params["clipnorm"] is not None and params["clipvalue"] is not None:
+            raise ValueError(
+                "clipnorm and clipvalue cannot both be set (the optimizer clips one way); "
+                f"got clipnorm={params['clipnorm']!r} and clipvalue={params['clipvalue']!r}."
+            )
+        if params["solver"] == LBFGS:
+            return cls(LBFGS, ())
+        names = OPTIMIZERS[params["solver"]].hyperparameters
+        return cls(params["solver"], tuple((name, params[name]) for name in names))
+
+    def build(self, learning_rate: float) -> keras.optimizers.Optimizer:
+        """The Keras optimizer. L-BFGS steps outside Keras, so its networks carry a
+        plain SGD optimizer that never steps: the model file, the workspaces and a
+        later warm start with another solver then treat every network alike."""
+        if self.solver == LBFGS:
+            return keras.optimizers.SGD(learning_rate=float(learning_rate))
+        return OPTIMIZERS[self.solver].build(learning_rate, **dict(self.settings))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a fit follows, derived from parameters, targets and data shape."""
+
+    network: NetworkSpec
+    objective: Objective
+    optimizer: OptimizerPlan
+    schedule: Schedule
+    stopping: StoppingRule
+    batch_size: "str | int"
+
+    def batch_size_for(self, n_samples: int) -> int:
+        return resolve_batch_size(self.batch_size, n_samples)
+
+
+def make_plan(params: Mapping[str, Any], targets: Any, n_features: int, dtype: str) -> Plan:
+    """The plan for ``params`` (``get_params(deep=False)``), a targets object of
+    :mod:`skneural._targets` (the loss and the number of outputs) and data with
+    ``n_features`` columns in ``dtype``."""
+    sizes = resolve_hidden_layer_sizes(params["hidden_layer_sizes"])
+    network = NetworkSpec(
+        n_features=n_features,
+        hidden_layer_sizes=sizes,
+        activation=params["activation"],
+        kernel_initializer=params["kernel_initializer"],
+        dropout=dropout_rates(params["dropout"], len(sizes)),
+        batch_normalization=bool(params["batch_normalization"]),
+        batch_norm_momentum=float(params["batch_norm_momentum"]),
+        residual=bool(params["residual"]),
+        n_outputs=targets.n_outputs,
+        out_activation=LOSSES[targets.loss].out_activation,
+        dtype=dtype,
+    )
+    eps = None
+    if np.any(np.asarray(params["adversarial_eps"]) > 0):
+        eps = tuple(adversarial_budget(params["adversarial_eps"], n_features))
+    objective = Objective(
+        loss=targets.loss,
+        loss_options=targets.loss_options,
+        alpha=float(params["alpha"]),
+        l1=float(params["l1"]),
+        adversarial_eps=eps,
+        adversarial_ratio=float(params["adversarial_ratio"]),
+    )
+    schedule = Schedule(
+        kind=params["learning_rate"],
+        learning_rate_init=params["learning_rate_init"],
+        power_t=params["power_t"],
+        decay_rate=params["lr_decay_rate"],
+        decay_epochs=params["lr_decay_epochs"],
+        warmup_epochs=params["warmup_epochs"],
+        n_epochs=params["max_iter"],
+    )
+    stopping = StoppingRule(
+        max_iter=params["max_iter"],
+        max_fun=params["max_fun"],
+        tol=params["tol"],
+        n_iter_no_change=params["n_iter_no_change"],
+        shuffle=params["shuffle"],
+        verbose=int(params["verbose"]),
+        early_stopping=bool(params["early_stopping"]),
+        validation_fraction=params["validation_fraction"],
+    )
+    return Plan(
+        network=network,
+        objective=objective,
+        optimizer=OptimizerPlan.from_params(params),
+        schedule=schedule,
+        stopping=stopping,
+        batch_size=params["batch_size"],
+    )
+
+
+def check_continuation(old: Plan, new: Plan) -> None:
+    """A warm start keeps the network: refuse a plan whose network differs.
+
+    The initializer only shapes a new network, so changing it is harmless here.
+    """
+    for field in dataclasses.fields(NetworkSpec):
+        before, after = getattr(old.network, field.name), getattr(new.network, field.name)
+        if field.name != "kernel_initializer" and before != after:
+            raise ValueError(
+                f"warm_start=True keeps the fitted network, but {field.name} changed "
+                f"from {before!r} to {after!r}. Set warm_start=False to train a new "
+                "network."
+            )

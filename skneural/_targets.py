@@ -1,0 +1,204 @@
+"""Targets <-> the network's outputs: what the loss compares, how outputs are read back.
+
+A targets object is learned from ``y`` in a fit and kept with the fitted network
+(:mod:`skneural._fitted`). It names the loss and the number of outputs (the plan reads
+them), encodes ``y`` as the loss compares it to the outputs (training, the attacks,
+scoring), turns outputs back into predictions, scores held-out outputs for early
+stopping, and writes itself to and reads itself from the model file as plain data.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import column_or_1d
+
+
+def squeeze(outputs: np.ndarray) -> np.ndarray:
+    """A single output column as a 1-D array, as scikit-learn returns it."""
+    return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+
+def _finite_score(
+    metric: Callable[[np.ndarray], float],
+) -> Callable[[np.ndarray], float]:
+    def score(outputs: np.ndarray) -> float:
+        return metric(outputs) if np.isfinite(outputs).all() else np.nan
+
+    return score
+
+
+class ClassificationTargets:
+    """Class labels, or a multilabel indicator matrix, as one-hot / sigmoid targets.
+
+    Binary labels use one sigmoid output, multiclass labels a softmax, multilabel
+    indicator targets one sigmoid per label.
+
+    Parameters
+    ----------
+    binarizer : LabelBinarizer
+        Fitted on the classes (or on the indicator matrix).
+    """
+
+    loss_options: tuple = ()
+
+    def __init__(self, binarizer: LabelBinarizer):
+        self.binarizer = binarizer
+
+    @classmethod
+    def learn(cls, y) -> "ClassificationTargets":
+        """From the labels of a fit (or the ``classes`` of a first ``partial_fit``)."""
+        targets = cls(LabelBinarizer().fit(y))
+        if not targets.multilabel and len(targets.classes) < 2:
+            raise ValueError(
+                "MLPClassifierX needs samples of at least 2 classes in y; got 1 class: "
+                f"{targets.classes.tolist()[0]!r}."
+            )
+        return targets
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.binarizer.classes_
+
+    @property
+    def multilabel(self) -> bool:
+        return self.binarizer.y_type_ == "multilabel-indicator"
+
+    @property
+    def loss(self) -> str:
+        return "log_loss" if self.binarizer.y_type_ == "multiclass" else "binary_log_loss"
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.binarizer.y_type_ == "binary" else len(self.classes)
+
+    def encode(self, y, training: bool = False) -> np.ndarray:
+        """``y`` as the loss's targets; refuses labels outside :attr:`classes`."""
+        y = np.asarray(y)
+        if self.multilabel:
+            if y.ndim != 2 or y.shape[1] != len(self.classes):
+                raise ValueError(
+                    f"y must be a label-indicator matrix with {len(self.classes)} "
+                    f"columns, as in fit; got shape {y.shape}."
+                )
+        else:
+            y = column_or_1d(y)
+            unseen = np.setdiff1d(unique_labels(y), self.classes)
+            if len(unseen):
+                raise ValueError(
+                    f"y has labels not seen in fit: {unseen.tolist()}; the classes are "
+                    f"{self.classes.tolist()}."
+                )
+        Y = self.binarizer.transform(y).astype(np.float64)
+        if training and self.multilabel and not Y.any():
+            raise ValueError(
+                "Every row of the multilabel y is all zeros: no label is ever present, "
+                "so there is nothing to learn."
+            )
+        return Y
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        return self.binarizer.inverse_transform(squeeze(outputs))
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """One column per class: a binary network's single output is P(classes[1])."""
+        return (
+            np.hstack([1.0 - outputs, outputs]) if self.binarizer.y_type_ == "binary" else outputs
+        )
+
+    def scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
+        """Accuracy of held-out outputs against ``y`` (the early-stopping score)."""
+        return _finite_score(
+            lambda outputs: accuracy_score(y, self.decode(outputs), sample_weight=sample_weight)
+        )
+
+    def stratify(self, y):
+        """Labels to stratify the early-stopping split by, or None."""
+        return None if self.multilabel else y
+
+    def to_config(self) -> dict:
+        return {"kind": "classification", "type": self.binarizer.y_type_, "classes": self.classes}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ClassificationTargets":
+        classes = np.asarray(config["classes"])
+        binarizer = LabelBinarizer()
+        if config["type"] == "multilabel-indicator":
+            binarizer.fit(np.eye(len(classes), dtype=int))
+        else:
+            binarizer.fit(classes)
+        if binarizer.y_type_ != config["type"] or len(binarizer.classes_) != len(classes):
+            raise ValueError(f"classes {classes.tolist()} do not make {config['type']!r} targets")
+        return cls(binarizer)
+
+
+class RegressionTargets:
+    """Numeric targets, one output per target column.
+
+    Parameters
+    ----------
+    loss : str
+        A regression key of :data:`skneural._registry.LOSSES`.
+    loss_options : tuple of (str, float) pairs
+        Its keyword options (Huber's ``delta``).
+    n_outputs : int
+        Target columns.
+    """
+
+    def __init__(self, loss: str, loss_options: tuple, n_outputs: int):
+        self.loss = loss
+        self.loss_options = tuple(loss_options)
+        self.n_outputs = n_outputs
+
+    @classmethod
+    def learn(cls, y, loss: str, loss_options: tuple) -> "RegressionTargets":
+        if loss == "poisson" and np.any(np.asarray(y) < 0):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets; y has negative values "
+                f"(minimum {np.min(y)})."
+            )
+        return cls(loss, loss_options, np.asarray(y).reshape(len(y), -1).shape[1])
+
+    def encode(self, y, training: bool = False) -> np.ndarray:
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y.reshape(len(Y), -1)
+        if Y.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"y has {Y.shape[1]} target columns, but the estimator was fitted on "
+                f"{self.n_outputs}."
+            )
+        return Y
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        return squeeze(outputs)
+
+    def scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
+        """R² of held-out outputs against ``y`` (the early-stopping score)."""
+        return _finite_score(
+            lambda outputs: r2_score(y, squeeze(outputs), sample_weight=sample_weight)
+        )
+
+    def stratify(self, y):
+        return None
+
+    def to_config(self) -> dict:
+        return {
+            "kind": "regression",
+            "loss": self.loss,
+            "loss_options": self.loss_options,
+            "n_outputs": self.n_outputs,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "RegressionTargets":
+        return cls(config["loss"], tuple(map(tuple, config["loss_options"])), config["n_outputs"])
+
+
+def targets_from_config(config: dict):
+    """The targets object a model file describes."""
+    kinds = {"classification": ClassificationTargets, "regression": RegressionTargets}
+    if config.get("kind") not in kinds:
+        raise ValueError(f"unknown kind of targets {config.get('kind')!r}")
+    return kinds[config["kind"]].from_config(config)

@@ -1,0 +1,25 @@
+"""Data shared by the test modules.
+
+The suite's warning policy lives in pyproject.toml (``filterwarnings``): one place,
+not one per module.
+"""
+
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.preprocessing import StandardScaler
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    """120 standardised samples, 6 features, 3 classes."""
+    X, y = make_classification(
+        n_samples=120, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    """120 standardised samples, 5 features, 2 targets of order 1."""
+    X, y = make_regression(n_samples=120, n_features=5, n_targets=2, random_state=0)
+    return StandardScaler().fit_transform(X), y / 100
