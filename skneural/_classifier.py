@@ -223,9 +223,10 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if incremental and _check_partial_fit_first_call(self, classes):
-            multilabel = type_of_target(y).startswith("multilabel")
-            return ClassificationTargets.learn(y if multilabel else classes)
-        if previous is None:
+            if type_of_target(y).startswith("multilabel"):
+                return ClassificationTargets.learn(y)
+            previous = ClassificationTargets.learn(classes)  # y is checked against them
+        elif previous is None:
             return ClassificationTargets.learn(y)
         labels = unique_labels(y)
         if self.warm_start and not incremental:
@@ -271,7 +272,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             The predicted classes.
         """
-        return self._network.targets.decode(self._outputs(X))
+        outputs = self._outputs(X)  # checks that the estimator is fitted
+        return self._network.targets.decode(outputs)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The output layer's values before the sigmoid or softmax (the logits).
@@ -303,7 +305,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             Class probabilities in the order of ``classes_``; for multilabel
             targets, the probability of each label independently.
         """
-        return self._network.targets.probabilities(self._outputs(X))
+        outputs = self._outputs(X)  # checks that the estimator is fitted
+        return self._network.targets.probabilities(outputs)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.

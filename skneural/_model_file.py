@@ -67,8 +67,7 @@ def open_regular_file(path: Any) -> BinaryIO:
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise ModelFileError(
-            f"{name!r} is a {_file_kind(mode)}, not a regular file: a model file is a "
-            "regular file"
+            f"{name!r} is a {_file_kind(mode)}, not a regular file: a model file is a regular file"
         )
     return os.fdopen(fd, "rb")
 
@@ -248,9 +247,7 @@ class ConfigSchema:
                 if isinstance(value, str):
                     self._strings[place].add(value)
         self.objects = {identity for identity, _ in self._kinds} | self.roots
-        self._free = {
-            place for place, strings in self._strings.items() if strings & names
-        }
+        self._free = {place for place, strings in self._strings.items() if strings & names}
 
     def check(self, config: Any, what: str, roots: "set[tuple] | None" = None) -> None:
         """Raise :class:`ModelFileError` unless ``config`` holds only what the good

@@ -158,9 +158,7 @@ def load_network(path: str, expected: NetworkExpectation, schema: ConfigSchema) 
         # Keras only warns when it skips weights it cannot match, leaving them random.
         if "Skipping" in str(warning.message):
             raise ModelFileError(f"Keras loaded the network only partly: {warning.message}")
-        warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
-        )
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     for variable in [*model.weights, *getattr(model.optimizer, "variables", [])]:
         value = np.asarray(variable)
         if value.dtype.kind == "f" and not np.isfinite(value).all():

@@ -73,4 +73,3 @@ def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema
     # An initializer the user passes as a parameter may be unseeded.
     initializers = [_as_written(make(seed)) for make in INITIALIZERS.values() for seed in (0, None)]
     return ConfigSchema(configs, names), ConfigSchema(initializers)
-

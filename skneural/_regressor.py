@@ -222,7 +222,8 @@ default='squared_error'
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        return self._network.targets.decode(self._outputs(X))
+        outputs = self._outputs(X)  # checks that the estimator is fitted
+        return self._network.targets.decode(outputs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

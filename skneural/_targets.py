@@ -88,7 +88,8 @@ class ClassificationTargets:
             unseen = np.setdiff1d(unique_labels(y), self.classes)
             if len(unseen):
                 raise ValueError(
-                    f"y has labels not seen in fit: {unseen.tolist()}; the classes are "
+                    f"y has labels outside classes_ (the classes seen in fit or declared "
+                    f"by the first partial_fit): {unseen.tolist()}; classes_ is "
                     f"{self.classes.tolist()}."
                 )
         Y = self.binarizer.transform(y).astype(np.float64)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural.exceptions import DiagnosticWarning
@@ -163,16 +163,24 @@ def test_divergence_stops_restores_the_last_finite_epoch_and_warns():
     assert np.isfinite(est.loss_curve_).all()
 
 
-def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
-    # float32 weights overflow in the very first step.
+def test_divergence_in_the_first_epoch_is_refused_as_in_scikit_learn():
+    # float32 weights overflow in the very first step: no epoch ever ended with finite
+    # weights, so there is nothing to keep and the fit raises scikit-learn's error.
     X, y, est = _diverging(learning_rate_init=1e30)
     X = X.astype(np.float32)
-    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch 1"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
         est.fit(X, y)
-    assert est.n_iter_ == 0 and est.loss_curve_ == [] and np.isnan(est.loss_)
-    assert all(np.isfinite(c).all() for c in est.coefs_)
-    assert_allclose(est.intercepts_[0], 0.0)  # biases start at zero
-    assert np.isfinite(est.predict(X)).all()
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    # A warm-started refit that diverges at once keeps the weights it started from.
+    fitted = _diverging(learning_rate_init=0.001, max_iter=2)[2].fit(X, y)
+    before = [w.copy() for w in fitted.coefs_ + fitted.intercepts_]
+    fitted.set_params(warm_start=True, learning_rate_init=1e30)
+    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch 3"):
+        fitted.fit(X, y)
+    for a, b in zip(fitted.coefs_ + fitted.intercepts_, before, strict=True):
+        assert_allclose(a, b, rtol=0, atol=0)
+    assert fitted.n_iter_ == 0 and np.isfinite(fitted.predict(X)).all()
 
 
 def test_clipnorm_prevents_the_divergence():

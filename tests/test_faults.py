@@ -78,7 +78,7 @@ def test_keyboard_interrupt_with_early_stopping_keeps_the_best_weights(monkeypat
 # -- other exceptions ----------------------------------------------------------------
 
 
-def test_an_error_in_a_first_fit_leaves_the_estimator_unfitted(monkeypatch):
+def test_an_error_in_a_fit_leaves_the_estimator_as_it_was(monkeypatch):
     X, y = _digits()
     _failing_epoch(monkeypatch, 2, RuntimeError("disk on fire"))
     est = MLPClassifierX((8,), max_iter=5, random_state=0)
@@ -89,14 +89,15 @@ def test_an_error_in_a_first_fit_leaves_the_estimator_unfitted(monkeypatch):
     assert not any(name.endswith("_") for name in vars(est))
     with pytest.raises(NotFittedError):
         est.predict(X)
-    # A refit of a fitted estimator that fails also unfits it (its old fit is gone).
+    # A refit of a fitted estimator that fails keeps the old fit, whole.
     monkeypatch.undo()
     est.fit(X, y)
+    proba, loss_curve = est.predict_proba(X), list(est.loss_curve_)
     _failing_epoch(monkeypatch, 1, RuntimeError("again"))
     with pytest.raises(RuntimeError):
         est.fit(X, y)
-    with pytest.raises(NotFittedError):
-        est.predict(X)
+    assert_array_equal(est.predict_proba(X), proba)
+    assert est.loss_curve_ == loss_curve
 
 
 def test_an_error_in_a_warm_start_keeps_attributes_and_network_in_step(monkeypatch):

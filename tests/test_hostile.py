@@ -265,15 +265,18 @@ def _registered(entry, name):
 
 CRAFTED_CODE = {
     "layer": lambda c: _registered(_layer(c, "hidden_0"), "EvilLayer") and c,
-    "initializer": lambda c: _registered(
-        _layer(c, "hidden_0")["config"]["kernel_initializer"], "EvilInitializer"
-    ) and c,
+    "initializer": lambda c: (
+        _registered(_layer(c, "hidden_0")["config"]["kernel_initializer"], "EvilInitializer") and c
+    ),
     "optimizer": lambda c: _registered(c["compile_config"]["optimizer"], "EvilOptimizer") and c,
-    "function": lambda c: _set(
-        _layer(c, "activation_0")["config"],
-        "activation",
-        keras.saving.serialize_keras_object(evil_activation),
-    ) or c,
+    "function": lambda c: (
+        _set(
+            _layer(c, "activation_0")["config"],
+            "activation",
+            keras.saving.serialize_keras_object(evil_activation),
+        )
+        or c
+    ),
     "model": lambda c: _registered(c, "EvilModel"),
 }
 
@@ -311,17 +314,29 @@ def test_an_initializer_in_the_parameters_never_runs(good, tmp_path):
 @pytest.mark.parametrize(
     "edit, match",
     [
-        (lambda c: _set(_layer(c, "hidden_0")["config"], "kernel_regularizer", "hostile>x"),
-         "kernel_regularizer .* is a str; expected NoneType"),
-        (lambda c: _set(_layer(c, "hidden_0")["config"], "activity_regularizer", None),
-         "activity_regularizer .* entry skneural never writes"),
-        (lambda c: _set(c["compile_config"], "loss", "hostile>evil_activation"),
-         "compile_config.loss .* is a str"),
+        (
+            lambda c: _set(_layer(c, "hidden_0")["config"], "kernel_regularizer", "hostile>x"),
+            "kernel_regularizer .* is a str; expected NoneType",
+        ),
+        (
+            lambda c: _set(_layer(c, "hidden_0")["config"], "activity_regularizer", None),
+            "activity_regularizer .* entry skneural never writes",
+        ),
+        (
+            lambda c: _set(c["compile_config"], "loss", "hostile>evil_activation"),
+            "compile_config.loss .* is a str",
+        ),
         (lambda c: _set(c["compile_config"], "metrics", ["accuracy"]), "metrics .* is a list"),
-        (lambda c: _set(_layer(c, "activation_0")["config"], "activation", "hard_sigmoid"),
-         "'hard_sigmoid'; expected one of"),
-        (lambda c: _set(_layer(c, "hidden_0")["config"]["dtype"], "class_name", "DTypePolicyMap"),
-         "does not build"),
+        (
+            lambda c: _set(_layer(c, "activation_0")["config"], "activation", "hard_sigmoid"),
+            "'hard_sigmoid'; expected one of",
+        ),
+        (
+            lambda c: _set(
+                _layer(c, "hidden_0")["config"]["dtype"], "class_name", "DTypePolicyMap"
+            ),
+            "does not build",
+        ),
     ],
     ids=["regularizer-string", "extra-entry", "loss", "metrics", "activation", "dtype-policy"],
 )
