@@ -5,10 +5,14 @@ hidden layer of 64 units, the same number of epochs for each rate:
 
 - ``learning_rate_init=1e-4`` is too small: after all epochs the loss has barely moved;
 - ``1e-2`` is good: the loss falls quickly, then levels off;
-- ``10`` is too large: every step overshoots further until the loss overflows to
-  infinity. skneural stops, issues a ``ConvergenceWarning`` ("Training diverged in
-  epoch ..."), and restores the weights from the start of that epoch, the last finite
-  ones; ``history_`` keeps the diverged epoch's loss, ``loss_curve_`` only finite ones.
+- ``0.5`` is too large: every step overshoots further and within a few epochs the
+  loss explodes (by far more than 1e4 times where it started). skneural stops,
+  issues a ``ConvergenceWarning`` ("Training diverged in epoch ..."), and restores
+  the weights from the start of that epoch;
+  ``history_`` keeps the diverged epoch's loss, ``loss_curve_`` only the kept epochs.
+  (At ``1`` the very first epoch explodes: there is nothing to keep, and ``fit``
+  raises a ``ValueError`` that says so, as scikit-learn's MLP does for non-finite
+  weights.)
 
 Then a schedule: ``learning_rate='cosine'`` with ``warmup_epochs=3`` ramps the rate up for
 3 epochs and lets it decay along a half cosine; ``history_`` records each epoch's rate.
@@ -25,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import MLPRegressorX
 
-RATES = {"too small": 1e-4, "good": 1e-2, "too large": 10.0}
+RATES = {"too small": 1e-4, "good": 1e-2, "too large": 0.5}
 SCHEDULE = dict(learning_rate="cosine", learning_rate_init=0.05, warmup_epochs=3)
 
 
@@ -100,8 +104,8 @@ def main(quick: bool = False) -> dict:
         print("  The warning:", large["divergence_warnings"][0])
     print(
         f"  After diverging the estimator still predicts: finite values = "
-        f"{large['predictions_finite']}, but as large as {large['max_abs_prediction']:.1e}:"
-        " the restored\n  weights are the last finite ones, already blown up. Lower the rate."
+        f"{large['predictions_finite']}, up to {large['max_abs_prediction']:.1f} (standardised "
+        "target):\n  the restored weights are those of the last good epoch. Lower the rate."
     )
     print(
         f"Schedule {SCHEDULE}, max_iter={epochs}: history_['learning_rate'] per epoch:\n  ",

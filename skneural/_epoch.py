@@ -41,14 +41,19 @@ class EpochResult:
     """What one compiled epoch reports.
 
     ``loss`` is the mean batch loss weighted by batch size (scikit-learn's
-    ``loss_curve_`` value); ``finite`` is False when the loss or any weight became
-    NaN or infinite (the epoch then stopped at that batch); ``gradient_norms`` holds
+    ``loss_curve_`` value); ``first_loss`` the loss of the first batch, taken before
+    the epoch's first step (the weights the epoch started from), ``end_loss`` the
+    mean per-sample loss of that batch after the last step; ``finite`` is False when
+    the loss or any weight became NaN or infinite (the epoch then stopped at that
+    batch); ``gradient_norms`` holds
     the L2 norm of each Dense kernel's gradient, averaged over the epoch's steps;
     ``dead_fractions`` the fraction of each hidden layer's units whose output was
     zero for every sample of the epoch.
     """
 
     loss: float
+    first_loss: float
+    end_loss: float
     finite: bool
     gradient_norms: np.ndarray
     dead_fractions: np.ndarray
@@ -174,7 +179,7 @@ class EpochRunner:
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables
 
-        def step(i, total, norms, activity):
+        def step(i, total, first, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
             attacked = self._n_attacked(tf.shape(idx)[0]) if self._adversarial else 0
@@ -188,18 +193,20 @@ class EpochRunner:
                 results = self._replica_step(x, y, w, attacked)
             batch_loss, squared, seen = results
             total = total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
+            first = tf.where(i == 0, batch_loss, first)
             if not self._diagnostics:
-                return i + 1, total, norms, activity
+                return i + 1, total, first, norms, activity
             activity = [tf.maximum(a, s) for a, s in zip(activity, seen, strict=True)]
-            return i + 1, total, norms + tf.sqrt(2.0 * squared), activity
+            return i + 1, total, first, norms + tf.sqrt(2.0 * squared), activity
 
         start = (
             tf.constant(0),
             tf.constant(0.0, X.dtype),
+            tf.constant(0.0, X.dtype),
             tf.zeros([len(self._kernels)], X.dtype),
             [tf.zeros([h.shape[-1]], X.dtype) for h in self._training_outputs.outputs[1:]],
         )
-        steps, total, norms, activity = tf.while_loop(
+        steps, total, first_loss, norms, activity = tf.while_loop(
             lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
             step,
             start,
@@ -215,6 +222,8 @@ class EpochRunner:
         dead = [tf.reduce_mean(tf.cast(tf.equal(seen, 0.0), X.dtype)) for seen in activity]
         return (
             total / tf.cast(n, X.dtype),
+            first_loss,
+            tf.reduce_mean(after),
             finite,
             norms / tf.cast(tf.maximum(steps, 1), X.dtype),
             tf.stack(dead) if dead else tf.zeros([0], X.dtype),
@@ -294,10 +303,17 @@ class EpochRunner:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""
         if self._epoch is None:
             self._epoch = self._epoch_function.get_concrete_function()
-        loss, finite, norms, dead = self._epoch(
+        loss, first_loss, end_loss, finite, norms, dead = self._epoch(
             data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
         )
-        return EpochResult(float(loss), bool(finite), norms.numpy(), dead.numpy())
+        return EpochResult(
+            float(loss),
+            float(first_loss),
+            float(end_loss),
+            bool(finite),
+            norms.numpy(),
+            dead.numpy(),
+        )
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""

@@ -5,8 +5,9 @@ that stay resident. Around it, :class:`EpochLoop` applies scikit-learn's MLP sem
 epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on the training loss or the
 validation score, the learning-rate schedule (:mod:`skneural._schedules`),
 best-weights restore for early stopping, and the ``ConvergenceWarning`` at
-``max_iter``. An epoch whose loss or weights are no longer finite stops training and
-is undone.
+``max_iter``. An epoch that diverged stops training and is undone: its loss or
+weights are no longer finite, or its loss is :data:`BLOW_UP` times the loss the fit
+started from (a finite blow-up: outputs of 1e18 are as useless as infinite ones).
 """
 
 import warnings
@@ -98,6 +99,13 @@ NON_FINITE_WEIGHTS = (
     "values and need to be preprocessed."
 )
 
+#: An epoch whose mean loss, or whose first batch's loss after its last step,
+#: exceeds this multiple of the starting loss (the first batch's before any step of
+#: this fit; at least 1) diverged. Unstable but useful
+#: training stays far below it: on standardised data, rates that recover (SGD/Adam
+#: at 1.0) peak at about 40x; rates that never recover pass 1e4x within two epochs.
+BLOW_UP = 1e4
+
 _CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
 
 
@@ -137,6 +145,7 @@ class EpochLoop:
         self.schedule, self.rule = plan.schedule, plan.stopping
         self.batch_size = plan.batch_size_for(data.n_samples)
         self._say: Callable[[str], None] = print
+        self._start_loss: float | None = None
 
     def run(self, incremental: bool) -> int:
         """Train until a stopping rule fires; return the number of epochs run
@@ -192,13 +201,26 @@ class EpochLoop:
         state.gradient_norms.append(result.gradient_norms)
         state.dead_fractions.append(result.dead_fractions)
         self._say(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
-        if not result.finite:
+        if self._start_loss is None:
+            self._start_loss = result.first_loss
+        limit = BLOW_UP * max(abs(self._start_loss), 1.0)
+        # The epoch's loss was taken before each step; the end loss judges the last.
+        worst = max(loss, result.end_loss)
+        if not result.finite or worst > limit:
             if not state.loss_curve:
-                # No epoch ever ended finite: there are no weights worth keeping.
-                raise ValueError(NON_FINITE_WEIGHTS)
+                # No epoch ever ended well: there are no weights worth keeping (the
+                # caller's handler puts the workspace back as the epoch found it).
+                if not result.finite:
+                    raise ValueError(NON_FINITE_WEIGHTS)
+                raise ValueError(_divergence(1, worst, self._start_loss, learning_rate))
             state.history.append(row)
             runner.restore()
-            _warn_divergence(len(state.history), loss, learning_rate)
+            warnings.warn(
+                _divergence(len(state.history), worst, self._start_loss, learning_rate)
+                + f" Training stopped and the weights from the start of epoch "
+                f"{len(state.history)} (the last good ones) were restored.",
+                ConvergenceWarning,
+            )
             return _DIVERGED
         state.t += n_samples
         state.schedule_epoch += 1
@@ -285,12 +307,11 @@ def _warn_interrupted(completed: int, validation: bool) -> None:
     )
 
 
-def _warn_divergence(epoch: int, loss: float, learning_rate: float) -> None:
-    warnings.warn(
-        f"Training diverged in epoch {epoch}: the loss became {loss} or a weight became "
-        f"NaN or infinite. Training stopped and the weights from the start of epoch "
-        f"{epoch} (the last finite ones) were restored. Try a smaller "
-        f"learning_rate_init (this epoch used {learning_rate:g}), gradient clipping "
-        "(clipnorm=1.0), or scaled inputs (e.g. a StandardScaler in a Pipeline).",
-        ConvergenceWarning,
+def _divergence(epoch: int, loss: float, start: float, learning_rate: float) -> str:
+    """What a diverged epoch is told with: what happened, and what to try."""
+    return (
+        f"Training diverged in epoch {epoch}: the loss went from {start:g} to {loss:g} "
+        f"(or a weight became NaN or infinite). Try a smaller learning_rate_init (this "
+        f"epoch used {learning_rate:g}), gradient clipping (clipnorm=1.0), or scaled "
+        "inputs (e.g. a StandardScaler in a Pipeline)."
     )

@@ -138,7 +138,7 @@ def _diverging(**kwargs):
     return X, y, MLPRegressorX(**{**params, **kwargs})
 
 
-def test_divergence_stops_restores_the_last_finite_epoch_and_warns():
+def test_divergence_stops_restores_the_last_good_epoch_and_warns():
     X, y, est = _diverging()
     with pytest.warns(ConvergenceWarning, match=r"Training diverged in epoch (\d+)") as record:
         est.fit(X, y)
@@ -147,11 +147,13 @@ def test_divergence_stops_restores_the_last_finite_epoch_and_warns():
     assert epoch > 1
     assert "learning_rate_init" in message and "clipnorm" in message
     # The diverged epoch is in history_, and nowhere else.
-    assert len(est.history_) == epoch and not np.isfinite(est.history_["loss"].iloc[-1])
+    # Its loss is not finite or exploded (1e4 times the start's: skneural._training).
+    losses = est.history_["loss"]
+    assert len(losses) == epoch and not losses.iloc[-1] < 1e4 * losses.iloc[0]
     assert est.n_iter_ == len(est.loss_curve_) == epoch - 1
     assert np.isfinite(est.loss_curve_).all() and est.loss_ == est.loss_curve_[-1]
     assert est.t_ == 200 * (epoch - 1)
-    # The weights are exactly those at the end of the last finite epoch.
+    # The weights are exactly those at the end of the last good epoch.
     _, _, reference = _diverging(max_iter=epoch - 1)
     reference.fit(X, y)
     got, want = est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_
@@ -181,6 +183,36 @@ def test_divergence_in_the_first_epoch_is_refused_as_in_scikit_learn():
     for a, b in zip(fitted.coefs_ + fitted.intercepts_, before, strict=True):
         assert_allclose(a, b, rtol=0, atol=0)
     assert fitted.n_iter_ == 0 and np.isfinite(fitted.predict(X)).all()
+
+
+@pytest.mark.parametrize("batch_size", [200, 10], ids=["full-batch", "minibatches"])
+def test_a_finite_blow_up_in_the_first_epoch_is_refused(batch_size):
+    # Adam at 1e10 never overflows here: one step takes the loss from ~1 to ~1e40 and
+    # the outputs to ~1e21, finite and useless. No epoch ended well: nothing to keep.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5)
+    est = MLPRegressorX(learning_rate_init=1e10, batch_size=batch_size, max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match="Training diverged in epoch 1: the loss went from") as e:
+        est.fit(X, y)
+    start, end = (float(v) for v in str(e.value).split("from ")[1].split(" (")[0].split(" to "))
+    assert start < 10 and end > 1e20
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
+def test_unstable_training_that_recovers_is_not_divergence():
+    # SGD at 1.0 overshoots (the loss climbs ~40x above where it started) and recovers.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifierX(learning_rate_init=1.0, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Stochastic Optimizer", ConvergenceWarning)
+        est.fit(X, y)
+    assert max(est.loss_curve_) > 10 * est.loss_curve_[0]
+    assert est.n_iter_ == 5
 
 
 def test_clipnorm_prevents_the_divergence():
