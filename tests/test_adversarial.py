@@ -27,7 +27,6 @@ from sklearn.preprocessing import (
 )
 
 from skneural import MLPClassifierX, MLPRegressorX
-from skneural._differentiable import differentiable
 from skneural.adversarial import (
     bim,
     fgsm,
@@ -37,6 +36,7 @@ from skneural.adversarial import (
     robust_score,
     robustness_curve,
 )
+from skneural.adversarial._differentiable import differentiable
 from skneural.exceptions import NotDifferentiableError
 
 N_FEATURES = 6
