@@ -406,8 +406,8 @@ def test_scorer_with_several_budgets_and_the_robustness_curve():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"eps": -0.1}, ValueError, "eps must be finite and >= 0"),
-        ({"eps": [0.1, 0.2]}, ValueError, "eps must be a scalar or one value per feature \\(6\\)"),
+        ({"eps": -0.1}, ValueError, "eps must be a number >= 0 .*all finite; got -0.1"),
+        ({"eps": [0.1, 0.2]}, ValueError, "one such number per feature \\(6\\); got 2 numbers"),
         ({"eps": "big"}, TypeError, "eps must be a number"),
         ({"eps": 0.1, "norm": 3}, ValueError, "norm must be np.inf, 1 or 2"),
         ({"eps": 0.1, "mask": np.ones(5, bool)}, ValueError, "mask must have shape"),

@@ -6,8 +6,9 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.base import is_classifier
 
+from .._budget import check_budget
 from ._geometry import bounded, check_norm, project, random_point, steepest_ascent
-from ._options import check_clip, check_eps, check_mask
+from ._options import check_clip, check_mask, check_positive_int
 from ._target import Target, like, rows_of
 
 
@@ -24,6 +25,7 @@ def _attack(
     batch_size: int,
     n_iter: int,
     step_size,
+    iterative: bool,
     random_start: bool,
     random_state,
 ):
@@ -35,12 +37,16 @@ def _attack(
         )
     if targeted and y is None:
         raise ValueError("targeted=True moves toward the given y, so y is required.")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    batch_size = check_positive_int(batch_size, "batch_size")
     n_samples, n_features = target.x.shape
-    eps = check_eps(eps, n_features)
+    eps = check_budget(eps, n_features, "eps")
     norm = check_norm(norm)
-    step = eps if step_size is None else check_eps(step_size, n_features, "step_size")
+    if not iterative:
+        step = eps
+    elif step_size is None:
+        step = 2.5 * eps / n_iter  # Madry et al.'s choice
+    else:
+        step = check_budget(step_size, n_features, "step_size")
     allowed = check_mask(mask, n_samples, n_features) & target.movable
     bounds = check_clip(clip, target)
     if y is not None and len(y) != n_samples:
@@ -63,7 +69,7 @@ def _attack(
                 gradient = target.gradient(x + delta, batch_rows, Y[rows])
                 gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
                 delta = delta + sign * steepest_ascent(gradient, step, norm)
-                if n_iter > 1 or random_start:
+                if iterative:
                     delta = project(delta, eps, norm)
                 delta = bounded(x + delta, bounds) - x
             x_adv[rows] = bounded(x + delta, bounds)
@@ -129,8 +135,8 @@ def fgsm(
     """
     return _attack(
         estimator, X, y, eps=eps, norm=norm, targeted=targeted, clip=clip, mask=mask,
-        batch_size=batch_size, n_iter=1, step_size=None, random_start=False,
-        random_state=None,
+        batch_size=batch_size, n_iter=1, step_size=None, iterative=False,
+        random_start=False, random_state=None,
     )  # fmt: skip
 
 
@@ -211,14 +217,11 @@ def pgd(
     >>> bool(clf.score(pgd(clf, X, y, eps=0.3, random_state=0), y) < clf.score(X, y))
     True
     """
-    if not isinstance(n_iter, int) or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer; got {n_iter!r}.")
-    if step_size is None:
-        step_size = 2.5 * np.asarray(eps, dtype=np.float64) / n_iter
     return _attack(
         estimator, X, y, eps=eps, norm=norm, targeted=targeted, clip=clip, mask=mask,
-        batch_size=batch_size, n_iter=n_iter, step_size=step_size,
-        random_start=random_start, random_state=random_state,
+        batch_size=batch_size, n_iter=check_positive_int(n_iter, "n_iter"),
+        step_size=step_size, iterative=True, random_start=random_start,
+        random_state=random_state,
     )  # fmt: skip
 
 

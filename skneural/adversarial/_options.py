@@ -1,33 +1,41 @@
-"""The attack's options checked against what is attacked: budgets, the mask of
-features that may change, and the clip bounds."""
+"""The attack's options checked against what is attacked: the mask of features
+that may change, the clip bounds, counts. (Budgets: :func:`skneural._budget.check_budget`.)"""
 
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral
 
 import numpy as np
 
 from ._target import Target
 
 
-def _per_feature(value, n_features: int, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def _bound(value, n_features: int, name: str) -> np.ndarray:
+    """One clip bound: a number or one per feature, never NaN (infinite is no bound)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number or one number per feature ({n_features}); got {value!r}."
+        ) from None
     if array.ndim == 0:
-        return np.full(n_features, float(array))
-    if array.shape != (n_features,):
+        array = np.full(n_features, float(array))
+    elif array.shape != (n_features,):
         raise ValueError(
             f"{name} must be a scalar or one value per feature ({n_features}); got an "
             f"array of shape {array.shape}."
         )
+    if np.isnan(array).any():
+        bad = int(np.flatnonzero(np.isnan(array))[0])
+        raise ValueError(
+            f"{name} must be a number or -inf/inf, not NaN; got {value!r} (feature {bad} is NaN)."
+        )
     return array
-
-
-def check_eps(eps, n_features: int, name: str = "eps") -> np.ndarray:
-    if isinstance(eps, bool) or not (isinstance(eps, Real) or np.ndim(eps) == 1):
-        raise TypeError(f"{name} must be a number or one number per feature; got {eps!r}.")
-    values = _per_feature(eps, n_features, name)
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"{name} must be finite and >= 0; got {eps!r}.")
-    return values
 
 
 def check_mask(mask, n_samples: int, n_features: int) -> np.ndarray:
@@ -54,8 +62,8 @@ def check_clip(clip, target: Target) -> tuple[np.ndarray, np.ndarray] | None:
         return target.data_range()
     if not isinstance(clip, Sequence) or len(clip) != 2:
         raise ValueError(f"clip must be None, (low, high) or 'data'; got {clip!r}.")
-    low = _per_feature(clip[0], target.n_features, "clip's low bound")
-    high = _per_feature(clip[1], target.n_features, "clip's high bound")
+    low = _bound(clip[0], target.n_features, "clip's low bound")
+    high = _bound(clip[1], target.n_features, "clip's high bound")
     if np.any(low > high):
         bad = int(np.flatnonzero(low > high)[0])
         raise ValueError(

@@ -1,0 +1,61 @@
+"""Per-feature budgets: the one check behind the estimators' ``adversarial_eps`` and
+the attacks' ``eps`` and ``step_size``."""
+
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+
+def _is_real_number(value: Any) -> bool:
+    """A real number that is not a bool (Python's or numpy's)."""
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def _real_array(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array if it holds real numbers only (no bools), else None."""
+    if isinstance(value, str | bytes | bool | np.bool_):
+        return None
+    if _is_real_number(value):
+        return np.array(float(value))
+    # An object array keeps bools and strings visible (a float array would turn
+    # [True, 0.1] into [1.0, 0.1]).
+    array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float64)
+    if array.dtype == object and all(_is_real_number(v) for v in array.ravel()):
+        return array.astype(np.float64)
+    return None
+
+
+def check_budget(value: Any, n_features: int, name: str) -> np.ndarray:
+    """``value`` as one finite budget >= 0 per feature (a scalar is one for all).
+
+    Python and numpy numbers are accepted alike; bools, strings, NaN, infinities,
+    negative budgets and arrays of the wrong shape are refused with an error naming
+    ``name``.
+
+    >>> check_budget(0.5, 3, "eps")
+    array([0.5, 0.5, 0.5])
+    >>> check_budget([0.1, -1], 2, "eps")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: eps must be a number >= 0 ... got [0.1, -1]: feature 1 is -1.0.
+    """
+    expected = f"{name} must be a number >= 0 or one such number per feature ({n_features})"
+    try:
+        budget = _real_array(value)
+    except (TypeError, ValueError):  # ragged nesting numpy cannot hold
+        budget = None
+    if budget is None:
+        raise TypeError(f"{expected}; got {type(value).__name__} {value!r}.")
+    if budget.ndim == 0:
+        budget = np.full(n_features, float(budget))
+    elif budget.shape != (n_features,):
+        got = f"{len(budget)} numbers" if budget.ndim == 1 else f"shape {budget.shape}"
+        raise ValueError(f"{expected}; got {got}: {value!r}.")
+    bad = np.flatnonzero(~np.isfinite(budget) | (budget < 0))
+    if bad.size:
+        where = "" if np.ndim(value) == 0 else f"feature {bad[0]} is {budget[bad[0]]}"
+        raise ValueError(f"{expected}, all finite; got {value!r}{': ' if where else ''}{where}.")
+    return budget

@@ -1,0 +1,35 @@
+"""Which columns hold real numbers: the one rule the attacks (what may move) and the
+command line (what is scaled rather than encoded) share."""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+
+def is_real_dtype(dtype) -> bool:
+    """Integer or floating, numpy's or pandas's nullable ones; not bool, not complex."""
+    return pd.api.types.is_any_real_numeric_dtype(dtype)
+
+
+def holds_real_numbers(column) -> bool:
+    """Whether a column (a Series or a 1-D array) holds real numbers.
+
+    A column of a real dtype does; an object column does when every value is a real
+    number other than a bool (NaN counts, strings and None do not).
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> holds_real_numbers(pd.Series([1, 2.5], dtype=object))
+    True
+    >>> holds_real_numbers(np.array([True, False]))
+    False
+    >>> holds_real_numbers(pd.Series([1, "2"], dtype=object))
+    False
+    """
+    if is_real_dtype(column.dtype):
+        return True
+    if column.dtype != object:
+        return False
+    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+    return all(isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in values)
