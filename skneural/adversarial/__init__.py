@@ -28,11 +28,16 @@ Conventions shared by every attack:
   may change; the gradient is masked before the step is normalised, so an L2 or L1
   budget is spent on allowed features only. Columns that feed a frozen branch of a
   ColumnTransformer (an encoder, say) never change.
-- ``clip`` bounds the result: ``(low, high)`` scalars or per-feature arrays, or
-  ``'data'`` for the per-feature range the estimator saw in ``fit``. Features
-  outside the mask are never changed, not even by clipping.
+- ``clip`` bounds the result: ``(low, high)`` scalars or per-feature arrays (no
+  NaN; -inf and inf leave a side open), or ``'data'`` for the per-feature range the
+  estimator saw in ``fit``. Features outside the mask are never changed, not even
+  by clipping.
 - Integer columns move by whole units only (the step is truncated toward zero, so
-  it stays within the budget); boolean and non-numeric columns never move.
+  it stays within the budget); object columns that hold only real numbers move as
+  floats; boolean columns never move. Fed to an estimator directly, a column that
+  holds anything else (text, even numbers as text) is refused: held fixed it would
+  overstate robustness. Behind a Pipeline such columns are the encoders' and never
+  move.
 - The result has the type of ``X``: an array of its dtype, or a DataFrame with its
   columns, index and dtypes.
 """

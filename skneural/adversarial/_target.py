@@ -4,6 +4,7 @@ result written back in the type of the input."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import tensorflow as tf
 from sklearn.pipeline import Pipeline
 
 from .._classifier import MLPClassifierX
+from .._columns import holds_real_numbers
 from .._compat import validate_data
 from .._fitted import network_of
 from .._regressor import MLPRegressorX
@@ -47,14 +49,13 @@ class Target:
         if steps:
             # Refuse a step that cannot be differentiated before looking at X.
             self.transform = differentiable(Pipeline(steps), np.shape(X)[1], "pipeline")
-            self.x = _numeric_matrix(X, estimator)
-            self.movable = self.transform.movable.copy()
+            self.x, real = _pipeline_input(X, estimator)
+            self.movable = self.transform.movable & real
         else:
             # Read only: the attack writes its result to a copy.
             self.x = validate_data(final, X, dtype=np.float64, reset=False)
             self.transform = None
-            self.movable = np.ones(self.x.shape[1], dtype=bool)
-        self.movable &= _movable_dtypes(X, self.x.shape[1])
+            self.movable = _network_input_columns(X)
         self._network_gradient = None
 
     @property
@@ -104,8 +105,67 @@ class Target:
         return self.network.input_range
 
 
-def _numeric_matrix(X, pipeline) -> np.ndarray:
-    """Float64 values of every column (non-numeric ones as 0)."""
+def _columns(X) -> list:
+    """The columns of a 2-D ``X`` (Series of a DataFrame, or 1-D arrays)."""
+    if isinstance(X, pd.DataFrame):
+        return [X.iloc[:, j] for j in range(X.shape[1])]
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(f"X must be 2-D, got an array of shape {array.shape}.")
+    return list(array.T)
+
+
+def _is_boolean(column) -> bool:
+    if column.dtype == object:
+        return all(isinstance(v, bool | np.bool_) for v in np.asarray(column))
+    return pd.api.types.is_bool_dtype(column.dtype)
+
+
+def _as_float(column) -> np.ndarray | None:
+    """The column as float64 (missing values as NaN), or None if it holds no numbers."""
+    try:
+        if isinstance(column, pd.Series):
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _network_input_columns(X) -> np.ndarray:
+    """Which columns of ``X`` may move when it feeds the network directly.
+
+    Real numbers move (object columns of them too, as floats); booleans never do.
+    The network reads every column as a number, so a column that holds anything else
+    (numbers as text, say) is refused: held fixed, it would overstate robustness.
+    """
+    if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype.kind in "iufb":
+        return np.full(np.shape(X)[1], np.asarray(X).dtype.kind != "b")
+    movable = []
+    for j, column in enumerate(_columns(X)):
+        real = holds_real_numbers(column)
+        if not real and not _is_boolean(column):
+            name = f"{column.name!r}" if isinstance(column, pd.Series) else str(j)
+            odd = next(v for v in np.asarray(column, dtype=object) if not _is_real(v))
+            raise ValueError(
+                f"Column {name} of X (dtype {column.dtype}) must hold real numbers, or "
+                f"booleans only, to be attacked; got {odd!r} ({type(odd).__name__}). "
+                "Convert it to numbers, or attack a Pipeline that encodes it."
+            )
+        movable.append(real)
+    return np.array(movable, dtype=bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def _pipeline_input(X, pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 values of every column, and which hold real numbers (they may move).
+
+    Booleans keep their 0/1 values and never move; a column that holds no numbers
+    is 0 for the steps' TensorFlow ops and keeps its values for the frozen branches
+    that read it (a OneHotEncoder, say).
+    """
     first = pipeline.steps[0][1]
     expected = getattr(pipeline, "n_features_in_", None)
     if isinstance(X, pd.DataFrame):
@@ -115,38 +175,19 @@ def _numeric_matrix(X, pipeline) -> np.ndarray:
                 "The columns of X must be those the pipeline was fitted on, in the same "
                 f"order: {list(names)}; got {list(X.columns)}."
             )
-        values = np.zeros(X.shape, dtype=np.float64)
-        for j in np.flatnonzero(_movable_dtypes(X, X.shape[1])):
-            values[:, j] = X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        array = np.asarray(X)
-        if array.ndim != 2:
-            raise ValueError(f"X must be 2-D, got an array of shape {array.shape}.")
-        try:
-            values = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "X holds non-numeric values; pass a DataFrame so that its numeric "
-                "columns can be attacked and the others kept."
-            ) from None
-    if expected is not None and values.shape[1] != expected:
+    columns = _columns(X)
+    if expected is not None and len(columns) != expected:
         raise ValueError(
-            f"X has {values.shape[1]} features, but the pipeline was fitted on {expected}."
+            f"X has {len(columns)} features, but the pipeline was fitted on {expected}."
         )
-    return values
-
-
-def _movable_dtypes(X, n_features: int) -> np.ndarray:
-    """Boolean and non-numeric columns never move."""
-    if isinstance(X, pd.DataFrame):
-        return np.array(
-            [
-                pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-                for t in X.dtypes
-            ]
-        )
-    dtype = np.asarray(X).dtype if not hasattr(X, "dtype") else X.dtype
-    return np.full(n_features, dtype.kind in "iuf")
+    values = np.zeros((len(X), len(columns)), dtype=np.float64)
+    real = np.zeros(len(columns), dtype=bool)
+    for j, column in enumerate(columns):
+        real[j] = holds_real_numbers(column)
+        numbers = _as_float(column)
+        if numbers is not None:
+            values[:, j] = numbers
+    return values, real
 
 
 def rows_of(X, rows: slice):
@@ -171,8 +212,12 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
             out.isetitem(j, pd.Series(values, index=X.index).astype(dtype))
         return out
     array = np.asarray(X)
-    if array.dtype.kind == "b":
-        return array.copy()  # boolean features never move
     if array.dtype.kind in "iu":
         return (array + np.trunc(moved - x0)).astype(array.dtype)
-    return moved.astype(array.dtype if array.dtype.kind == "f" else np.float64)
+    if array.dtype.kind == "f":
+        return moved.astype(array.dtype)
+    # Booleans and what holds no numbers never move; object columns of numbers do.
+    out = array.copy()
+    columns = allowed.any(axis=0)
+    out[:, columns] = moved[:, columns]
+    return out
