@@ -1,29 +1,25 @@
 """Per-feature budgets: the one check behind the estimators' ``adversarial_eps`` and
 the attacks' ``eps`` and ``step_size``."""
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
-
-def _is_real_number(value: Any) -> bool:
-    """A real number that is not a bool (Python's or numpy's)."""
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+from ._columns import is_real_number
 
 
 def _real_array(value: Any) -> np.ndarray | None:
     """``value`` as a float64 array if it holds real numbers only (no bools), else None."""
     if isinstance(value, str | bytes | bool | np.bool_):
         return None
-    if _is_real_number(value):
+    if is_real_number(value):
         return np.array(float(value))
     # An object array keeps bools and strings visible (a float array would turn
     # [True, 0.1] into [1.0, 0.1]).
     array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
     if array.dtype.kind in "iuf":
         return array.astype(np.float64)
-    if array.dtype == object and all(_is_real_number(v) for v in array.ravel()):
+    if array.dtype == object and all(is_real_number(v) for v in array.ravel()):
         return array.astype(np.float64)
     return None
 

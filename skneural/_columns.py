@@ -12,6 +12,11 @@ def is_real_dtype(dtype) -> bool:
     return pd.api.types.is_any_real_numeric_dtype(dtype)
 
 
+def is_real_number(value) -> bool:
+    """A real number that is not a bool (Python's or numpy's)."""
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
 def holds_real_numbers(column) -> bool:
     """Whether a column (a Series or a 1-D array) holds real numbers.
 
@@ -32,4 +37,4 @@ def holds_real_numbers(column) -> bool:
     if column.dtype != object:
         return False
     values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
-    return all(isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in values)
+    return all(is_real_number(v) for v in values)

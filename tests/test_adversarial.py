@@ -544,17 +544,19 @@ def test_a_boolean_column_feeds_the_pipeline_its_values_and_stays():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda X: X.astype(str), "Column 0 of X \\(dtype <U.*got '.*' \\(str\\)"),
-        (lambda X: _set(X.astype(object), 3, 1, True), "Column 1 .*got True \\(bool\\)"),
-        (lambda X: _set(X.astype(object), 0, 4, "1.5"), "Column 4 .*got '1.5' \\(str\\)"),
+        (lambda X: X.astype(str), "Column 0 of X .*got dtype <U.* holding '.*' \\(str\\)"),
+        (lambda X: _set(X.astype(object), 3, 1, True), "Column 1 .*holding True \\(bool\\)"),
+        (lambda X: _set(X.astype(object), 0, 4, "1.5"), "Column 4 .*holding '1.5' \\(str\\)"),
         (
-            lambda X: pd.DataFrame(X, columns=[f"f{i}" for i in range(N_FEATURES)]).astype(
-                {"f3": str}
-            ),
-            "Column 'f3' of X \\(dtype",
+            lambda X: _frame(X).astype({"f3": str}),
+            "Column 'f3' of X must hold real numbers, or booleans only",
+        ),
+        (
+            lambda X: _frame(np.round(X)).astype({"f0": "category"}),
+            "Column 'f0' .*got dtype category\\.",
         ),
     ],
-    ids=["string-array", "bool-among-numbers", "numeric-string", "string-column"],
+    ids=["string-array", "bool-among-numbers", "numeric-string", "string-column", "category"],
 )
 def test_what_holds_no_real_numbers_is_refused_not_kept(change, message):
     est, X, y, _ = _model("multiclass")
@@ -563,6 +565,10 @@ def test_what_holds_no_real_numbers_is_refused_not_kept(change, message):
         est = clone(est).fit(pd.DataFrame(X, columns=bad.columns), y)
     with pytest.raises(ValueError, match=message):
         fgsm(est, bad, y, eps=50.0)
+
+
+def _frame(X):
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(N_FEATURES)])
 
 
 def _set(array, row, column, value):

@@ -4,7 +4,6 @@ result written back in the type of the input."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ import tensorflow as tf
 from sklearn.pipeline import Pipeline
 
 from .._classifier import MLPClassifierX
-from .._columns import holds_real_numbers
+from .._columns import holds_real_numbers, is_real_number
 from .._compat import validate_data
 from .._fitted import network_of
 from .._regressor import MLPRegressorX
@@ -145,26 +144,24 @@ def _network_input_columns(X) -> np.ndarray:
         real = holds_real_numbers(column)
         if not real and not _is_boolean(column):
             name = f"{column.name!r}" if isinstance(column, pd.Series) else str(j)
-            odd = next(v for v in np.asarray(column, dtype=object) if not _is_real(v))
+            odd = [v for v in np.asarray(column, dtype=object) if not is_real_number(v)]
+            holding = f" holding {odd[0]!r} ({type(odd[0]).__name__})" if odd else ""
             raise ValueError(
-                f"Column {name} of X (dtype {column.dtype}) must hold real numbers, or "
-                f"booleans only, to be attacked; got {odd!r} ({type(odd).__name__}). "
-                "Convert it to numbers, or attack a Pipeline that encodes it."
+                f"Column {name} of X must hold real numbers, or booleans only, to be "
+                f"attacked; got dtype {column.dtype}{holding}. Convert it to numbers, or "
+                "attack a Pipeline that encodes it."
             )
         movable.append(real)
     return np.array(movable, dtype=bool)
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
-
-
 def _pipeline_input(X, pipeline) -> tuple[np.ndarray, np.ndarray]:
     """Float64 values of every column, and which hold real numbers (they may move).
 
-    Booleans keep their 0/1 values and never move; a column that holds no numbers
-    is 0 for the steps' TensorFlow ops and keeps its values for the frozen branches
-    that read it (a OneHotEncoder, say).
+    Booleans keep their 0/1 values and never move. Any other column never moves
+    either: its values reach the frozen branches that read it (a OneHotEncoder,
+    say) from the rows, and the steps' TensorFlow ops see them as numbers where
+    they are (numbers as text), else as 0.
     """
     first = pipeline.steps[0][1]
     expected = getattr(pipeline, "n_features_in_", None)
