@@ -5,23 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ._columns import is_real_number
-
-
-def _real_array(value: Any) -> np.ndarray | None:
-    """``value`` as a float64 array if it holds real numbers only (no bools), else None."""
-    if isinstance(value, str | bytes | bool | np.bool_):
-        return None
-    if is_real_number(value):
-        return np.array(float(value))
-    # An object array keeps bools and strings visible (a float array would turn
-    # [True, 0.1] into [1.0, 0.1]).
-    array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
-    if array.dtype.kind in "iuf":
-        return array.astype(np.float64)
-    if array.dtype == object and all(is_real_number(v) for v in array.ravel()):
-        return array.astype(np.float64)
-    return None
+from ._columns import real_array
 
 
 def check_budget(value: Any, n_features: int, name: str) -> np.ndarray:
@@ -39,10 +23,7 @@ def check_budget(value: Any, n_features: int, name: str) -> np.ndarray:
     ValueError: eps must be a number >= 0 ... got [0.1, -1]: feature 1 is -1.0.
     """
     expected = f"{name} must be a number >= 0 or one such number per feature ({n_features})"
-    try:
-        budget = _real_array(value)
-    except (TypeError, ValueError):  # ragged nesting numpy cannot hold
-        budget = None
+    budget = real_array(value)
     if budget is None:
         raise TypeError(f"{expected}; got {type(value).__name__} {value!r}.")
     if budget.ndim == 0:

@@ -1,5 +1,7 @@
-"""Which columns hold real numbers: the one rule the attacks (what may move) and the
-command line (what is scaled rather than encoded) share."""
+"""What counts as a real number: the one rule the attacks (which columns may move,
+what a budget or a bound may be), the estimators (``adversarial_eps``) and the
+command line (which columns are scaled rather than encoded) share. Bools are not
+real numbers here, nor are strings that look like them."""
 
 from numbers import Real
 
@@ -15,6 +17,32 @@ def is_real_dtype(dtype) -> bool:
 def is_real_number(value) -> bool:
     """A real number that is not a bool (Python's or numpy's)."""
     return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def real_array(value) -> np.ndarray | None:
+    """``value`` (a number or nested sequences of them) as a float64 array if it holds
+    real numbers only, else None.
+
+    >>> real_array([1, 2.5])
+    array([1. , 2.5])
+    >>> real_array([True, 0.5]) is None
+    True
+    """
+    if isinstance(value, str | bytes | bool | np.bool_):
+        return None
+    if is_real_number(value):
+        return np.array(float(value))
+    # An object array keeps bools and strings visible (a float array would turn
+    # [True, 0.1] into [1.0, 0.1]).
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    except (TypeError, ValueError):  # ragged nesting numpy cannot hold
+        return None
+    if array.dtype.kind in "iuf":
+        return array.astype(np.float64)
+    if array.dtype == object and all(is_real_number(v) for v in array.ravel()):
+        return array.astype(np.float64)
+    return None
 
 
 def holds_real_numbers(column) -> bool:

@@ -421,6 +421,8 @@ def test_scorer_with_several_budgets_and_the_robustness_curve():
         ({"eps": 0.1, "clip": (-9.0, [np.nan] + [1.0] * 5)}, ValueError, "high .*feature 0 is"),
         ({"eps": 0.1, "clip": (0.0, [1.0] * 5 + [-1.0])}, ValueError, "feature 5 has low 0.0"),
         ({"eps": 0.1, "clip": ("low", 1.0)}, TypeError, "clip's low bound must be a number"),
+        ({"eps": 0.1, "clip": (0.0, "1")}, TypeError, "high bound must be a number.*got str '1'"),
+        ({"eps": 0.1, "clip": (False, 1.0)}, TypeError, "low bound must be a number.*got bool"),
         ({"eps": 0.1, "targeted": True, "y": None}, ValueError, "targeted=True .* y is required"),
         ({"eps": 0.1, "batch_size": 0}, ValueError, "batch_size must be a positive integer"),
         ({"eps": 0.1, "batch_size": 2.0}, ValueError, "batch_size must be a positive integer"),

@@ -6,6 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
+from .._columns import real_array
 from ._target import Target
 
 
@@ -17,12 +18,12 @@ def check_positive_int(value, name: str) -> int:
 
 def _bound(value, n_features: int, name: str) -> np.ndarray:
     """One clip bound: a number or one per feature, never NaN (infinite is no bound)."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    array = real_array(value)
+    if array is None:
         raise TypeError(
-            f"{name} must be a number or one number per feature ({n_features}); got {value!r}."
-        ) from None
+            f"{name} must be a number or one number per feature ({n_features}); got "
+            f"{type(value).__name__} {value!r}."
+        )
     if array.ndim == 0:
         array = np.full(n_features, float(array))
     elif array.shape != (n_features,):
