@@ -61,19 +61,6 @@ def dropout_rates(value: Any, n_hidden: int) -> tuple[float, ...]:
     return rates
 
 
-def adversarial_budget(value: Any, n_features: int) -> np.ndarray:
-    """``adversarial_eps`` as one non-negative budget per feature."""
-    budget = np.asarray(value, dtype=np.float64)
-    if budget.ndim == 0:
-        budget = np.full(n_features, float(budget))
-    if budget.shape != (n_features,) or not np.all(np.isfinite(budget)) or np.any(budget < 0):
-        raise ValueError(
-            "adversarial_eps must be a number >= 0 or one such number per feature "
-            f"({n_features}); got {value!r}."
-        )
-    return budget
-
-
 def resolve_batch_size(value: "str | int", n_samples: int) -> int:
     """scikit-learn's rule: 'auto' is min(200, n_samples); larger sizes are clipped."""
     if value == "auto":

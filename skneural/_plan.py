@@ -16,9 +16,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from ._budget import check_budget
 from ._config import (
     NetworkSpec,
-    adversarial_budget,
     dropout_rates,
     resolve_batch_size,
     resolve_hidden_layer_sizes,
@@ -131,15 +131,13 @@ def make_plan(params: Mapping[str, Any], targets: Any, n_features: int, dtype: s
         out_activation=LOSSES[targets.loss].out_activation,
         dtype=dtype,
     )
-    eps = None
-    if np.any(np.asarray(params["adversarial_eps"]) > 0):
-        eps = tuple(adversarial_budget(params["adversarial_eps"], n_features))
+    eps = check_budget(params["adversarial_eps"], n_features, "adversarial_eps")
     objective = Objective(
         loss=targets.loss,
         loss_options=targets.loss_options,
         alpha=float(params["alpha"]),
         l1=float(params["l1"]),
-        adversarial_eps=eps,
+        adversarial_eps=tuple(eps.tolist()) if np.any(eps > 0) else None,
         adversarial_ratio=float(params["adversarial_ratio"]),
     )
     schedule = Schedule(

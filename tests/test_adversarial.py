@@ -27,7 +27,6 @@ from sklearn.preprocessing import (
 )
 
 from skneural import MLPClassifierX, MLPRegressorX
-from skneural._differentiable import differentiable
 from skneural.adversarial import (
     bim,
     fgsm,
@@ -37,6 +36,7 @@ from skneural.adversarial import (
     robust_score,
     robustness_curve,
 )
+from skneural.adversarial._differentiable import differentiable
 from skneural.exceptions import NotDifferentiableError
 
 N_FEATURES = 6
@@ -406,8 +406,8 @@ def test_scorer_with_several_budgets_and_the_robustness_curve():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"eps": -0.1}, ValueError, "eps must be finite and >= 0"),
-        ({"eps": [0.1, 0.2]}, ValueError, "eps must be a scalar or one value per feature \\(6\\)"),
+        ({"eps": -0.1}, ValueError, "eps must be a number >= 0 .*all finite; got -0.1"),
+        ({"eps": [0.1, 0.2]}, ValueError, "one such number per feature \\(6\\); got 2 numbers"),
         ({"eps": "big"}, TypeError, "eps must be a number"),
         ({"eps": 0.1, "norm": 3}, ValueError, "norm must be np.inf, 1 or 2"),
         ({"eps": 0.1, "mask": np.ones(5, bool)}, ValueError, "mask must have shape"),
@@ -415,8 +415,17 @@ def test_scorer_with_several_budgets_and_the_robustness_curve():
         ({"eps": 0.1, "clip": (1.0, 0.0)}, ValueError, "low bound must not exceed"),
         ({"eps": 0.1, "clip": ([0.0] * 5, 1.0)}, ValueError, "clip's low bound must be a scalar"),
         ({"eps": 0.1, "clip": "range"}, ValueError, "clip must be None, \\(low, high\\) or"),
+        ({"eps": 0.1, "clip": (np.nan, 1.0)}, ValueError, "clip's low bound .* not NaN"),
+        ({"eps": 0.1, "clip": (-1.0, np.nan)}, ValueError, "clip's high bound .* not NaN"),
+        ({"eps": 0.1, "clip": ([0.0] * 5 + [np.nan], 9.0)}, ValueError, "feature 5 is NaN"),
+        ({"eps": 0.1, "clip": (-9.0, [np.nan] + [1.0] * 5)}, ValueError, "high .*feature 0 is"),
+        ({"eps": 0.1, "clip": (0.0, [1.0] * 5 + [-1.0])}, ValueError, "feature 5 has low 0.0"),
+        ({"eps": 0.1, "clip": ("low", 1.0)}, TypeError, "clip's low bound must be a number"),
+        ({"eps": 0.1, "clip": (0.0, "1")}, TypeError, "high bound must be a number.*got str '1'"),
+        ({"eps": 0.1, "clip": (False, 1.0)}, TypeError, "low bound must be a number.*got bool"),
         ({"eps": 0.1, "targeted": True, "y": None}, ValueError, "targeted=True .* y is required"),
         ({"eps": 0.1, "batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"eps": 0.1, "batch_size": 2.0}, ValueError, "batch_size must be a positive integer"),
     ],
 )
 def test_bad_attack_arguments(kwargs, error, message):
@@ -453,3 +462,117 @@ def test_clip_data_uses_the_training_range():
     adv = fgsm(est, X, y, eps=5.0, clip="data")
     assert_allclose(adv.min(axis=0), X.min(axis=0))
     assert_allclose(adv.max(axis=0), X.max(axis=0))
+
+
+def test_numpy_integers_are_counts():
+    est, X, y, _ = _model("multiclass")
+    expected = bim(est, X, y, eps=0.2, n_iter=3, batch_size=50)
+    assert_allclose(bim(est, X, y, eps=0.2, n_iter=np.int64(3), batch_size=np.int32(50)), expected)
+
+
+@pytest.mark.parametrize("attack", [bim, functools.partial(pgd, random_state=0)])
+def test_one_iteration_stays_in_the_ball(attack):
+    # The default step is 2.5 * eps / n_iter: with n_iter=1 it overshoots, and the
+    # projection brings it back.
+    est, X, y, _ = _model("multiclass")
+    adv = attack(est, X, y, eps=0.2, n_iter=1)
+    assert np.abs(adv - X).max() <= 0.2 + 1e-12
+    assert_allclose(np.abs(adv - X).max(), 0.2)
+
+
+# -- no silent wrong answer: data of every dtype is attacked or refused ---------------
+
+
+def test_an_object_array_of_numbers_is_attacked_as_floats():
+    est, X, y, _ = _model("multiclass")
+    adv = fgsm(est, X.astype(object), y, eps=0.3)
+    assert adv.dtype == object
+    assert_allclose(adv.astype(float), fgsm(est, X, y, eps=0.3))
+    assert_allclose(np.abs(adv.astype(float) - X), 0.3)  # every feature moved
+
+
+def test_dataframe_object_columns_of_numbers_are_attacked_as_floats():
+    est, X, y, _ = _model("multiclass")
+    columns = [f"f{i}" for i in range(N_FEATURES)]
+    named = clone(est).fit(pd.DataFrame(X, columns=columns), y)
+    frame = pd.DataFrame(X, columns=columns).astype({"f1": object, "f4": object})
+    frame["f4"] = [int(v) if v == int(v) else v for v in np.round(X[:, 4], 1)]  # ints too
+    adv = fgsm(named, frame, y, eps=0.3)
+    assert (adv.dtypes == frame.dtypes).all()
+    expected = fgsm(named, frame.astype(float), y, eps=0.3)
+    assert_allclose(adv.to_numpy(dtype=float), expected.to_numpy())
+    assert_allclose(np.abs(adv["f1"].to_numpy(float) - X[:, 1]), 0.3)
+
+
+def test_a_pipeline_attacks_object_columns_of_numbers_and_keeps_the_text():
+    rng = np.random.default_rng(0)
+    floats = pd.DataFrame({"x1": rng.normal(size=80), "x2": rng.normal(size=80) * 10})
+    floats["group"] = rng.choice(["a", "b"], 80)
+    y = ((floats.x1 > 0) ^ (floats.group == "a")).astype(int)
+    pipe = make_pipeline(
+        ColumnTransformer(
+            [("num", StandardScaler(), ["x1", "x2"]), ("cat", OneHotEncoder(), ["group"])]
+        ),
+        MLPClassifierX(hidden_layer_sizes=(8,), max_iter=30, random_state=0),
+    ).fit(floats, y)
+    expected = fgsm(pipe, floats, y, eps=0.4)
+    objects = floats.astype({"x2": object})
+    adv = fgsm(pipe, objects, y, eps=0.4)
+    assert (adv.dtypes == objects.dtypes).all()
+    assert_allclose(adv[["x1", "x2"]].to_numpy(float), expected[["x1", "x2"]].to_numpy())
+    assert_allclose(np.abs(adv["x2"].to_numpy(float) - floats["x2"]), 0.4)
+    # An object array mixing text and numbers (refused before): the numbers move.
+    array = fgsm(pipe, objects.to_numpy(), y, eps=0.4)
+    assert array.dtype == object and (array[:, 2] == floats["group"].to_numpy()).all()
+    assert_allclose(array[:, :2].astype(float), expected[["x1", "x2"]].to_numpy())
+
+
+def test_a_boolean_column_feeds_the_pipeline_its_values_and_stays():
+    # A boolean column read by a scaler: the gradient is taken at its 0/1 values (it
+    # used to be 0), and the column never moves.
+    est, X, y, _ = _model("multiclass")
+    flags = X.copy()
+    flags[:, 2] = X[:, 2] > 0
+    columns = [f"f{i}" for i in range(N_FEATURES)]
+    pipe = make_pipeline(StandardScaler(), clone(est)).fit(pd.DataFrame(flags, columns=columns), y)
+    frame = pd.DataFrame(flags, columns=columns).astype({"f2": bool})
+    adv = fgsm(pipe, frame, y, eps=0.3)
+    assert adv["f2"].dtype == bool and (adv["f2"] == frame["f2"]).all()
+    mask = np.arange(N_FEATURES) != 2
+    expected = fgsm(pipe, pd.DataFrame(flags, columns=columns), y, eps=0.3, mask=mask)
+    assert_allclose(adv.to_numpy(float), expected.to_numpy())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda X: X.astype(str), "Column 0 of X .*got dtype <U.* holding '.*' \\(str\\)"),
+        (lambda X: _set(X.astype(object), 3, 1, True), "Column 1 .*holding True \\(bool\\)"),
+        (lambda X: _set(X.astype(object), 0, 4, "1.5"), "Column 4 .*holding '1.5' \\(str\\)"),
+        (
+            lambda X: _frame(X).astype({"f3": str}),
+            "Column 'f3' of X must hold real numbers, or booleans only",
+        ),
+        (
+            lambda X: _frame(np.round(X)).astype({"f0": "category"}),
+            "Column 'f0' .*got dtype category\\.",
+        ),
+    ],
+    ids=["string-array", "bool-among-numbers", "numeric-string", "string-column", "category"],
+)
+def test_what_holds_no_real_numbers_is_refused_not_kept(change, message):
+    est, X, y, _ = _model("multiclass")
+    bad = change(X)
+    if isinstance(bad, pd.DataFrame):
+        est = clone(est).fit(pd.DataFrame(X, columns=bad.columns), y)
+    with pytest.raises(ValueError, match=message):
+        fgsm(est, bad, y, eps=50.0)
+
+
+def _frame(X):
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(N_FEATURES)])
+
+
+def _set(array, row, column, value):
+    array[row, column] = value
+    return array

@@ -47,10 +47,7 @@ def _modules() -> dict[str, Path]:
 
 
 def _consumers() -> list[Path]:
-    paths = [PACKAGE / "_persistence.py"]
-    attacks = PACKAGE / "adversarial"
-    paths += sorted(attacks.rglob("*.py")) if attacks.is_dir() else [PACKAGE / "adversarial.py"]
-    return paths
+    return [PACKAGE / "_persistence.py", *sorted((PACKAGE / "adversarial").rglob("*.py"))]
 
 
 @pytest.mark.parametrize("path", _consumers(), ids=lambda p: p.name)

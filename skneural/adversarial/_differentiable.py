@@ -30,7 +30,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from .exceptions import NotDifferentiableError
+from ..exceptions import NotDifferentiableError
 
 #: The steps rewritten as TensorFlow ops, named in error messages.
 SUPPORTED = (
