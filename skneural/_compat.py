@@ -6,7 +6,9 @@ scipy-version-dependent ``iprint``); importing them here, and nowhere else, leav
 single place to mend when they move.
 """
 
+import json
 import os
+import sys
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
@@ -31,6 +33,7 @@ __all__ = [
     "_fit_context",
     "_get_additional_lbfgs_options_dict",
     "check_keras_backend",
+    "check_keras_backend_setting",
     "validate_data",
 ]
 
@@ -53,6 +56,25 @@ def check_keras_backend() -> None:
 
     backend = keras.backend.backend()
     if backend != "tensorflow":
+        raise ImportError(_backend_message(backend))
+
+
+def check_keras_backend_setting() -> None:
+    """Raise ImportError if Keras is set to a backend other than TensorFlow, without
+    importing Keras (and so TensorFlow): from ``KERAS_BACKEND``, else the ``backend``
+    of Keras's ``keras.json`` (in ``KERAS_HOME``, or ``~/.keras``)."""
+    if "keras" in sys.modules:
+        check_keras_backend()
+        return
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend is None:
+        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+        try:
+            with open(os.path.join(home, "keras.json")) as file:
+                backend = json.load(file).get("backend")
+        except (OSError, ValueError, AttributeError):
+            backend = None
+    if backend not in (None, "tensorflow"):
         raise ImportError(_backend_message(backend))
 
 
