@@ -8,7 +8,7 @@ are imported on first use (so ``skneural --help`` answers at once).
 
 import importlib
 
-from ._compat import check_keras_backend_setting
+from ._backend import check_keras_backend_setting
 
 check_keras_backend_setting()
 
@@ -30,7 +30,7 @@ _LAZY = {
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'skneural' has no attribute {name!r}")
-    from ._compat import check_keras_backend
+    from ._backend import check_keras_backend
 
     check_keras_backend()
     value = getattr(importlib.import_module(_LAZY[name], __name__), name)

@@ -7,8 +7,8 @@
     skneural attack MODEL DATA --target COL --eps EPS [--norm {inf,1,2}]
 
 DATA is a CSV or Parquet file. ``fit`` standardises the numeric columns and one-hot
-encodes the others in a Pipeline (:mod:`skneural._tables`), and saves the pipeline in
-a pickle-free file (:mod:`skneural._pipeline_file`). Outputs are written in one step
+encodes the others in a Pipeline (``_tables.py``), and saves the pipeline in a
+pickle-free file (``_pipeline_file.py``). Outputs are written in one step
 and never over one of the command's inputs. Every error prints one line and exits
 with status 2 (usage) or 1 (anything else).
 
@@ -20,13 +20,13 @@ checks of the arguments do not wait for it.
 
 import argparse
 import ast
-import contextlib
 import os
 import sys
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+from ._quiet import start_tensorflow, warnings_once
 
 
 class CLIError(Exception):
@@ -79,59 +79,6 @@ def _require_file(path: str) -> None:
         raise CLIError(f"not a file: {path}" if Path(path).exists() else f"no such file: {path}")
 
 
-# -- TensorFlow, quietly -------------------------------------------------------------
-
-
-def _start_tensorflow() -> None:
-    """Import TensorFlow with its start-up logs hidden, unless the user asked for them.
-
-    TensorFlow's C++ runtime logs a few lines to file descriptor 2 before its log
-    level applies (absl's 'All log messages before absl::InitializeLog()' lines), so
-    stderr itself is pointed at /dev/null for the import when the level is 3.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3":
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-@contextlib.contextmanager
-def _warnings_once():
-    """Within a command, each distinct warning is shown once, as one line.
-
-    The registry behind the 'once' filter is cleared whenever any code changes the
-    filters (scikit-learn's cross-validation does, for each fold), so the command
-    remembers what it has shown itself.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-
-    from .exceptions import DiagnosticWarning
-
-    shown = set()
-
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = str(message).strip().splitlines()[0] if str(message).strip() else ""
-        if (category, text) not in shown:
-            shown.add((category, text))
-            print(f"skneural: warning: {text}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        warnings.filterwarnings("always", category=ConvergenceWarning)
-        warnings.filterwarnings("always", category=DiagnosticWarning)
-        yield
-
-
 # -- commands ------------------------------------------------------------------------
 
 
@@ -147,7 +94,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"task: {task} ({why}); --task {other} for the other")
     else:
         task = args.task
-    _start_tensorflow()
+    start_tensorflow()
     from sklearn.model_selection import cross_val_score
 
     from ._classifier import MLPClassifierX
@@ -188,7 +135,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     _require_file(args.model)
     check_output(args.out, [args.model, args.data])
     frame = read_table(args.data)
-    _start_tensorflow()
+    start_tensorflow()
     import pandas as pd
     from sklearn.base import is_classifier
 
@@ -214,7 +161,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
     _require_file(args.model)
     X, y = split_target(read_table(args.data), args.target)
-    _start_tensorflow()
+    start_tensorflow()
     import numpy as np
     from sklearn.base import is_classifier
 
@@ -234,7 +181,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _start_tensorflow()
+    start_tensorflow()
     from ._demo import run_demo
 
     folder = run_demo(Path(args.out), quick=args.quick)
@@ -308,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     args = build_parser().parse_args(argv)
-    with _warnings_once():
+    with warnings_once():
         try:
             return args.run(args)
         except UsageError as exc:
