@@ -91,7 +91,10 @@ def load_pipeline(path: str) -> tuple[Pipeline, str]:
                 files.extract_member(
                     archive, members[_NETWORK], MAX_NETWORK_BYTES, _NETWORK, network
                 )
-            estimator = load(network)
+            try:
+                estimator = load(network)
+            except ModelFileError as exc:  # name the member, not the temporary copy
+                raise ModelFileError(str(exc).replace(repr(network), repr(_NETWORK))) from None
             columns = _rebuild(spec)
             _check_width(spec, estimator)
     except ModelFileError as exc:

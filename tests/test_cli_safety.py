@@ -216,7 +216,9 @@ _EDITS = {
 }
 
 
-@pytest.mark.parametrize("tamper", [*_EDITS, "truncated", "not json", "foreign zip", "text"])
+@pytest.mark.parametrize(
+    "tamper", [*_EDITS, "truncated", "not json", "foreign zip", "text", "bad network"]
+)
 def test_a_tampered_model_file_is_refused_in_one_line(files, tmp_path, capsys, tamper):
     _, data, model = files
     bad = tmp_path / "bad.zip"
@@ -228,6 +230,12 @@ def test_a_tampered_model_file_is_refused_in_one_line(files, tmp_path, capsys, t
         with zipfile.ZipFile(bad, "w") as archive:
             archive.writestr("pipeline.json", "{not json")
             archive.writestr("model.skneural", b"")
+    elif tamper == "bad network":
+        with zipfile.ZipFile(model) as archive:
+            spec = archive.read("pipeline.json")
+        with zipfile.ZipFile(bad, "w") as archive:
+            archive.writestr("pipeline.json", spec)
+            archive.writestr("model.skneural", b"not a network")
     elif tamper == "foreign zip":
         with zipfile.ZipFile(bad, "w") as archive:
             archive.writestr("word/document.xml", "<xml/>")
@@ -235,7 +243,10 @@ def test_a_tampered_model_file_is_refused_in_one_line(files, tmp_path, capsys, t
         bad.write_text("hello")
     status, _, err = _run(capsys, "predict", bad, data, "--out", tmp_path / "p.csv")
     assert status == 1
-    assert f"{bad} is not a usable 'skneural fit' model file" in _one_error(err)
+    line = _one_error(err)
+    assert f"{bad} is not a usable 'skneural fit' model file" in line
+    if tamper == "bad network":
+        assert "'model.skneural'" in line and "/tmp" not in line.split("file:")[1]
     assert not (tmp_path / "p.csv").exists()
 
 
