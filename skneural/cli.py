@@ -53,7 +53,7 @@ def _parse_params(pairs: Sequence[str]) -> dict:
     return params
 
 
-def check_output(out: str, inputs: Sequence[str]) -> None:
+def _check_output(out: str, inputs: Sequence[str]) -> None:
     """Refuse an ``--out`` that is one of ``inputs`` (under any spelling or link), or
     that cannot be written, before any work is done."""
     target = Path(out)
@@ -63,6 +63,8 @@ def check_output(out: str, inputs: Sequence[str]) -> None:
             raise UsageError(f"--out {out} is the input {name}; writing it would destroy it")
     if target.is_dir():
         raise CLIError(f"cannot write --out {out}: it is a directory")
+    if target.exists() and not target.is_file():  # /dev/null would be replaced by a file
+        raise CLIError(f"cannot write --out {out}: it is not a regular file")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CLIError(f"cannot write --out {out}: no such folder {folder}")
@@ -85,7 +87,7 @@ def _require_file(path: str) -> None:
 def cmd_fit(args: argparse.Namespace) -> int:
     from ._tables import choose_task, read_table, split_target
 
-    check_output(args.out, [args.data])
+    _check_output(args.out, [args.data])
     params = _parse_params(args.param)
     X, y = split_target(read_table(args.data), args.target)
     if args.task == "auto":
@@ -133,7 +135,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from ._tables import read_table
 
     _require_file(args.model)
-    check_output(args.out, [args.model, args.data])
+    _check_output(args.out, [args.model, args.data])
     frame = read_table(args.data)
     start_tensorflow()
     import pandas as pd

@@ -87,7 +87,7 @@ def test_out_that_is_an_input_is_refused_and_the_input_kept(
     assert victim.read_bytes() == before
 
 
-@pytest.mark.parametrize("problem", ["missing folder", "directory", "read-only folder"])
+@pytest.mark.parametrize("problem", ["missing folder", "directory", "read-only folder", "device"])
 def test_unwritable_out_is_found_before_the_fit(files, tmp_path, capsys, problem):
     _, data, _ = files
     if problem == "read-only folder":
@@ -98,6 +98,7 @@ def test_unwritable_out_is_found_before_the_fit(files, tmp_path, capsys, problem
         "missing folder": tmp_path / "nowhere" / "m.zip",
         "directory": tmp_path,
         "read-only folder": tmp_path / "m.zip",
+        "device": Path(os.devnull),
     }[problem]
     try:
         status, stdout, err = _run(capsys, "fit", data, "--target", "label", "--out", out)
