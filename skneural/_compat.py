@@ -1,12 +1,10 @@
-"""The one module that reaches into scikit-learn's private helpers and checks the Keras backend.
+"""The one module that reaches into scikit-learn's private helpers.
 
 scikit-learn keeps its parameter-validation machinery private, and so are the helpers
 that make ``solver='lbfgs'`` behave as its own (the ``ConvergenceWarning`` and the
 scipy-version-dependent ``iprint``); importing them here, and nowhere else, leaves a
 single place to mend when they move.
 """
-
-import os
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
@@ -30,37 +28,5 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "_get_additional_lbfgs_options_dict",
-    "check_keras_backend",
     "validate_data",
 ]
-
-
-def check_keras_backend() -> None:
-    """Raise ImportError unless Keras runs on TensorFlow.
-
-    Keras picks its backend once, when it is first imported, from the environment
-    variable ``KERAS_BACKEND`` (or ``~/.keras/keras.json``); skneural must not change it
-    for the user, so it only says how.
-    """
-    try:
-        import keras
-    except ImportError as exc:
-        requested = os.environ.get("KERAS_BACKEND", "tensorflow")
-        if requested == "tensorflow":
-            raise
-        # Keras failed to load the backend it was asked for.
-        raise ImportError(_backend_message(requested)) from exc
-
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise ImportError(_backend_message(backend))
-
-
-def _backend_message(backend: str) -> str:
-    return (
-        "skneural needs Keras's 'tensorflow' backend, but Keras is set to use "
-        f"{backend!r}. Set the environment variable KERAS_BACKEND=tensorflow before "
-        "Python imports keras (for example `export KERAS_BACKEND=tensorflow` in the "
-        "shell, or os.environ['KERAS_BACKEND'] = 'tensorflow' at the top of the "
-        "script)."
-    )

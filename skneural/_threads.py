@@ -14,8 +14,6 @@ where the ``TF_NUM_*`` variables or TensorFlow's threading settings were set.
 import multiprocessing
 import os
 
-import tensorflow as tf
-
 #: Names of the worker processes of joblib's loky backend and of Dask's nannies.
 WORKER_PROCESSES = ("LokyProcess", "Dask Worker process")
 _TF_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -28,6 +26,8 @@ def share_workers_threads() -> None:
     share = os.environ.get("OMP_NUM_THREADS", "")
     if not share.isdigit() or int(share) < 1 or any(v in os.environ for v in _TF_VARIABLES):
         return
+    import tensorflow as tf  # only in a worker: skneural's import does not start TF
+
     threading = tf.config.threading
     try:
         if threading.get_intra_op_parallelism_threads() == 0:  # 0: not chosen by anyone

@@ -1,80 +1,43 @@
 """The ``skneural`` command: a demo, and fit / predict / attack on tabular files.
 
     skneural demo [--out DIR] [--quick]
-    skneural fit DATA --target COL [--classifier | --regressor] [--param NAME=VALUE ...]
-                 [--cv K] --out MODEL
+    skneural fit DATA --target COL [--task {auto,classification,regression}]
+                 [--param NAME=VALUE ...] [--cv K] --out MODEL
     skneural predict MODEL DATA --out FILE
     skneural attack MODEL DATA --target COL --eps EPS [--norm {inf,1,2}]
 
 DATA is a CSV or Parquet file. ``fit`` standardises the numeric columns and one-hot
-encodes the others in a Pipeline, and saves the pipeline in a pickle-free model file
-(:func:`skneural.save` for the network, JSON for the preprocessing). Every error
-prints one line and exits with status 2 (usage) or 1 (anything else).
+encodes the others in a Pipeline (``_tables.py``), and saves the pipeline in a
+pickle-free file (``_pipeline_file.py``). Outputs are written in one step
+and never over one of the command's inputs. Every error prints one line and exits
+with status 2 (usage) or 1 (anything else).
+
+The command owns its process, so it, and only it, quiets TensorFlow's start-up logs
+(``TF_CPP_MIN_LOG_LEVEL=3`` unless the user set it) and shows a repeated warning once.
+TensorFlow is imported inside the commands that train or predict: ``--help`` and the
+checks of the arguments do not wait for it.
 """
 
 import argparse
 import ast
-import json
 import os
 import sys
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from sklearn.base import is_classifier
-from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import cross_val_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-from ._classifier import MLPClassifierX
-from ._persistence import load, save
-from ._regressor import MLPRegressorX
-from .exceptions import ModelFileError
-
-_PIPELINE_FORMAT = "skneural-pipeline"
+from ._quiet import start_tensorflow, warnings_once
 
 
 class CLIError(Exception):
-    """An error reported to the user as one line."""
+    """An error reported to the user as one line (exit status 1)."""
 
 
-# -- data ----------------------------------------------------------------------------
+class UsageError(CLIError):
+    """A command line that asks for something it must not do (exit status 2)."""
 
 
-def read_table(path: str) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame, with errors in one line."""
-    file = Path(path)
-    if not file.is_file():
-        raise CLIError(f"no such file: {path}")
-    suffix = file.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(file)
-        return pd.read_csv(file)
-    except ImportError as exc:
-        raise CLIError(f"cannot read {path}: {exc}") from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise CLIError(f"cannot read {path} as {'Parquet' if suffix else 'CSV'}: {exc}") from None
-
-
-def _split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
-    if target not in frame.columns:
-        raise CLIError(f"column {target!r} not found; the columns are {list(frame.columns)}")
-    X = frame.drop(columns=[target])
-    if X.shape[1] == 0:
-        raise CLIError("the data has no feature columns besides the target")
-    return X, frame[target]
-
-
-def _is_classification(y: pd.Series) -> bool:
-    """Text, boolean and categorical targets, or integers with few values."""
-    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
-        return True
-    return pd.api.types.is_integer_dtype(y) and y.nunique() <= 20
+# -- arguments -----------------------------------------------------------------------
 
 
 def _parse_params(pairs: Sequence[str]) -> dict:
@@ -90,112 +53,68 @@ def _parse_params(pairs: Sequence[str]) -> dict:
     return params
 
 
-# -- the pipeline and its file -------------------------------------------------------
+def _check_output(out: str, inputs: Sequence[str]) -> None:
+    """Refuse an ``--out`` that is one of ``inputs`` (under any spelling or link), or
+    that cannot be written, before any work is done."""
+    target = Path(out)
+    for name in inputs:
+        same = os.path.exists(name) and target.exists() and os.path.samefile(name, out)
+        if same or os.path.realpath(name) == os.path.realpath(out):
+            raise UsageError(f"--out {out} is the input {name}; writing it would destroy it")
+    if target.is_dir():
+        raise CLIError(f"cannot write --out {out}: it is a directory")
+    if target.exists() and not target.is_file():  # /dev/null would be replaced by a file
+        raise CLIError(f"cannot write --out {out}: it is not a regular file")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CLIError(f"cannot write --out {out}: no such folder {folder}")
+    try:  # The only reliable test of writability (ACLs, read-only mounts) is to try.
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise CLIError(f"cannot write --out {out}: {exc.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
-def make_pipeline(X: pd.DataFrame, estimator) -> Pipeline:
-    """Standardise numeric columns and one-hot encode the others, then ``estimator``."""
-    numeric = [c for c in X.columns if _is_numeric(X[c])]
-    other = [c for c in X.columns if c not in numeric]
-    steps = []
-    if numeric:
-        steps.append(("numeric", StandardScaler(), numeric))
-    if other:
-        steps.append(("categorical", OneHotEncoder(handle_unknown="ignore"), other))
-    return Pipeline([("columns", ColumnTransformer(steps)), ("model", estimator)])
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-
-
-def save_pipeline(pipeline: Pipeline, X: pd.DataFrame, target: str, path: str) -> None:
-    """The fitted pipeline as a zip: the network in skneural's format, the
-    preprocessing's fitted numbers as JSON. No pickle."""
-    columns = pipeline.named_steps["columns"]
-    spec = {"format": _PIPELINE_FORMAT, "target": target, "columns": list(X.columns)}
-    for name, step, cols in columns.transformers_:
-        if name == "numeric":
-            spec["numeric"] = {
-                "columns": list(cols),
-                "mean": step.mean_.tolist(),
-                "scale": step.scale_.tolist(),
-            }
-        elif name == "categorical":
-            spec["categorical"] = {
-                "columns": list(cols),
-                "categories": [c.tolist() for c in step.categories_],
-            }
-    with tempfile.TemporaryDirectory() as tmp:
-        network = os.path.join(tmp, "model.skneural")
-        save(pipeline.named_steps["model"], network)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("pipeline.json", json.dumps(spec))
-            archive.write(network, "model.skneural")
-
-
-def load_pipeline(path: str) -> tuple[Pipeline, str]:
-    """The pipeline saved by :func:`save_pipeline`, and its target column's name."""
+def _require_file(path: str) -> None:
     if not Path(path).is_file():
-        raise CLIError(f"no such file: {path}")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            spec = json.loads(archive.read("pipeline.json"))
-            network = archive.read("model.skneural")
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise CLIError(f"{path} is not a model file written by 'skneural fit' ({exc})") from None
-    if not isinstance(spec, dict) or spec.get("format") != _PIPELINE_FORMAT:
-        raise CLIError(f"{path} is not a model file written by 'skneural fit'")
-    with tempfile.TemporaryDirectory() as tmp:
-        file = os.path.join(tmp, "model.skneural")
-        Path(file).write_bytes(network)
-        try:
-            estimator = load(file)
-        except ModelFileError as exc:
-            raise CLIError(f"{path}: {exc}") from None
-    return _rebuild(spec, estimator), spec["target"]
-
-
-def _rebuild(spec: dict, estimator) -> Pipeline:
-    """Refit the preprocessing on one placeholder row, then put back its numbers."""
-    numeric = spec.get("numeric", {"columns": []})
-    categorical = spec.get("categorical", {"columns": [], "categories": []})
-    row = {c: [0.0] for c in numeric["columns"]}
-    pairs = zip(categorical["columns"], categorical["categories"], strict=True)
-    row.update({c: [cats[0]] for c, cats in pairs})
-    steps = []
-    if numeric["columns"]:
-        steps.append(("numeric", StandardScaler(), numeric["columns"]))
-    if categorical["columns"]:
-        encoder = OneHotEncoder(categories=categorical["categories"], handle_unknown="ignore")
-        steps.append(("categorical", encoder, categorical["columns"]))
-    columns = ColumnTransformer(steps).fit(pd.DataFrame(row)[spec["columns"]])
-    if numeric["columns"]:
-        scaler = columns.named_transformers_["numeric"]
-        scaler.mean_ = np.array(numeric["mean"])
-        scaler.scale_ = np.array(numeric["scale"])
-        scaler.var_ = scaler.scale_**2
-    return Pipeline([("columns", columns), ("model", estimator)])
+        raise CLIError(f"not a file: {path}" if Path(path).exists() else f"no such file: {path}")
 
 
 # -- commands ------------------------------------------------------------------------
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    X, y = _split_target(read_table(args.data), args.target)
-    classify = args.classifier or (not args.regressor and _is_classification(y))
+    from ._tables import choose_task, read_table, split_target
+
+    _check_output(args.out, [args.data])
     params = _parse_params(args.param)
-    cls = MLPClassifierX if classify else MLPRegressorX
-    try:
-        estimator = cls(**params)
-    except TypeError:
-        unknown = sorted(set(params) - set(cls().get_params()))
-        raise CLIError(f"unknown parameter(s) for {cls.__name__}: {', '.join(unknown)}") from None
-    pipeline = make_pipeline(X, estimator)
+    X, y = split_target(read_table(args.data), args.target)
+    if args.task == "auto":
+        task, why = choose_task(y)
+        other = "regression" if task == "classification" else "classification"
+        print(f"task: {task} ({why}); --task {other} for the other")
+    else:
+        task = args.task
+    start_tensorflow()
+    from sklearn.model_selection import cross_val_score
+
+    from ._classifier import MLPClassifierX
+    from ._pipeline_file import save_pipeline
+    from ._regressor import MLPRegressorX
+    from ._tables import make_pipeline
+
+    cls = MLPClassifierX if task == "classification" else MLPRegressorX
+    unknown = sorted(set(params) - set(cls().get_params()))
+    if unknown:
+        raise CLIError(f"unknown parameter(s) for {cls.__name__}: {', '.join(unknown)}")
+    pipeline, notes = make_pipeline(X, cls(**params))
     print(f"{cls.__name__} on {len(X)} rows, {X.shape[1]} columns, target {args.target!r}")
+    for note in notes:
+        print(note)
     if args.cv:
-        scores = cross_val_score(pipeline, X, y, cv=args.cv)
-        metric = "accuracy" if classify else "R²"
+        scores = cross_val_score(pipeline, X, y, cv=args.cv, error_score="raise")
+        metric = "accuracy" if task == "classification" else "R²"
         print(f"{args.cv}-fold CV {metric}: {scores.mean():.4f} ± {scores.std():.4f}")
     pipeline.set_params(model__verbose=1).fit(X, y)
     pipeline.named_steps["model"].set_params(verbose=params.get("verbose", 0))
@@ -204,38 +123,57 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    pipeline, target = load_pipeline(args.model)
-    frame = read_table(args.data)
-    X = frame.drop(columns=[target]) if target in frame.columns else frame
+def _features(pipeline, frame, target: str):
     expected = list(pipeline.named_steps["columns"].feature_names_in_)
-    missing = [c for c in expected if c not in X.columns]
+    missing = [c for c in expected if c not in frame.columns or c == target]
     if missing:
         raise CLIError(f"the data lacks the model's column(s): {', '.join(map(str, missing))}")
-    X = X[expected]
-    out = pd.DataFrame({"prediction": _column(pipeline.predict(X))}, index=X.index)
+    return frame[expected]
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ._tables import read_table
+
+    _require_file(args.model)
+    _check_output(args.out, [args.model, args.data])
+    frame = read_table(args.data)
+    start_tensorflow()
+    import pandas as pd
+    from sklearn.base import is_classifier
+
+    from ._atomic import write_atomically
+    from ._pipeline_file import load_pipeline
+
+    pipeline, target = load_pipeline(args.model)
+    X = _features(pipeline, frame, target)
+    predictions = pipeline.predict(X)
+    column = predictions if predictions.ndim == 1 else [list(row) for row in predictions]
+    out = pd.DataFrame({"prediction": column}, index=X.index)
     if is_classifier(pipeline.named_steps["model"]):
         proba = pipeline.predict_proba(X)
         for i, label in enumerate(pipeline.classes_):
             out[f"proba_{label}"] = proba[:, i]
-    out.to_csv(args.out, index=False)
+    write_atomically(args.out, lambda temporary: out.to_csv(temporary, index=False))
     print(f"wrote {len(out)} predictions to {args.out}")
     return 0
 
 
-def _column(values: np.ndarray):
-    return values if values.ndim == 1 else [list(row) for row in values]
-
-
 def cmd_attack(args: argparse.Namespace) -> int:
+    from ._tables import read_table, split_target
+
+    _require_file(args.model)
+    X, y = split_target(read_table(args.data), args.target)
+    start_tensorflow()
+    import numpy as np
+    from sklearn.base import is_classifier
+
+    from ._pipeline_file import load_pipeline
     from .adversarial import robustness_curve
 
     pipeline, _ = load_pipeline(args.model)
-    X, y = _split_target(read_table(args.data), args.target)
-    X = X[list(pipeline.named_steps["columns"].feature_names_in_)]
+    X = _features(pipeline, X, args.target)
     norm = np.inf if args.norm == "inf" else int(args.norm)
-    budgets = sorted({0.0, *args.eps})
-    curve = robustness_curve(pipeline, X, y, budgets, norm=norm)
+    curve = robustness_curve(pipeline, X, y, sorted({0.0, *args.eps}), norm=norm)
     metric = "accuracy" if is_classifier(pipeline.named_steps["model"]) else "R²"
     print(f"FGSM ({args.norm}-norm, in the data's own units) against {args.model}")
     print(f"{'eps':>10}  {metric}")
@@ -245,6 +183,7 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    start_tensorflow()
     from ._demo import run_demo
 
     folder = run_demo(Path(args.out), quick=args.quick)
@@ -270,14 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("data", help="CSV or Parquet file")
     fit.add_argument("--target", required=True, help="the column to predict")
     kind = fit.add_mutually_exclusive_group()
-    kind.add_argument("--classifier", action="store_true", help="force classification")
-    kind.add_argument("--regressor", action="store_true", help="force regression")
+    kind.add_argument(
+        "--task", choices=["auto", "classification", "regression"], default="auto",
+        help="auto (default): labels if the target is text, boolean, or few whole numbers",
+    )  # fmt: skip
+    for flag, task in (("--classifier", "classification"), ("--regressor", "regression")):
+        hidden = argparse.SUPPRESS  # the older spelling of --task
+        kind.add_argument(flag, dest="task", action="store_const", const=task, help=hidden)
     fit.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE",
         help="an estimator parameter, e.g. hidden_layer_sizes=(64,32); repeatable",
     )  # fmt: skip
     fit.add_argument("--cv", type=int, default=0, metavar="K", help="report K-fold CV scores")
-    fit.add_argument("--out", required=True, help="the model file to write")
+    fit.add_argument("--out", required=True, help="the model file to write (not DATA)")
     fit.set_defaults(run=cmd_fit)
 
     predict = commands.add_parser("predict", help="predict with a saved model")
@@ -298,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -308,15 +257,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except CLIError as exc:
-        print(f"skneural: error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"skneural: error: {message}", file=sys.stderr)
-        return 1
+    with warnings_once():
+        try:
+            return args.run(args)
+        except UsageError as exc:
+            print(f"skneural: error: {exc}", file=sys.stderr)
+            return 2
+        except (CLIError, ValueError, TypeError, OSError) as exc:
+            # ValueError covers the data and model-file errors (TableError,
+            # ModelFileError) and the estimators' parameter checks.
+            print(f"skneural: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("skneural: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if os.environ.get("SKNEURAL_TRACEBACK"):
+                raise
+            print(
+                f"skneural: error: {type(exc).__name__}: {_one_line(exc)} "
+                "(SKNEURAL_TRACEBACK=1 shows where)",
+                file=sys.stderr,
+            )
+            return 1
 
 
 def main_exit() -> None:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from skneural.cli import load_pipeline, main
+from skneural._pipeline_file import load_pipeline
+from skneural.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_fit_infers_regression_and_drops_other_targets(table, capsys):
          "The 'alpha' parameter of MLPClassifierX must be"),
         (["fit", "{data}", "--target", "label", "--param", "alpha", "--out", "m"],
          "--param takes NAME=VALUE"),
-        (["predict", "{data}", "{data}", "--out", "p.csv"], "is not a model file written by"),
+        (["predict", "{data}", "{data}", "--out", "p.csv"], "not a usable .skneural fit. model"),
         (["predict", "nothing.zip", "{data}", "--out", "p.csv"], "no such file: nothing.zip"),
         (["attack", "{model}", "{data}", "--target", "nope", "--eps", "1"],
          "column 'nope' not found"),
