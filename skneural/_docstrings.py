@@ -248,7 +248,7 @@ loss_ : float
     history_ : pandas.DataFrame
         One row per epoch run (index ``epoch``, from 1): ``loss``, ``learning_rate``,
         and with early stopping ``val_loss`` and ``val_score``. A diverged epoch is
-        its last row, with its non-finite loss.
+        its last row, with its exploded or non-finite loss.
 
     gradient_norms_ : pandas.DataFrame
         Diagnostics: the L2 norm of each Dense kernel's gradient (columns

@@ -13,6 +13,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ._columns import holds_real_numbers
+
 #: Most values of one text column that get a one-hot column each; the rarer ones
 #: share the all-zero encoding (as unseen values do), so that an ID-like column cannot
 #: blow the encoded width up to one column per row.
@@ -127,11 +129,6 @@ def choose_task(y: pd.Series) -> tuple[str, str]:
     return "regression", f"{y.dtype} target with fractional values"
 
 
-def is_numeric(column: pd.Series) -> bool:
-    """Whether a column is standardised (numbers) rather than one-hot encoded."""
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-
-
 def frequent_categories(column: pd.Series) -> tuple[list, int]:
     """The values of a text column that get their own one-hot column (at most
     :data:`MAX_CATEGORIES`, the most frequent, sorted), and how many values it has."""
@@ -157,7 +154,9 @@ def make_pipeline(X: pd.DataFrame, estimator) -> tuple[Pipeline, list[str]]:
     """Preprocessing for ``X`` followed by ``estimator``, and a note for each text
     column with more than :data:`MAX_CATEGORIES` values (whose rarer values are
     grouped)."""
-    numeric = [c for c in X.columns if is_numeric(X[c])]
+    # Real numbers are standardised (the attacks move the same columns); the rest,
+    # bools included, are one-hot encoded.
+    numeric = [c for c in X.columns if holds_real_numbers(X[c])]
     categorical = [c for c in X.columns if c not in numeric]
     categories, notes = [], []
     for column in categorical:

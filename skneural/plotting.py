@@ -58,8 +58,8 @@ def plot_learning_curves(estimator: Any, ax: Axes | None = None) -> Axes:
     The validation score (accuracy or R²) is drawn on a second y-axis on the right.
     A dashed vertical line marks the best epoch: the first with the highest
     validation score (the weights early stopping restores), or without validation
-    the one with the lowest training loss. A diverged last epoch's non-finite loss
-    leaves a gap.
+    the one with the lowest training loss. A diverged last epoch's exploded loss is
+    drawn (a non-finite one leaves a gap); it is never the best.
 
     Parameters
     ----------

@@ -97,7 +97,7 @@ def test_fit_infers_regression_and_drops_other_targets(table, capsys):
         (["attack", "{model}", "{data}", "--target", "nope", "--eps", "1"],
          "column 'nope' not found"),
         (["attack", "{model}", "{data}", "--target", "label", "--eps", "-1"],
-         "eps must be finite and >= 0"),
+         "eps must be a number >= 0"),
     ],
 )  # fmt: skip
 def test_errors_print_one_line_and_exit_1(table, capsys, argv, message):

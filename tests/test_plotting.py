@@ -124,7 +124,7 @@ def test_learning_curves_without_validation_mark_lowest_loss(deep):
 
 
 def test_learning_curves_of_a_diverged_fit(tmp_path):
-    # A diverged epoch is history_'s last row, with its non-finite loss; it can never
+    # A diverged epoch is history_'s last row, with its exploded loss; it can never
     # be the best epoch.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 5)).astype(np.float32)
@@ -134,7 +134,8 @@ def test_learning_curves_of_a_diverged_fit(tmp_path):
         max_iter=20, random_state=0,
     )  # fmt: skip
     est.fit(X, y)
-    assert not np.isfinite(est.history_["loss"].iloc[-1])
+    losses = est.history_["loss"]  # the last exploded (skneural._training.BLOW_UP)
+    assert not losses.iloc[-1] < 1e4 * losses.iloc[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ax = plot_learning_curves(est)
