@@ -121,6 +121,23 @@ def test_same_generator_same_initial_weights_for_float32_and_float64(initializer
     assert_allclose(wide[0], layer.kernel.numpy(), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("Estimator", [MLPClassifierX, MLPRegressorX])
+def test_fits_on_float32_and_float64_data_start_from_the_same_weights(Estimator):
+    """One epoch at a negligible learning rate leaves the initial weights: the same
+    random_state gives them to float32 and float64 data alike, to float32 rounding."""
+    X, y = _data(n=40)
+    params = dict(hidden_layer_sizes=(8, 6), max_iter=1, learning_rate_init=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wide = Estimator(**params, random_state=3).fit(X, y)
+        narrow = Estimator(**params, random_state=3).fit(X.astype(np.float32), y)
+        other = Estimator(**params, random_state=4).fit(X.astype(np.float32), y)
+    for w64, w32, w_other in zip(wide.coefs_, narrow.coefs_, other.coefs_, strict=True):
+        assert w64.dtype == np.float64 and w32.dtype == np.float32
+        assert_allclose(w32, w64, rtol=1e-6, atol=1e-7)
+        assert not np.allclose(w_other, w64, rtol=1e-6, atol=1e-7)
+
+
 def test_initializer_sets_initial_weight_statistics():
     n_features, units = 50, 200
     stds = {}
