@@ -105,6 +105,11 @@ class BaseMLPX(MLPParams):
             diagnose(self, first_epoch=first_epoch)
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means trained (or loaded), not merely holding attributes ending in
+        # "_": coefs_ assigned by hand before a first partial_fit are a starting point.
+        return "_network" in vars(self)
+
     def _validate_training_data(self, X, y, sample_weight, reset: bool):
         X, y = validate_data(
             self,

@@ -15,7 +15,7 @@ import pytest
 from keras.src.backend.common import global_state
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import make_classification, make_multilabel_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -300,6 +300,27 @@ def test_assigned_weights_are_used_as_by_scikit_learn(clf_data):
     np.testing.assert_array_equal(ours.model_.get_layer("output").kernel.numpy(), coefs[1])
     # One full-batch SGD step from the assigned weights, in both libraries.
     ours.partial_fit(X, y)
+    reference.partial_fit(X, y)
+    for a, b in zip(
+        ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_weights_assigned_before_the_first_partial_fit_are_its_start(clf_data):
+    """scikit-learn continues from coefs_ / intercepts_ whenever they exist (its
+    test_fit sets them by hand on a new estimator); they do not make it fitted."""
+    X, y = clf_data
+    rng = np.random.default_rng(1)
+    coefs = [rng.normal(size=(6, 5)), rng.normal(size=(5, 3))]
+    intercepts = [np.zeros(5), np.zeros(3)]
+    ours = MLPClassifierX(**SGD_STEP, batch_size=len(X))
+    ours.coefs_, ours.intercepts_ = [w.copy() for w in coefs], [b.copy() for b in intercepts]
+    with pytest.raises(NotFittedError):
+        ours.predict(X)
+    ours.partial_fit(X, y, classes=[0, 1, 2])
+    reference = MLPClassifier(**SGD_STEP, batch_size=len(X)).fit(X, y)
+    reference.coefs_, reference.intercepts_ = coefs, intercepts
     reference.partial_fit(X, y)
     for a, b in zip(
         ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True
