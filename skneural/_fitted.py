@@ -225,14 +225,18 @@ def _compile(model: keras.Model, plan: Plan) -> None:
 
 
 def _same(assigned, current: list[np.ndarray]) -> bool:
-    """Whether ``assigned`` holds the values of ``current``, in their dtype."""
+    """Whether ``assigned`` holds the values of ``current``, in their dtype (predict
+    asks on every call: no copies, and the NaN-aware comparison only on a mismatch)."""
     try:
-        return len(assigned) == len(current) and all(
-            np.shape(a) == c.shape and np.array_equal(np.asarray(a, c.dtype), c, equal_nan=True)
-            for a, c in zip(assigned, current, strict=True)
-        )
+        if len(assigned) != len(current):
+            return False
+        for a, c in zip(assigned, current, strict=True):
+            a = np.asarray(a, dtype=c.dtype)
+            if a.shape != c.shape or not ((a == c).all() or np.array_equal(a, c, equal_nan=True)):
+                return False
     except (TypeError, ValueError):
         return False
+    return True
 
 
 def _checked(name: str, assigned, current: list[np.ndarray]) -> list[np.ndarray]:
