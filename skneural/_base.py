@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import tensorflow as tf
-from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, validate_data
 from ._diagnostics import diagnose
-from ._fitted import FittedNetwork
+from ._fitted import FittedNetwork, network_of
 from ._params import MLPParams
 from ._plan import make_plan
 from ._registry import LBFGS
@@ -85,6 +84,10 @@ class BaseMLPX(MLPParams):
                 network = previous
             else:
                 network = FittedNetwork.build(plan, targets, self.random_state)
+            if (continuing or self.warm_start or incremental) and "coefs_" in before:
+                # scikit-learn continues from coefs_ / intercepts_ as they are now,
+                # also when they were assigned by hand before a first partial_fit.
+                network.adopt_weights(before["coefs_"], before.get("intercepts_"))
         except BaseException:
             _put_back(self, before)
             raise
@@ -101,6 +104,11 @@ class BaseMLPX(MLPParams):
         if not continuing or not incremental:
             diagnose(self, first_epoch=first_epoch)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means trained (or loaded), not merely holding attributes ending in
+        # "_": coefs_ assigned by hand before a first partial_fit are a starting point.
+        return "_network" in vars(self)
 
     def _validate_training_data(self, X, y, sample_weight, reset: bool):
         X, y = validate_data(
@@ -172,13 +180,13 @@ class BaseMLPX(MLPParams):
     def _outputs(self, X, logits: bool = False) -> np.ndarray:
         """The network's output on validated ``X``, after the output activation unless
         ``logits``."""
-        check_is_fitted(self)
+        network = network_of(self)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
         if sp.issparse(X):
             X = X.toarray()
-        return self._network.forward(X, logits=logits)
+        return network.forward(X, logits=logits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

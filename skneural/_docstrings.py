@@ -218,10 +218,12 @@ loss_ : float
         Number of training samples seen.
 
     coefs_ : list of ndarray of shape (n_units_in, n_units_out)
-        The Dense kernels, input layer first.
+        The Dense kernels, input layer first. As in scikit-learn, editing or
+        assigning them changes what ``predict`` computes and where ``partial_fit``
+        or a warm start continues from.
 
     intercepts_ : list of ndarray of shape (n_units_out,)
-        The Dense biases, input layer first.
+        The Dense biases, input layer first (editable like ``coefs_``).
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -130,6 +130,30 @@ class FittedNetwork:
         layers = dense_layers(self.model)
         return [layer.kernel.numpy() for layer in layers], [layer.bias.numpy() for layer in layers]
 
+    def adopt_weights(self, coefs, intercepts) -> None:
+        """Make ``coefs`` and ``intercepts`` (an estimator's ``coefs_`` and
+        ``intercepts_``) this network's Dense weights.
+
+        scikit-learn's MLP computes with its ``coefs_`` and ``intercepts_`` lists
+        themselves, so editing them in place, replacing an element or assigning new
+        lists changes its predictions and is where ``partial_fit`` and warm starts
+        continue from. The estimators call this before every use of the network to
+        give the same behaviour: it compares the lists with the weights in use
+        (microseconds for an MLP) and writes into the Keras model only when they
+        differ. Wrong lengths or shapes raise a ValueError that says what the
+        network needs; values are cast to the network's dtype.
+        """
+        kernels, biases = self.forward.dense_weights()
+        if _same(coefs, kernels) and _same(intercepts, biases):
+            return
+        new_kernels = _checked("coefs_", coefs, kernels)
+        new_biases = _checked("intercepts_", intercepts, biases)
+        layers = dense_layers(self.model)
+        for layer, kernel, bias in zip(layers, new_kernels, new_biases, strict=True):
+            layer.kernel.assign(kernel)
+            layer.bias.assign(bias)
+        self.forward = ForwardPass(self.model, self.plan.network)
+
     def records(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``history_``, ``gradient_norms_`` and ``dead_units_``: built when first read
         after an epoch, not by every fit (``partial_fit`` over a long stream would
@@ -200,6 +224,45 @@ def _compile(model: keras.Model, plan: Plan) -> None:
     optimizer.build(model.trainable_variables)
 
 
+def _same(assigned, current: list[np.ndarray]) -> bool:
+    """Whether ``assigned`` holds the values of ``current``, in their dtype (predict
+    asks on every call: no copies, and the NaN-aware comparison only on a mismatch)."""
+    try:
+        if len(assigned) != len(current):
+            return False
+        for a, c in zip(assigned, current, strict=True):
+            a = np.asarray(a, dtype=c.dtype)
+            if a.shape != c.shape or not ((a == c).all() or np.array_equal(a, c, equal_nan=True)):
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _checked(name: str, assigned, current: list[np.ndarray]) -> list[np.ndarray]:
+    """``assigned`` as arrays of the shapes and dtype of ``current``, or a ValueError
+    saying what was expected."""
+    shapes = [c.shape for c in current]
+    how = (
+        f"{name} must be a list of {len(current)} arrays of shapes {shapes} (the fitted "
+        "network's layers; fit again to change hidden_layer_sizes)"
+    )
+    if isinstance(assigned, (str, bytes)) or not hasattr(assigned, "__len__"):
+        raise ValueError(f"{how}, got {type(assigned).__name__}.")
+    if len(assigned) != len(current):
+        raise ValueError(f"{how}, got {len(assigned)} arrays.")
+    arrays = []
+    for i, (a, c) in enumerate(zip(assigned, current, strict=True)):
+        try:
+            array = np.asarray(a, dtype=c.dtype)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{how}; {name}[{i}] is not numeric: {error}") from None
+        if array.shape != c.shape:
+            raise ValueError(f"{how}; {name}[{i}] has shape {array.shape}.")
+        arrays.append(array)
+    return arrays
+
+
 def _seed_states(model: keras.Model) -> list:
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
@@ -207,4 +270,6 @@ def _seed_states(model: keras.Model) -> list:
 def network_of(estimator) -> FittedNetwork:
     """The fitted network of a fitted skneural estimator (NotFittedError otherwise)."""
     check_is_fitted(estimator)
-    return estimator._network
+    network = estimator._network
+    network.adopt_weights(estimator.coefs_, estimator.intercepts_)
+    return network

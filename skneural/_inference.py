@@ -60,6 +60,12 @@ class ForwardPass:
             elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
                 raise TypeError(f"No numpy forward step for layer {layer.name!r}.")
 
+    def dense_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The Dense layers' kernels and biases this pass computes with, input to
+        output."""
+        dense = [(a, b) for kind, a, b in self._steps if kind == "dense"]
+        return [a for a, _ in dense], [b for _, b in dense]
+
     def __call__(self, X: np.ndarray, logits: bool = False) -> np.ndarray:
         """The network's output on ``X``; with ``logits=True``, before the output
         activation (the last step)."""

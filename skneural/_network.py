@@ -20,16 +20,42 @@ from ._config import NetworkSpec, draw_seed
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
 
 
+@keras.saving.register_keras_serializable(package="skneural")
+class EinsumProductDense(keras.layers.Dense):
+    """``keras.layers.Dense`` that computes its product with ``einsum``: the Dense
+    layer of float64 networks.
+
+    With oneDNN (TensorFlow's default on x86 Linux), grappler's remapper looks at every
+    MatMul followed by a bias add to fuse them, and for a float64 MatMul it logs
+    "Not handling type DT_DOUBLE" from C++ (a dozen lines per compiled function) and
+    fuses nothing. The same product as an Einsum op is not a fusion candidate, so a
+    float64 fit prints nothing and computes the same values; the only ways to silence
+    the message otherwise (``TF_CPP_MIN_LOG_LEVEL``, ``TF_ENABLE_ONEDNN_OPTS``, grappler
+    options) are process-wide. float32 networks keep ``keras.layers.Dense`` and its
+    fused kernel.
+    """
+
+    def call(self, inputs, training=None):
+        # tf.einsum itself: keras.ops.einsum turns this product back into a MatMul.
+        x = tf.einsum("ij,jk->ik", inputs, self.kernel)
+        if self.bias is not None:
+            x = keras.ops.add(x, self.bias)
+        if self.activation is not None:
+            x = self.activation(x)
+        return x
+
+
 def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     """Return a new, untrained Keras model whose every random draw is seeded from ``rng``."""
     dtype = spec.dtype
+    Dense = EinsumProductDense if dtype == "float64" else keras.layers.Dense
     kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
         kernel_seeds[f"hidden_{i}"] = seed = draw_seed(rng)
-        x = keras.layers.Dense(
+        x = Dense(
             units,
             kernel_initializer=make_initializer(spec.kernel_initializer, seed),
             dtype=dtype,
@@ -52,7 +78,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         if spec.residual and i > 0 and block_input.shape[-1] == units:
             x = keras.layers.Add(dtype=dtype, name=f"residual_{i}")([block_input, x])
     kernel_seeds["output"] = seed = draw_seed(rng)
-    logits = keras.layers.Dense(
+    logits = Dense(
         spec.n_outputs,
         kernel_initializer=make_initializer(spec.kernel_initializer, seed),
         dtype=dtype,

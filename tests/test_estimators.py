@@ -15,8 +15,9 @@ import pytest
 from keras.src.backend.common import global_state
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import make_classification, make_multilabel_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -24,6 +25,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from tensorflow.python.framework import config as tf_config
 
 from skneural import MLPClassifierX, MLPRegressorX
+from skneural.exceptions import DiagnosticWarning
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
 
@@ -249,6 +251,116 @@ def test_regressor_partial_fit_continues(reg_data):
     reg = MLPRegressorX(**SMALL)
     losses = [reg.partial_fit(X, Y).loss_ for _ in range(5)]
     assert losses[-1] < losses[0] and len(reg.loss_curve_) == 5
+
+
+# -- assigned weights ----------------------------------------------------------------
+
+SGD_STEP = dict(
+    hidden_layer_sizes=(5,),
+    solver="sgd",
+    momentum=0.0,
+    shuffle=False,
+    max_iter=3,
+    learning_rate_init=0.1,
+    alpha=0.01,
+    random_state=0,
+)
+
+
+def _sklearn_twin(ours, X, y):
+    """scikit-learn's MLP fitted with the same parameters, then given ``ours``'s weights."""
+    reference = MLPClassifier(**SGD_STEP, batch_size=len(X)).fit(X, y)
+    reference.coefs_ = [w.copy() for w in ours.coefs_]
+    reference.intercepts_ = [b.copy() for b in ours.intercepts_]
+    return reference
+
+
+def test_assigned_weights_are_used_as_by_scikit_learn(clf_data):
+    """scikit-learn's MLP computes with its coefs_ / intercepts_ lists: in-place edits,
+    replaced elements and new lists change predict, and partial_fit continues from
+    them. scikit-learn's MLP given the same weights is the reference."""
+    X, y = clf_data
+    ours = MLPClassifierX(**SGD_STEP, batch_size=len(X)).fit(X, y)
+    reference = _sklearn_twin(ours, X, y)
+    before = ours.predict_proba(X)
+    np.testing.assert_allclose(before, reference.predict_proba(X), rtol=1e-10)
+    for est in (ours, reference):
+        est.coefs_[0][:, 0] = 0.5
+    edited = ours.predict_proba(X)
+    assert not np.allclose(edited, before)
+    np.testing.assert_allclose(edited, reference.predict_proba(X), rtol=1e-10)
+    for est in (ours, reference):
+        est.intercepts_[1] = np.array([1.0, -1.0, 0.0])
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), rtol=1e-10)
+    rng = np.random.default_rng(0)
+    coefs = [rng.normal(size=w.shape) for w in ours.coefs_]
+    ours.coefs_ = [w.copy() for w in coefs]
+    reference.coefs_ = [w.copy() for w in coefs]
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), rtol=1e-10)
+    np.testing.assert_array_equal(ours.model_.get_layer("output").kernel.numpy(), coefs[1])
+    # One full-batch SGD step from the assigned weights, in both libraries.
+    ours.partial_fit(X, y)
+    reference.partial_fit(X, y)
+    for a, b in zip(
+        ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_weights_assigned_before_the_first_partial_fit_are_its_start(clf_data):
+    """scikit-learn continues from coefs_ / intercepts_ whenever they exist (its
+    test_fit sets them by hand on a new estimator); they do not make it fitted."""
+    X, y = clf_data
+    rng = np.random.default_rng(1)
+    coefs = [rng.normal(size=(6, 5)), rng.normal(size=(5, 3))]
+    intercepts = [np.zeros(5), np.zeros(3)]
+    ours = MLPClassifierX(**SGD_STEP, batch_size=len(X))
+    ours.coefs_, ours.intercepts_ = [w.copy() for w in coefs], [b.copy() for b in intercepts]
+    with pytest.raises(NotFittedError):
+        ours.predict(X)
+    ours.partial_fit(X, y, classes=[0, 1, 2])
+    reference = MLPClassifier(**SGD_STEP, batch_size=len(X)).fit(X, y)
+    reference.coefs_, reference.intercepts_ = coefs, intercepts
+    reference.partial_fit(X, y)
+    for a, b in zip(
+        ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_assigned_weights_continue_a_warm_start_and_are_cast(clf_data):
+    X, y = clf_data
+    X32 = X.astype(np.float32)
+    est = MLPClassifierX(**dict(SGD_STEP, warm_start=True, max_iter=1)).fit(X32, y)
+    # float64 values for a float32 network; every hidden unit alike.
+    est.coefs_ = [np.full((6, 5), 0.1), np.tile([0.3, -0.2, 0.1], (5, 1))]
+    est.intercepts_ = [np.zeros(5), np.zeros(3)]
+    assert est.predict_proba(X32).dtype == np.float32
+    with pytest.warns(DiagnosticWarning, match="Symmetry not broken"):
+        est.fit(X32, y)
+    # It trained from the assigned constant weights: the hidden units stayed symmetric.
+    hidden = est.coefs_[0]
+    assert hidden.dtype == np.float32 and not np.allclose(hidden, 0.1, rtol=1e-3)
+    np.testing.assert_allclose(hidden, np.repeat(hidden[:, :1], 5, axis=1), rtol=1e-6)
+
+
+def test_assigned_weights_of_the_wrong_shape_are_refused(clf_data):
+    X, y = clf_data
+    est = MLPClassifierX(**SGD_STEP).fit(X, y)
+    est.coefs_ = est.coefs_[:1]
+    with pytest.raises(
+        ValueError,
+        match=r"coefs_ must be a list of 2 arrays of shapes "
+        r"\[\(6, 5\), \(5, 3\)\].*got 1 arrays",
+    ):
+        est.predict(X)
+    est.coefs_ = [np.ones((6, 5)), np.ones((3, 5))]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(3, 5\)"):
+        est.predict(X)
+    est.coefs_ = [np.ones((6, 5)), np.ones((5, 3))]
+    est.intercepts_ = None
+    with pytest.raises(ValueError, match="intercepts_ must be a list of 2 arrays.*NoneType"):
+        est.partial_fit(X, y)
 
 
 def test_warm_start_refuses_a_different_network(clf_data):

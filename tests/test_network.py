@@ -4,6 +4,11 @@ predict."""
 
 import dataclasses
 import functools
+import os
+import re
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import keras
@@ -13,6 +18,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
+import skneural
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural._config import NetworkSpec
 from skneural._network import build_network
@@ -119,6 +125,61 @@ def test_same_generator_same_initial_weights_for_float32_and_float64(initializer
     )
     layer.build((None, 5))
     assert_allclose(wide[0], layer.kernel.numpy(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifierX, MLPRegressorX])
+def test_fits_on_float32_and_float64_data_start_from_the_same_weights(Estimator):
+    """One epoch at a negligible learning rate leaves the initial weights: the same
+    random_state gives them to float32 and float64 data alike, to float32 rounding."""
+    X, y = _data(n=40)
+    params = dict(hidden_layer_sizes=(8, 6), max_iter=1, learning_rate_init=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wide = Estimator(**params, random_state=3).fit(X, y)
+        narrow = Estimator(**params, random_state=3).fit(X.astype(np.float32), y)
+        other = Estimator(**params, random_state=4).fit(X.astype(np.float32), y)
+    for w64, w32, w_other in zip(wide.coefs_, narrow.coefs_, other.coefs_, strict=True):
+        assert w64.dtype == np.float64 and w32.dtype == np.float32
+        assert_allclose(w32, w64, rtol=1e-6, atol=1e-7)
+        assert not np.allclose(w_other, w64, rtol=1e-6, atol=1e-7)
+
+
+QUIET_FIT = textwrap.dedent(
+    """
+    import os, sys, warnings
+    import numpy as np
+    from skneural import MLPClassifierX, MLPRegressorX
+    warnings.simplefilter("ignore")
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    # The first use of TensorFlow's devices logs once (CUDA probing), whatever the dtype.
+    MLPClassifierX(max_iter=1).fit(X.astype(np.float32), y)
+    sys.stderr.flush()
+    os.write(2, b"FIT START\\n")
+    MLPClassifierX(max_iter=3, batch_normalization=True).fit(X, y).predict(X)
+    MLPClassifierX(solver="lbfgs", max_iter=3, activation="tanh").fit(X, y)
+    MLPRegressorX(max_iter=3, early_stopping=True).fit(X, X[:, 0])
+    sys.stderr.flush()
+    os.write(2, b"FIT END\\n")
+    """
+)
+
+
+@pytest.mark.slow
+def test_float64_fits_log_nothing_from_tensorflow():
+    """With oneDNN, grappler logs "Not handling type DT_DOUBLE" for every float64
+    MatMul followed by a bias add; float64 networks compute that product with einsum
+    (EinsumProductDense), so a float64 fit prints no C++ log line, with TensorFlow's
+    default log level."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    root = os.path.dirname(os.path.dirname(skneural.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_FIT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    during = done.stderr.split("FIT START\n", 1)[1].split("FIT END\n", 1)[0]
+    assert not re.findall(r"^[IWEF]\d{4} .*$", during, re.MULTILINE), during
 
 
 def test_initializer_sets_initial_weight_statistics():

@@ -83,6 +83,17 @@ def test_round_trip_predicts_exactly_and_keeps_the_fitted_state(case, tmp_path):
     assert type(loaded.model_.optimizer) is type(est.model_.optimizer)
 
 
+def test_the_file_keeps_weights_assigned_after_fit(tmp_path):
+    est, X_, y = _fitted("binary-lars")
+    before = est.predict_proba(X_)
+    est.coefs_[0][:] = 0.25
+    est.intercepts_ = [np.full(b.shape, 0.5) for b in est.intercepts_]
+    loaded = _round_trip(est, tmp_path)
+    assert not np.allclose(loaded.predict_proba(X_), before)
+    assert_array_equal(loaded.predict_proba(X_), est.predict_proba(X_))
+    assert_array_equal(loaded.model_.get_layer("hidden_0").kernel.numpy(), 0.25)
+
+
 @pytest.mark.parametrize("case", ["multiclass-strings", "binary-lars"])
 def test_loaded_estimator_continues_training_exactly(case, tmp_path):
     # Dropout's seed state, the optimizer's moments, the shuffling generator and the
