@@ -19,6 +19,7 @@ import tensorflow as tf
 from ._compat import _check_sample_weight, validate_data
 from ._diagnostics import diagnose
 from ._fitted import FittedNetwork, network_of
+from ._memory import check_memory, out_of_memory_named
 from ._params import MLPParams
 from ._plan import make_plan
 from ._registry import LBFGS
@@ -77,13 +78,21 @@ class BaseMLPX(MLPParams):
             class_weight = self._class_sample_weight(y, targets, incremental)
             if class_weight is not None:
                 sample_weight = sample_weight * class_weight
+                if not sample_weight.any():
+                    raise ValueError(
+                        "class_weight and sample_weight together give every sample "
+                        "weight 0, so nothing would be learned."
+                    )
             dtype = previous.plan.network.dtype if continuing else X.dtype.name
             plan = make_plan(self.get_params(deep=False), targets, X.shape[1], dtype)
+            batch_size = plan.batch_size_for(X.shape[0])
+            check_memory(plan.network, batch_size, plan.optimizer.weight_copies())
             if continuing:
                 previous.continue_with(plan, targets)
                 network = previous
             else:
-                network = FittedNetwork.build(plan, targets, self.random_state)
+                with out_of_memory_named(plan.network, batch_size):
+                    network = FittedNetwork.build(plan, targets, self.random_state)
             if (continuing or self.warm_start or incremental) and "coefs_" in before:
                 # scikit-learn continues from coefs_ / intercepts_ as they are now,
                 # also when they were assigned by hand before a first partial_fit.
@@ -93,7 +102,8 @@ class BaseMLPX(MLPParams):
             raise
         first_epoch = network.n_epochs
         try:
-            n_iter = network.train(X, Y, y, sample_weight, incremental)
+            with out_of_memory_named(plan.network, batch_size):
+                n_iter = network.train(X, Y, y, sample_weight, incremental)
         except BaseException:
             if continuing:
                 self._publish(network, self.n_iter_)

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMLPX
+from ._columns import is_real_number
 from ._compat import StrOptions, _fit_context
 from ._docstrings import fill_doc
 from ._params import MLPParams
@@ -253,6 +254,8 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
                 "class_weight='balanced' is not supported by partial_fit: one batch "
                 "does not show the class frequencies. Pass a dict of class weights."
             )
+        if isinstance(self.class_weight, dict):
+            _check_class_weight(self.class_weight)
         return compute_sample_weight(self.class_weight, column_or_1d(y))
 
     def _publish(self, network, n_iter: int) -> None:
@@ -328,3 +331,14 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_class_weight(class_weight: dict) -> None:
+    """Refuse what ``sample_weight`` would refuse: each weight must be a finite real
+    number >= 0 (numpy's included)."""
+    for label, weight in class_weight.items():
+        if not is_real_number(weight) or not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"class_weight must map each class to a finite number >= 0; got "
+                f"{weight!r} for class {label!r}."
+            )

@@ -9,12 +9,14 @@ plan it would make now with the one its network was built from.
 """
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ._budget import check_budget
 from ._config import (
@@ -89,6 +91,15 @@ class OptimizerPlan:
         names = OPTIMIZERS[params["solver"]].hyperparameters
         return cls(params["solver"], tuple((name, params[name]) for name in names))
 
+    def weight_copies(self) -> int:
+        """How many values per weight training holds at once, at the least: the
+        weights, their gradient, the optimizer's slots (Adam's two moments), the
+        epoch-start backup of weights and slots, and predict's numpy copy; L-BFGS
+        keeps scipy's 10 pairs of correction vectors instead of slots and backup."""
+        if self.solver == LBFGS:
+            return 3 + 2 * 10
+        return 4 + 2 * _slots_per_weight(self)
+
     def build(self, learning_rate: float) -> keras.optimizers.Optimizer:
         """The Keras optimizer. L-BFGS steps outside Keras, so its networks carry a
         plain SGD optimizer that never steps: the model file, the workspaces and a
@@ -96,6 +107,15 @@ class OptimizerPlan:
         if self.solver == LBFGS:
             return keras.optimizers.SGD(learning_rate=float(learning_rate))
         return OPTIMIZERS[self.solver].build(learning_rate, **dict(self.settings))
+
+
+@functools.lru_cache(maxsize=64)
+def _slots_per_weight(plan: OptimizerPlan) -> int:
+    """The optimizer's variables per weight, counted on one it builds for a probe."""
+    probe = tf.Variable(tf.zeros([3, 7]))
+    optimizer = plan.build(learning_rate=0.1)
+    optimizer.build([probe])
+    return sum(tuple(v.shape) == (3, 7) for v in optimizer.variables)
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,9 @@ class Plan:
     batch_size: "str | int"
 
     def batch_size_for(self, n_samples: int) -> int:
+        """Rows per step: L-BFGS always takes the whole data."""
+        if self.optimizer.solver == LBFGS:
+            return n_samples
         return resolve_batch_size(self.batch_size, n_samples)
 
 

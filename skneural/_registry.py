@@ -117,10 +117,19 @@ def make_initializer(
     """
     if isinstance(spec, str):
         return INITIALIZERS[spec](seed)
-    config = spec.get_config()
-    if "seed" in config:
-        config["seed"] = seed
-    return type(spec).from_config(config)
+    try:
+        config = spec.get_config()
+        if "seed" in config:
+            config["seed"] = seed
+        return type(spec).from_config(config)
+    except Exception as exc:
+        raise TypeError(
+            f"kernel_initializer={spec!r} cannot be copied through its config "
+            f"({type(exc).__name__}: {exc}). skneural copies an initializer object to "
+            "seed it from random_state without changing yours: give its class a "
+            "get_config() that returns its constructor's arguments, as Keras asks of "
+            "custom objects."
+        ) from exc
 
 
 class Optimizer:

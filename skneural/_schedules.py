@@ -62,7 +62,12 @@ class Schedule:
         if self.kind == "invscaling":
             # scikit-learn's optimizer starts every fit at the initial rate and sets
             # init / (t + 1) ** power_t after each epoch.
-            return init if epoch == 0 else init / (t + 1) ** self.power_t
+            if epoch == 0:
+                return init
+            try:
+                return init / (t + 1) ** self.power_t
+            except OverflowError:  # (t + 1) ** power_t is beyond any float
+                return 0.0
         if self.kind == "exponential":
             return init * self.decay_rate ** (epoch / self.decay_epochs)
         if self.kind == "step":

@@ -207,9 +207,11 @@ class EpochLoop:
         # The epoch's loss was taken before each step; the end loss judges the last.
         worst = max(loss, result.end_loss)
         if not result.finite or worst > limit:
-            if not state.loss_curve:
+            if not state.loss_curve and validation is None:
                 # No epoch ever ended well: there are no weights worth keeping (the
                 # caller's handler puts the workspace back as the epoch found it).
+                # Early stopping keeps its best weights, here the initial ones, as
+                # scikit-learn's does.
                 if not result.finite:
                     raise ValueError(NON_FINITE_WEIGHTS)
                 raise ValueError(_divergence(1, worst, self._start_loss, learning_rate))

@@ -2,6 +2,7 @@
 in a ValueError or TypeError (or scikit-learn's subclasses of them) whose message
 names the problem; none reaches TensorFlow."""
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +34,16 @@ def _reg(**params):
 FITTED_CLF = _clf().fit(X, Y_CLASS)
 FITTED_FRAME = _clf().fit(FRAME, Y_CLASS)
 FITTED_REG = _reg().fit(X, Y_REG)
+
+
+class _Uncopyable(keras.initializers.Initializer):
+    """A custom initializer whose config does not rebuild it (no get_config)."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def __call__(self, shape, dtype=None):
+        return keras.ops.full(shape, self.scale, dtype=dtype)
 
 
 def _with(array, row, col, value):
@@ -160,6 +171,41 @@ CASES = {
         lambda: _clf(class_weight="balanced").fit(X, np.eye(4, dtype=int)[np.arange(40) % 4]),
         "class_weight is not supported for multilabel targets",
     ),
+    "fit: negative class_weight": (
+        lambda: _clf(class_weight={"a": -1.0, "b": 1.0}).fit(X, Y_CLASS),
+        "class_weight must map each class to a finite number >= 0; got -1.0 for class 'a'",
+    ),
+    "fit: NaN class_weight": (
+        lambda: _clf(class_weight={"a": np.nan}).fit(X, Y_CLASS),
+        "finite number >= 0; got nan for class 'a'",
+    ),
+    "fit: infinite class_weight": (
+        lambda: _clf(class_weight={"b": np.float32(np.inf)}).fit(X, Y_CLASS),
+        "finite number >= 0; got .*inf.* for class 'b'",
+    ),
+    "fit: text class_weight": (
+        lambda: _clf(class_weight={"b": "heavy"}).fit(X, Y_CLASS),
+        "finite number >= 0; got 'heavy' for class 'b'",
+    ),
+    "fit: class_weight zero for every class": (
+        lambda: _clf(class_weight=dict.fromkeys("abcd", 0.0)).fit(X, Y_CLASS),
+        "class_weight and sample_weight together give every sample weight 0",
+    ),
+    "fit: class_weight zero where sample_weight is not": (
+        lambda: _clf(class_weight={"a": 0.0}).fit(
+            X, Y_CLASS, sample_weight=(Y_CLASS == "a").astype(float)
+        ),
+        "together give every sample weight 0",
+    ),
+    "fit: an initializer that cannot be copied": (
+        lambda: _clf(kernel_initializer=_Uncopyable(0.1)).fit(X, Y_CLASS),
+        "kernel_initializer=.*cannot be copied through its config .*get_config",
+    ),
+    "fit: a network too large for memory": (
+        lambda: _clf(hidden_layer_sizes=(10**9,)).fit(X, Y_CLASS),
+        "cannot be trained in this machine's memory: it needs at least .* GiB.* "
+        "hidden_layer_sizes=\\(1000000000,\\)",
+    ),
     # -- attacks ---------------------------------------------------------------------
     "fgsm: NaN in X": (lambda: fgsm(FITTED_CLF, _with(X, 0, 0, np.nan), eps=0.1), "NaN"),
     "fgsm: wrong number of features": (
@@ -258,3 +304,37 @@ def test_sparse_input_is_supported_and_equals_dense():
     from_dense = _reg().fit(dense, Y_REG)
     assert_allclose(from_sparse.predict(sparse), from_dense.predict(dense))
     assert_allclose(FITTED_REG.predict(sp.csc_matrix(X)), FITTED_REG.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"class_weight": {"a": -1.0}},
+        {"class_weight": dict.fromkeys("abcd", 0)},
+        {"kernel_initializer": _Uncopyable(0.1)},
+        {"hidden_layer_sizes": (10**9,)},
+    ],
+    ids=["class_weight", "all-zero class_weight", "initializer", "too large"],
+)
+def test_a_refused_refit_predicts_as_before(params):
+    est = _clf().fit(X, Y_CLASS)
+    proba, coefs = est.predict_proba(X), [c.copy() for c in est.coefs_]
+    with pytest.raises((ValueError, TypeError)):
+        est.set_params(**params).fit(X, Y_CLASS)
+    assert_allclose(est.predict_proba(X), proba, rtol=0, atol=0)
+    for a, b in zip(est.coefs_, coefs, strict=True):
+        assert_allclose(a, b, rtol=0, atol=0)
+
+
+def test_numpy_numbers_are_accepted_wherever_python_ones_are():
+    params = dict(
+        hidden_layer_sizes=(np.int64(3), np.int32(2)), max_iter=np.int64(2),
+        batch_size=np.int16(8), random_state=np.int64(1), n_iter_no_change=np.int64(3),
+        alpha=np.float32(1e-3), class_weight={"a": np.int64(2), "b": np.float32(0.5)},
+    )  # fmt: skip
+    python = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+    python["hidden_layer_sizes"] = (3, 2)
+    python["class_weight"] = {"a": 2, "b": 0.5}
+    a = MLPClassifierX(**params).fit(X, Y_CLASS)
+    b = MLPClassifierX(**python).fit(X, Y_CLASS)
+    assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=0, atol=0)

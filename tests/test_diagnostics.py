@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skneural import MLPClassifierX, MLPRegressorX
@@ -222,3 +222,21 @@ def test_clipnorm_prevents_the_divergence():
         warnings.filterwarnings("ignore", "Stochastic Optimizer", ConvergenceWarning)
         est.fit(X, y)
     assert len(est.loss_curve_) == 20 and np.isfinite(est.loss_curve_).all()
+
+
+def test_a_first_epoch_divergence_with_early_stopping_keeps_the_initial_weights():
+    # scikit-learn's test_mlp_diverging_loss: with early stopping, a diverging fit does
+    # not raise; early stopping's best weights (here the initial ones) are kept.
+    X, y = load_iris(return_X_y=True)
+    params = dict(
+        hidden_layer_sizes=(100,), activation="identity", solver="sgd",
+        learning_rate_init=1.0, early_stopping=True, random_state=0,
+    )  # fmt: skip
+    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch 1"):
+        est = MLPRegressorX(max_iter=20, **params).fit(X, y)
+    assert est.n_iter_ == 0 and est.loss_curve_ == [] and est.validation_scores_ == []
+    initial = MLPRegressorX(max_iter=1, **{**params, "learning_rate_init": 1e-300})
+    initial.fit(X, y)
+    for a, b in zip(est.coefs_, initial.coefs_, strict=True):
+        assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert np.isfinite(est.predict(X)).all()

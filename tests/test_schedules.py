@@ -125,3 +125,17 @@ def test_warm_start_fit_restarts_the_schedule():
         est.fit(X, y)
     # As scikit-learn restarts its optimizer at each fit, each fit restarts the rate.
     assert_allclose(est.history_["learning_rate"], [0.1, 0.05, 0.025] * 2)
+
+
+def test_an_invscaling_power_beyond_any_float_gives_rate_zero():
+    # (t + 1) ** power_t overflows a float (Python raises OverflowError); the rate it
+    # divides is then 0, as the formula's limit says, and training goes on.
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    est = MLPRegressorX(
+        solver="sgd", learning_rate="invscaling", power_t=1e6, max_iter=3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, X[:, 0])
+    assert est.history_["learning_rate"].tolist() == [0.001, 0.0, 0.0]
+    assert np.isfinite(est.loss_curve_).all()
