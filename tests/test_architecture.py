@@ -47,7 +47,11 @@ def _modules() -> dict[str, Path]:
 
 
 def _consumers() -> list[Path]:
-    return [PACKAGE / "_persistence.py", *sorted((PACKAGE / "adversarial").rglob("*.py"))]
+    return [
+        PACKAGE / "_persistence.py",
+        PACKAGE / "_manifest.py",
+        *sorted((PACKAGE / "adversarial").rglob("*.py")),
+    ]
 
 
 @pytest.mark.parametrize("path", _consumers(), ids=lambda p: p.name)
