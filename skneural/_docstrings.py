@@ -1,35 +1,28 @@
 """Docstring text shared by both estimators, written once and substituted.
 
 A docstring names a shared section as ``%(name)s``; :func:`fill_doc` fills it in.
+The allowed names (activations, solvers, initializers, schedules) and which solver
+reads which parameter come from the registries (:mod:`skneural._registry_text`).
 """
 
 from typing import TypeVar
 
+from ._registry_text import REGISTRY_TEXT
+
 T = TypeVar("T")
 
-_SECTIONS = {
+_TEMPLATES = {
     "network_parameters": """\
 hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
         The ith element is the number of units in the ith hidden layer. ``()`` gives
         a network without hidden layers (a linear or logistic model).
 
-    activation : {'relu', 'identity', 'logistic', 'tanh', 'elu', 'selu', 'gelu', \
-'swish', 'leaky_relu', 'softplus'}, default='relu'
+    activation : %(activations)s
         Activation of the hidden layers. The first four are scikit-learn's and keep
         its names ('logistic' is the sigmoid, 'identity' no activation).""",
     "training_parameters": """\
-solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
-'nadam', 'lamb', 'lion', 'lars'}, default='adam'
-        The optimizer: the Keras optimizer of that name, or
-        :class:`skneural.optimizers.LARS` for 'lars'. Each takes its
-        hyperparameters from this estimator's parameters: 'sgd' (plain when
-        ``momentum=0``) and 'lars' use ``momentum`` and ``nesterovs_momentum``;
-        'adam', 'adamw', 'adamax', 'nadam' and 'lamb' use ``beta_1``, ``beta_2`` and
-        ``epsilon``; 'lion' uses ``beta_1`` and ``beta_2``; 'rmsprop' and
-        'adadelta' use ``rho`` and ``epsilon``; 'adagrad' uses ``epsilon``; 'lars'
-        uses ``lars_eta``. ``weight_decay``, ``clipnorm`` and ``clipvalue`` reach
-        every optimizer. scikit-learn's 'lbfgs' has no Keras counterpart and is
-        refused.
+solver : %(solvers)s
+%(solver_description)s
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases), with
@@ -39,8 +32,7 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'exponential', 'step', \
-'cosine'}, default='constant'
+    learning_rate : %(schedules)s
         Learning-rate schedule, set before each epoch ``e`` (counted from 0 at the
         start of each ``fit``; ``partial_fit`` continues the count), with
         ``lr0 = learning_rate_init``. scikit-learn's rules: 'invscaling' uses
@@ -90,10 +82,10 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
         included) instead of starting afresh.
 
     momentum : float, default=0.9
-        Momentum of 'sgd' and 'lars', in [0, 1].
+        Momentum of %(momentum_readers)s, in [0, 1].
 
     nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with 'sgd' and 'lars' (when ``momentum > 0``).
+        Use Nesterov's momentum with %(nesterov_readers)s (when ``momentum > 0``).
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
@@ -115,24 +107,17 @@ solver : {'adam', 'sgd', 'adamw', 'adagrad', 'rmsprop', 'adadelta', 'adamax', \
         momentum decay (Lion's authors use 0.99).
 
     epsilon : float, default=1e-8
-        Numerical-stability constant of the Adam family, 'lamb', 'adagrad',
-        'rmsprop' and 'adadelta'.
+%(epsilon_description)s
 
     n_iter_no_change : int, default=10
         Number of epochs without improvement by ``tol`` before stopping.
 
     max_fun : int, default=15000
-        Accepted so that code written for scikit-learn's MLP runs unchanged; only
-        the 'lbfgs' solver uses it, and that solver is not available.""",
+        Maximum number of objective evaluations of the 'lbfgs' solver (scipy's
+        ``maxfun``); the other solvers do not read it.""",
     "extra_parameters": """\
 kernel_initializer : str or keras.initializers.Initializer, default='glorot_uniform'
-        Initializer of every Dense kernel (biases start at zero): 'zeros',
-        'random_normal', 'random_uniform', 'truncated_normal', 'glorot_normal' and
-        'glorot_uniform' (Xavier), 'he_normal' and 'he_uniform' (Kaiming),
-        'lecun_normal', 'lecun_uniform', 'orthogonal', or a Keras initializer
-        instance, which is copied with its seed replaced by one derived from
-        ``random_state``. 'zeros' leaves every unit of a layer identical: the
-        textbook demonstration of why symmetry must be broken.
+%(initializer_description)s
 
     dropout : float or sequence of float, default=0.0
         Dropout rate after each hidden layer's activation, one rate for all hidden
@@ -157,8 +142,7 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         optimizer's own default (0.004 for 'adamw', none for the others).
 
     rho : float, default=0.9
-        Decay of the moving average of squared gradients of 'rmsprop' and
-        'adadelta'.
+%(rho_description)s
 
     residual : bool, default=False
         Skip connections: a hidden layer as wide as the one before it outputs
@@ -264,6 +248,9 @@ loss_ : float
         of its units whose output was exactly zero for every training sample of
         the epoch: dead ReLUs. (Other activations are rarely exactly zero.)""",
 }
+
+
+_SECTIONS = {name: text % REGISTRY_TEXT for name, text in _TEMPLATES.items()}
 
 
 def fill_doc(obj: T) -> T:

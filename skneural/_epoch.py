@@ -2,9 +2,10 @@
 
 One call of :meth:`EpochRunner.run_epoch` runs an epoch's steps: the data stay in
 tensors, batches are gathered by index, and Python is entered once per epoch, not once
-per step. The same runner evaluates the held-out set and computes the gradient of the
-loss with respect to the inputs (the attacks' and adversarial training's step).
-Runners are made and reused by :mod:`skneural._pool`.
+per step. The step itself, as each replica runs it, is :mod:`skneural._step`'s. The
+same runner evaluates the held-out set and computes the gradient of the loss with
+respect to the inputs (the attacks' and adversarial training's step). Runners are
+made and reused by :mod:`skneural._pool`.
 """
 
 import dataclasses
@@ -14,9 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._network import dense_layers, hidden_activations, logits_model
 from ._plan import Objective
-from ._registry import LOSSES
+from ._step import MinibatchStep
 
 
 @dataclasses.dataclass
@@ -88,29 +88,12 @@ class EpochRunner:
 
     def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool = True):
         self.model = model
-        self._diagnostics = diagnostics
-        self._adversarial = objective.adversarial_eps is not None
-        self._logits = logits_model(model)
-        self._training_outputs = keras.Model(
-            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
-        )
-        self._per_sample = functools.partial(
-            LOSSES[objective.loss].per_sample, **dict(objective.loss_options)
-        )
-        self._kernels = [layer.kernel for layer in dense_layers(model)]
-        kernel_ids = {id(k) for k in self._kernels}
-        self._kernel_index = [
-            i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
-        ]
+        self._step = step = MinibatchStep(model, objective, diagnostics)
         # Made inside a tf.distribute scope, the workspace trains on that strategy's
         # replicas; otherwise on the default strategy's one replica.
         self._strategy = tf.distribute.get_strategy()
         self._distributed = tf.distribute.has_strategy()
         self._dtype = dtype = model.inputs[0].dtype
-        self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
-        self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
-        self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
-        self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
         data_spec = [
             tf.TensorSpec([None, model.inputs[0].shape[1]], dtype),
             tf.TensorSpec([None, model.outputs[0].shape[1]], dtype),
@@ -135,7 +118,7 @@ class EpochRunner:
             autograph=False,
         )
         self._input_gradient_function = tf.function(
-            functools.partial(EpochRunner._input_gradient_of, self),
+            functools.partial(MinibatchStep.input_gradient, step),
             input_signature=data_spec[:2],
             autograph=False,
         )
@@ -150,11 +133,7 @@ class EpochRunner:
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
-        self._alpha.assign(objective.alpha)
-        self._l1.assign(objective.l1)
-        if objective.adversarial_eps is not None:
-            self._eps.assign(objective.adversarial_eps)
-            self._ratio.assign(objective.adversarial_ratio)
+        self._step.configure(objective)
 
     @property
     def epochs_started(self) -> int:
@@ -166,15 +145,11 @@ class EpochRunner:
         for variable, saved in zip(self._state, self._backup, strict=True):
             variable.assign(saved)
 
-    def _penalty(self) -> tf.Tensor:
-        squares = tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._kernels])
-        absolutes = tf.add_n([tf.reduce_sum(tf.abs(k)) for k in self._kernels])
-        return 0.5 * self._alpha * squares + self._l1 * absolutes
-
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
             saved.assign(variable.value)
         self._started.assign_add(1)
+        minibatch = self._step
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         variables = self.model.trainable_variables
@@ -182,19 +157,19 @@ class EpochRunner:
         def step(i, total, first, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             x, y, w = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(W, idx)
-            attacked = self._n_attacked(tf.shape(idx)[0]) if self._adversarial else 0
+            attacked = minibatch.n_attacked(tf.shape(idx)[0]) if minibatch.adversarial else 0
             if self._distributed:
-                results = self._strategy.run(self._replica_step, args=(x, y, w, attacked))
+                results = self._strategy.run(minibatch.run, args=(x, y, w, attacked))
                 # Every result was all-reduced across replicas: the first's is all.
                 results = tf.nest.map_structure(
                     lambda v: self._strategy.experimental_local_results(v)[0], results
                 )
             else:  # one replica: the same step, without the strategy's machinery
-                results = self._replica_step(x, y, w, attacked)
+                results = minibatch.run(x, y, w, attacked)
             batch_loss, squared, seen = results
             total = total + batch_loss * tf.cast(tf.shape(idx)[0], X.dtype)
             first = tf.where(i == 0, batch_loss, first)
-            if not self._diagnostics:
+            if not minibatch.diagnostics:
                 return i + 1, total, first, norms, activity
             activity = [tf.maximum(a, s) for a, s in zip(activity, seen, strict=True)]
             return i + 1, total, first, norms + tf.sqrt(2.0 * squared), activity
@@ -203,8 +178,8 @@ class EpochRunner:
             tf.constant(0),
             tf.constant(0.0, X.dtype),
             tf.constant(0.0, X.dtype),
-            tf.zeros([len(self._kernels)], X.dtype),
-            [tf.zeros([h.shape[-1]], X.dtype) for h in self._training_outputs.outputs[1:]],
+            tf.zeros([len(minibatch.kernels)], X.dtype),
+            [tf.zeros([h.shape[-1]], X.dtype) for h in minibatch.training_outputs.outputs[1:]],
         )
         steps, total, first_loss, norms, activity = tf.while_loop(
             lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
@@ -214,7 +189,7 @@ class EpochRunner:
         # The epoch's loss was taken before each step; the last step's result is
         # checked too, on the first batch: finite weights can still overflow outputs.
         first = order[: tf.minimum(batch_size, n)]
-        after = self._per_sample(tf.gather(Y, first), self._logits(tf.gather(X, first)))
+        after = minibatch.per_sample(tf.gather(Y, first), minibatch.logits(tf.gather(X, first)))
         finite = tf.reduce_all(
             [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
             + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
@@ -229,73 +204,10 @@ class EpochRunner:
             tf.stack(dead) if dead else tf.zeros([0], X.dtype),
         )
 
-    def _replica_step(self, x, y, w, attacked):
-        """One replica's part of a minibatch step: its share of the batch's gradient,
-        then the update; returns the batch loss, the squared gradient norm of each
-        kernel (halved) and each hidden unit's largest output, all for the whole batch.
-
-        On one device this is the whole step. Under a strategy with ``r`` replicas,
-        replica ``j`` takes the ``j``-th of ``r`` contiguous slices of the batch (empty
-        ones included) and scales its loss by the *whole* batch's weight, with
-        ``1/r`` of the penalty, so the replicas' gradients sum to the one-device
-        gradient. That sum is all-reduced here, clipped as the optimizer would clip it,
-        and handed to the optimizer divided by ``r``: Keras sums what the replicas
-        pass to ``apply`` and clips before it sums, which would clip partial gradients.
-        """
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync
-        batch_weight = tf.reduce_sum(w)
-        if replicas > 1:
-            size = tf.shape(x)[0]
-            replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
-            first, stop = replica * size // replicas, (replica + 1) * size // replicas
-            x, y, w = x[first:stop], y[first:stop], w[first:stop]
-            attacked = tf.clip_by_value(attacked - first, 0, stop - first)
-        if self._adversarial:
-            x = self._adversarial_batch(x, y, attacked)
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
-            weighted = tf.reduce_sum(w * self._per_sample(y, logits))
-            weighted += self._penalty() / replicas
-            batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
-        grads = tape.gradient(batch_loss, variables)
-        update = grads
-        if replicas > 1:
-            batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
-            update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
-        self.model.optimizer.apply(update, variables)
-        if not self._diagnostics:
-            return batch_loss, tf.zeros([len(self._kernels)], x.dtype), []
-        # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
-        squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in self._kernel_index])
-        seen = [tf.reduce_max(tf.abs(h), axis=0) for h in hidden]
-        if replicas > 1:
-            seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
-        return batch_loss, squared, seen
-
-    def _n_attacked(self, size):
-        """How many rows of a batch of ``size`` the adversarial share replaces."""
-        return tf.cast(tf.round(self._ratio * tf.cast(size, self._ratio.dtype)), tf.int32)
-
-    def _adversarial_batch(self, x, y, k):
-        """The batch with its first ``k`` rows (batches are shuffled) replaced by
-        ``x + eps * sign(grad_x loss)``, computed in inference mode."""
-        head = x[:k]
-        attacked = head + self._eps * tf.sign(self._input_gradient_of(head, y[:k]))
-        return tf.concat([tf.stop_gradient(attacked), x[k:]], axis=0)
-
-    def _input_gradient_of(self, X, Y):
-        """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
-        with tf.GradientTape() as tape:
-            tape.watch(X)
-            loss = tf.reduce_sum(self._per_sample(Y, self._logits(X, training=False)))
-        return tape.gradient(loss, X)
-
     def _run_evaluate(self, X, Y, W):
-        logits = self._logits(X, training=False)
+        logits = self._step.logits(X, training=False)
         loss = tf.math.divide_no_nan(
-            tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
+            tf.reduce_sum(W * self._step.per_sample(Y, logits)), tf.reduce_sum(W)
         )
         return loss, self.model.get_layer("output_activation")(logits)
 
@@ -328,14 +240,3 @@ class EpochRunner:
             self._input_gradient = self._input_gradient_function.get_concrete_function()
         X, Y = tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
         return self._input_gradient(X, Y).numpy()
-
-
-def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
-    """``grads`` clipped by the optimizer's own rule (Keras's order of precedence)."""
-    if optimizer.clipnorm:
-        return [tf.clip_by_norm(g, optimizer.clipnorm) for g in grads]
-    if optimizer.global_clipnorm:
-        return tf.clip_by_global_norm(grads, optimizer.global_clipnorm)[0]
-    if optimizer.clipvalue:
-        return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
-    return grads

@@ -28,8 +28,9 @@ from ._lbfgs import fit_lbfgs
 from ._network import build_network, dense_layers
 from ._plan import Plan, check_continuation
 from ._pool import POOL
+from ._record import TrainingState
 from ._registry import LBFGS
-from ._training import EpochLoop, TrainingState
+from ._training import EpochLoop
 
 
 class FittedNetwork:

@@ -11,11 +11,9 @@ model of the same shape: cross-validation and grid searches trace it once. The o
 is the minibatch objective of :class:`skneural._epoch.EpochRunner` with the whole
 data set as the batch: the sample-weighted mean of the per-sample loss plus
 ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(weights)`` over the Dense kernels, so
-L-BFGS and the other solvers minimise the same function.
-
-The flat vector holds the Dense kernels (input side first), then the Dense biases,
-then any other trainable variable (batch-norm scales and offsets): scikit-learn's
-packing, so that the same network is the same vector for both.
+L-BFGS and the other solvers minimise the same function. The flat vector and the
+compiled objective over it are :mod:`skneural._flat_objective`'s; this module is
+the scipy driver around them and what the lbfgs solver refuses.
 
 L-BFGS needs a deterministic full-batch objective. What that means for the options
 that are not deterministic or not full-batch:
@@ -56,15 +54,15 @@ import functools
 import keras
 import numpy as np
 import scipy.optimize
-import tensorflow as tf
 
 from ._compat import _check_optimize_result, _get_additional_lbfgs_options_dict
 from ._config import NetworkSpec
 from ._epoch import TrainData
-from ._network import build_network, dense_layers, logits_model
+from ._flat_objective import FlatObjective
+from ._network import dense_layers
 from ._plan import Objective, Plan
-from ._registry import LOSSES
-from ._training import NON_FINITE_WEIGHTS, TrainingState
+from ._record import TrainingState
+from ._training import NON_FINITE_WEIGHTS
 
 
 @dataclasses.dataclass
@@ -87,16 +85,13 @@ class LbfgsResult:
     finite: bool
 
 
-class LbfgsTrainer:
-    """The compiled full-batch objective of one network shape, and L-BFGS over it.
+class LbfgsTrainer(FlatObjective):
+    """L-BFGS over the compiled full-batch objective of one network shape.
 
-    The objective and its gradient are one ``tf.function`` with a fixed input
-    signature: a pure function of the flat weights, the data, ``alpha`` and ``l1``,
-    evaluated on a private workspace network of the shape (Keras's stateless call:
-    the workspace's variables are never read or written). It is traced on first use
-    and then called through its concrete function, so every fit of the shape (any
-    model built from an equal spec, any data size, any ``alpha`` / ``l1``) reuses
-    one trace; and since it writes nothing, fits may share a trainer concurrently.
+    The objective is a :class:`skneural._flat_objective.FlatObjective`: one trace
+    serves every fit of the shape (any model built from an equal spec, any data
+    size, any ``alpha`` / ``l1``), and since it writes nothing, fits may share a
+    trainer concurrently.
 
     Parameters
     ----------
@@ -131,98 +126,7 @@ class LbfgsTrainer:
 
     def __init__(self, spec: NetworkSpec, objective: Objective):
         _refuse_random_objectives(spec.dropout, objective)
-        self._graph_key = objective.graph_key
-        # The workspace's own initial weights are never used.
-        workspace = build_network(spec, np.random.default_rng(0))
-        variables = _packing_order(workspace)
-        self._shapes = [tuple(v.shape) for v in variables]
-        self._sizes = [int(np.prod(shape)) for shape in self._shapes]
-        self._n_kernels = len(dense_layers(workspace))
-        self._per_sample = functools.partial(
-            LOSSES[objective.loss].per_sample, **dict(objective.loss_options)
-        )
-        self._dtype = dtype = spec.dtype
-        self._logits = _StatelessCall(logits_model(workspace), variables)
-        flat = tf.TensorSpec([sum(self._sizes)], dtype)
-        inputs = tf.TensorSpec([None, spec.n_features], dtype)
-        # A partial has no code object of its own, so TensorFlow's retracing warning
-        # (keyed on code objects) stays for real misuse; autograph is not needed.
-        self._function = tf.function(
-            functools.partial(LbfgsTrainer._loss_and_gradient, self),
-            input_signature=[
-                flat,
-                inputs,
-                tf.TensorSpec([None, spec.n_outputs], dtype),
-                tf.TensorSpec([None], dtype),
-                tf.TensorSpec([], dtype),
-                tf.TensorSpec([], dtype),
-            ],
-            autograph=False,
-        )
-        self._concrete = self._statistics = self._statistics_function = None
-        if spec.batch_normalization:
-            normalizations = _batch_normalizations(workspace)
-            self._normalized = _StatelessCall(
-                keras.Model(workspace.inputs, [layer.input for layer in normalizations]),
-                variables,
-            )
-            self._statistics_function = tf.function(
-                functools.partial(LbfgsTrainer._batch_statistics, self),
-                input_signature=[flat, inputs],
-                autograph=False,
-            )
-
-    def _unpack(self, flat):
-        parts = tf.split(flat, self._sizes)
-        return [tf.reshape(p, s) for p, s in zip(parts, self._shapes, strict=True)]
-
-    def _loss_and_gradient(self, flat, X, Y, W, alpha, l1):
-        values = self._unpack(flat)
-        with tf.GradientTape() as tape:
-            tape.watch(values)
-            logits = self._logits(values, X)
-            kernels = values[: self._n_kernels]
-            squares = tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
-            absolutes = tf.add_n([tf.reduce_sum(tf.abs(k)) for k in kernels])
-            penalty = 0.5 * alpha * squares + l1 * absolutes
-            total_weight = tf.reduce_sum(W)
-            loss = (tf.reduce_sum(W * self._per_sample(Y, logits)) + penalty) / total_weight
-        gradient = tape.gradient(loss, values)
-        return loss, tf.concat([tf.reshape(g, [-1]) for g in gradient], axis=0)
-
-    def _batch_statistics(self, flat, X):
-        """Mean and (biased) variance of every batch-norm layer's input over ``X``."""
-        inputs = tf.nest.flatten(self._normalized(self._unpack(flat), X))
-        return [tf.nn.moments(values, axes=[0]) for values in inputs]
-
-    def flat_weights(self, model: keras.Model) -> np.ndarray:
-        """``model``'s trainable variables as one float64 vector (the packing order)."""
-        variables = self._variables_of(model)
-        return np.concatenate([np.ravel(v.numpy()) for v in variables]).astype(np.float64)
-
-    def set_flat_weights(self, model: keras.Model, flat: np.ndarray) -> None:
-        """Assign ``flat`` (in the packing order) to ``model``'s trainable variables."""
-        parts = np.split(np.asarray(flat, dtype=self._dtype), np.cumsum(self._sizes)[:-1])
-        for variable, part, shape in zip(
-            self._variables_of(model), parts, self._shapes, strict=True
-        ):
-            variable.assign(part.reshape(shape))
-
-    def loss_and_gradient(
-        self, flat: np.ndarray, data: TrainData, alpha: float, l1: float
-    ) -> tuple[float, np.ndarray]:
-        """The objective and its gradient at ``flat``, both in float64 (scipy's side)."""
-        if self._concrete is None:
-            self._concrete = self._function.get_concrete_function()
-        loss, gradient = self._concrete(
-            tf.constant(np.asarray(flat, dtype=self._dtype)),
-            data.X,
-            data.Y,
-            data.W,
-            tf.constant(alpha, self._dtype),
-            tf.constant(l1, self._dtype),
-        )
-        return float(loss), gradient.numpy().astype(np.float64)
+        super().__init__(spec, objective)
 
     def run(
         self,
@@ -292,60 +196,9 @@ class LbfgsTrainer:
         n_iter = _check_optimize_result("lbfgs", result, max_iter)
         self.set_flat_weights(model, result.x)
         finite = bool(np.isfinite(result.fun) and np.all(np.isfinite(result.x)))
-        if finite and self._statistics_function is not None:
-            self._set_batch_norm_statistics(model, result.x, data)
+        if finite:
+            self.set_batch_norm_statistics(model, result.x, data)
         return LbfgsResult(n_iter, loss_curve, float(result.fun), int(result.nfev), finite)
-
-    def _set_batch_norm_statistics(self, model: keras.Model, flat: np.ndarray, data) -> None:
-        """Moving statistics := the full-batch statistics at the weights ``flat``."""
-        if self._statistics is None:
-            self._statistics = self._statistics_function.get_concrete_function()
-        moments = self._statistics(tf.constant(np.asarray(flat, dtype=self._dtype)), data.X)
-        for layer, (mean, variance) in zip(_batch_normalizations(model), moments, strict=True):
-            layer.moving_mean.assign(mean)
-            layer.moving_variance.assign(variance)
-
-    def _variables_of(self, model: keras.Model) -> list:
-        variables = _packing_order(model)
-        shapes = [tuple(v.shape) for v in variables]
-        if shapes != self._shapes:
-            raise ValueError(
-                f"The model's trainable variables have shapes {shapes}; this trainer "
-                f"was built for {self._shapes}."
-            )
-        return variables
-
-
-class _StatelessCall:
-    """Call ``model`` in training mode with its trainable variables replaced by given
-    values (in the packing order of ``variables``), without touching its state."""
-
-    def __init__(self, model: keras.Model, variables: list):
-        position = {id(v): i for i, v in enumerate(variables)}
-        self._model = model
-        self._order = [position[id(v)] for v in model.trainable_variables]
-
-    def __call__(self, values: list, X: tf.Tensor):
-        outputs, _ = self._model.stateless_call(
-            [values[i] for i in self._order],
-            [v.value for v in self._model.non_trainable_variables],
-            X,
-            training=True,
-        )
-        return outputs
-
-
-def _packing_order(model: keras.Model) -> list:
-    """The trainable variables as the flat vector holds them: scikit-learn's packing
-    (every Dense kernel, then every Dense bias), then the others in the model's order."""
-    dense = dense_layers(model)
-    head = [layer.kernel for layer in dense] + [layer.bias for layer in dense]
-    head_ids = {id(v) for v in head}
-    return head + [v for v in model.trainable_variables if id(v) not in head_ids]
-
-
-def _batch_normalizations(model: keras.Model) -> list:
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def _dropout_rates(model: keras.Model) -> list[float]:

@@ -24,34 +24,32 @@ import functools
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 from typing import Any
 
 import keras
 import numpy as np
-from sklearn.base import is_classifier
 
 from . import _model_file as files
 from ._atomic import write_atomically
 from ._classifier import MLPClassifierX
-from ._config import resolve_hidden_layer_sizes
-from ._fitted import FittedNetwork, network_of
-from ._model_network import NetworkExpectation, load_network
+from ._fitted import FittedNetwork
+from ._manifest import (
+    ESTIMATORS,
+    FITTED,
+    fitted_targets,
+    network_expectation,
+    read_manifest,
+    write_manifest,
+)
+from ._model_network import load_network
 from ._model_schema import learn_schemas
 from ._plan import make_plan
-from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS
-from ._regressor import MLPRegressorX
-from ._tagged_json import decode, encode
-from ._targets import ClassificationTargets, RegressionTargets, targets_from_config
+from ._registry import OPTIMIZERS
+from ._tagged_json import decode
 from .exceptions import ModelFileError
 
-FORMAT = "skneural-model"
-FORMAT_VERSION = 2
 _MANIFEST, _NETWORK = "skneural.json", "model.keras"
-_KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
-_ESTIMATORS = {cls.__name__: cls for cls in (MLPClassifierX, MLPRegressorX)}
-_MANIFEST_KEYS = {"format", "format_version", "versions", "estimator", "params", "fitted"}
 
 
 @functools.cache
@@ -71,17 +69,6 @@ def _check_initializer(config: Any) -> None:
 
 def _decode(value: Any) -> Any:
     return decode(value, _check_initializer)
-
-
-# -- what is saved -------------------------------------------------------------------
-
-# The estimator's own fitted attributes that the fitted network does not hold.
-_FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
-
-
-def _fitted_state(estimator) -> dict[str, Any]:
-    state = {name: getattr(estimator, name) for name in _FITTED if hasattr(estimator, name)}
-    return {**state, **network_of(estimator).to_state()}
 
 
 def save(estimator, path: "str | os.PathLike") -> None:
@@ -116,7 +103,7 @@ def save(estimator, path: "str | os.PathLike") -> None:
     True
     """
     name = type(estimator).__name__
-    if _ESTIMATORS.get(name) is not type(estimator):
+    if ESTIMATORS.get(name) is not type(estimator):
         raise TypeError(
             f"save takes an MLPClassifierX or MLPRegressorX; got {type(estimator).__name__}."
         )
@@ -128,22 +115,8 @@ def save(estimator, path: "str | os.PathLike") -> None:
             "random_state is a RandomState instance, which this format cannot store; "
             "set an int or None before saving."
         )
-    from . import __version__
-
     fitted = hasattr(estimator, "model_")
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "versions": {
-            "skneural": __version__,
-            "keras": keras.__version__,
-            "tensorflow": _tensorflow_version(),
-        },
-        "estimator": name,
-        "params": encode(params),
-        "fitted": encode(_fitted_state(estimator)) if fitted else None,
-    }
-    manifest = json.dumps(manifest).encode()
+    manifest = write_manifest(estimator, params)
     _check_loadable(estimator, manifest, path)
 
     def write(temporary: str) -> None:
@@ -174,12 +147,6 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
             problem = f"{exc}; use a kernel_initializer from skneural's list, or pickle"
     if problem:
         raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
-
-
-def _tensorflow_version() -> str:
-    import tensorflow as tf
-
-    return tf.__version__
 
 
 def load(path: "str | os.PathLike"):
@@ -240,9 +207,9 @@ def _load(archive_file, tmp: str):
         if _MANIFEST not in archive.namelist():
             raise ModelFileError("the file has no readable skneural.json: not a model file")
         members = files.check_members(archive, size, (_MANIFEST, _NETWORK), (_MANIFEST,))
-        manifest = _read_manifest(archive, members[_MANIFEST])
+        manifest = read_manifest(archive, members[_MANIFEST])
         try:
-            estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
+            estimator = ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
         except TypeError as exc:
             raise ModelFileError(f"the file's parameters are malformed ({exc})") from None
         if manifest["fitted"] is None:
@@ -252,7 +219,7 @@ def _load(archive_file, tmp: str):
         if _NETWORK not in members:
             raise ModelFileError(f"the file says it is fitted but has no {_NETWORK}")
         fitted = _decode(manifest["fitted"])
-        expected = _expectation(estimator, fitted)
+        expected = network_expectation(estimator, fitted)
         network = os.path.join(tmp, _NETWORK)
         files.extract_member(
             archive, members[_NETWORK], expected.archive_bytes, "the network", network
@@ -265,90 +232,10 @@ def _load(archive_file, tmp: str):
     return estimator
 
 
-def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
-    data = files.read_member(archive, info, files.MAX_MANIFEST_BYTES, "the manifest")
-    manifest = files.parse_json(data, "skneural.json")
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError("the file is not a skneural model file")
-    versions = manifest.get("versions")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        written = versions.get("skneural") if isinstance(versions, dict) else None
-        raise ModelFileError(
-            f"the file has format version {version}, written by skneural "
-            f"{written or 'an unknown version'}; this skneural reads format version "
-            f"{FORMAT_VERSION}. Load it with the skneural version that wrote it and re-fit, "
-            "or re-save it from there."
-        )
-    if set(manifest) != _MANIFEST_KEYS:
-        raise ModelFileError(
-            f"skneural.json must have the entries {sorted(_MANIFEST_KEYS)}, got {sorted(manifest)}"
-        )
-    if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
-        raise ModelFileError(
-            f"skneural.json's 'versions' must map names to strings, got {versions!r}"
-        )
-    if manifest["estimator"] not in _ESTIMATORS:
-        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r}")
-    for key in ("params", "fitted"):
-        value = manifest[key]
-        if not (isinstance(value, dict) and set(value) == {"dict"}) and not (
-            key == "fitted" and value is None
-        ):
-            expected = "a tagged dict" + (" or null" if key == "fitted" else "")
-            raise ModelFileError(
-                f"skneural.json's {key!r} must be {expected}, got {type(value).__name__}"
-            )
-    from . import __version__
-
-    written = versions.get("skneural")
-    if written != __version__:
-        warnings.warn(
-            f"The model file was written by skneural {written}; this is {__version__}. "
-            "The format is the same, but results may differ.",
-            UserWarning,
-        )
-    return manifest
-
-
-def _expectation(estimator, fitted: Any) -> NetworkExpectation:
-    """The network the manifest's parameters and fitted state describe."""
-    if not (isinstance(fitted, dict) and all(isinstance(key, str) for key in fitted)):
-        raise ModelFileError(
-            f"skneural.json's 'fitted' must map names to values, got {fitted!r:.80}"
-        )
-    try:
-        hidden = resolve_hidden_layer_sizes(estimator.hidden_layer_sizes)
-        targets = _targets(estimator, fitted)
-        out_activation = OUTPUT_ACTIVATIONS[LOSSES[targets.loss].out_activation]
-        return NetworkExpectation(
-            fitted.get("n_features_in_"),
-            hidden,
-            targets.n_outputs,
-            ACTIVATIONS[estimator.activation].keras_name,
-            out_activation.keras_name,
-        )
-    except ModelFileError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"the file's fitted state is malformed ({exc!r})") from None
-
-
-def _targets(estimator, fitted: dict):
-    """The fitted targets, which must be of the estimator's kind of task."""
-    targets = targets_from_config(fitted["targets"])
-    expected = ClassificationTargets if is_classifier(estimator) else RegressionTargets
-    if not isinstance(targets, expected):
-        raise ModelFileError(
-            f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
-        )
-    return targets
-
-
 def _restore(estimator, fitted: dict, model: keras.Model) -> None:
-    targets = _targets(estimator, fitted)
+    targets = fitted_targets(estimator, fitted)
     plan = make_plan(
         estimator.get_params(deep=False), targets, fitted["n_features_in_"], model.inputs[0].dtype
     )
     network = FittedNetwork.from_state(plan, targets, model, fitted)
-    estimator._adopt(network, {name: fitted[name] for name in _FITTED if name in fitted})
+    estimator._adopt(network, {name: fitted[name] for name in FITTED if name in fitted})

@@ -12,15 +12,15 @@ started from (a finite blow-up: outputs of 1e18 are as useless as infinite ones)
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import keras
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._epoch import EpochRunner, TrainData
-from ._plan import Plan, StoppingRule
+from ._plan import Plan
+from ._progress import Progress
+from ._record import TrainingState
 
 
 @dataclass
@@ -29,68 +29,6 @@ class Validation:
 
     data: TrainData
     score: Callable[[np.ndarray], float]
-
-
-@dataclass
-class TrainingState:
-    """What the loop carries from epoch to epoch and across warm starts.
-
-    Names and meanings follow scikit-learn's fitted attributes; ``best_weights`` are
-    the model's weights at the best validation score; ``history`` holds one
-    dict per epoch (loss, learning rate, and the validation loss and score when there
-    is a validation set); ``gradient_norms`` and ``dead_fractions`` one array per
-    epoch (see :class:`skneural._epoch.EpochResult`); ``schedule_epoch`` counts
-    the epochs since ``fit`` started, for the learning-rate schedule, and
-    ``learning_rate`` is the current rate of the 'adaptive' schedule.
-    """
-
-    learning_rate: float
-    loss_curve: list[float] = field(default_factory=list)
-    validation_scores: list[float] | None = None
-    best_loss: float | None = None
-    best_validation_score: float | None = None
-    no_improvement_count: int = 0
-    t: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_weights: list[np.ndarray] | None = None
-    gradient_norms: list[np.ndarray] = field(default_factory=list)
-    dead_fractions: list[np.ndarray] = field(default_factory=list)
-    schedule_epoch: int = 0
-
-    def checkpoint(self) -> dict[str, tuple[Any, int | None]]:
-        """What :meth:`rollback` needs: every field's value, and each list's length.
-
-        Lists only grow within an epoch (or are replaced, like ``best_weights``), so
-        their lengths suffice and a checkpoint costs the same after any number of
-        epochs (``partial_fit`` over a long stream takes one per call).
-        """
-        return {
-            name: (value, len(value) if isinstance(value, list) else None)
-            for name, value in vars(self).items()
-        }
-
-    def rollback(self, checkpoint: dict[str, tuple[Any, int | None]]) -> None:
-        for name, (value, length) in checkpoint.items():
-            if length is not None:
-                del value[length:]
-            setattr(self, name, value)
-
-    def count_no_improvement(self, no_improvement: bool) -> None:
-        self.no_improvement_count = self.no_improvement_count + 1 if no_improvement else 0
-
-    def track(self, validation: bool, model: keras.Model) -> None:
-        """Start the record that this fit's stopping rule compares against.
-
-        With a validation set, ``best_weights`` starts as the model's current weights:
-        what early stopping restores if no epoch ever scores better (scikit-learn
-        restores its initial weights then too). It persists across warm starts.
-        """
-        if validation and self.validation_scores is None:
-            self.validation_scores = []
-            self.best_validation_score = -np.inf
-            self.best_weights = model.get_weights()
-        elif not validation and self.best_loss is None:
-            self.best_loss = np.inf
 
 
 #: scikit-learn's words when training ends before any weights were finite.
@@ -153,7 +91,7 @@ class EpochLoop:
         (``partial_fit``)."""
         state, rule, runner = self.state, self.rule, self.runner
         state.track(self.validation is not None, runner.model)
-        with _Progress(rule, incremental) as progress:
+        with Progress(rule, incremental) as progress:
             self._say = progress.say
             n_iter = 0
             for _ in range(rule.max_iter):
@@ -258,45 +196,6 @@ class EpochLoop:
                 )
                 return _STOP
         return _CONTINUE
-
-
-class _Progress:
-    """What ``verbose`` shows: with 1, one progress bar per ``fit`` (epochs, with the
-    loss, validation score and learning rate; tqdm, so it works in terminals and
-    notebooks); with 2 or more, also scikit-learn's line per epoch. ``partial_fit``
-    runs one epoch, so it gets the lines only."""
-
-    def __init__(self, rule: StoppingRule, incremental: bool):
-        self._lines = rule.verbose >= 2 or (incremental and rule.verbose >= 1)
-        self._bar = None
-        if rule.verbose >= 1 and not incremental:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=rule.max_iter, unit="epoch", desc="fit", leave=True)
-
-    def __enter__(self) -> "_Progress":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-    def say(self, message: str) -> None:
-        if not self._lines:
-            return
-        if self._bar is not None:
-            self._bar.write(message)
-        else:
-            print(message)
-
-    def update(self, row: dict[str, float]) -> None:
-        if self._bar is None:
-            return
-        shown = {"loss": row["loss"], "lr": row["learning_rate"]}
-        if "val_score" in row:
-            shown["val_score"] = row["val_score"]
-        self._bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
-        self._bar.update(1)
 
 
 def _warn_interrupted(completed: int, validation: bool) -> None:

@@ -1,0 +1,146 @@
+"""``skneural.json``, the manifest of a model file: what it holds, and its checks.
+
+The manifest names the format and its version, the versions that wrote it, the
+estimator's class, its constructor parameters and the fitted state that is not in
+the network (:meth:`skneural._fitted.FittedNetwork.to_state`), all as tagged JSON
+(:mod:`skneural._tagged_json`). :mod:`skneural._persistence` writes and reads the
+archive around it; this module makes the manifest, checks its entries when a file is
+read, and derives the network it promises.
+"""
+
+import json
+import warnings
+import zipfile
+from typing import Any
+
+import keras
+from sklearn.base import is_classifier
+
+from . import _model_file as files
+from ._classifier import MLPClassifierX
+from ._config import resolve_hidden_layer_sizes
+from ._fitted import network_of
+from ._model_network import NetworkExpectation
+from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from ._regressor import MLPRegressorX
+from ._tagged_json import encode
+from ._targets import ClassificationTargets, RegressionTargets, targets_from_config
+from .exceptions import ModelFileError
+
+FORMAT = "skneural-model"
+FORMAT_VERSION = 2
+ESTIMATORS = {cls.__name__: cls for cls in (MLPClassifierX, MLPRegressorX)}
+MANIFEST_KEYS = {"format", "format_version", "versions", "estimator", "params", "fitted"}
+
+# The estimator's own fitted attributes that the fitted network does not hold.
+FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
+
+
+def _fitted_state(estimator) -> dict[str, Any]:
+    state = {name: getattr(estimator, name) for name in FITTED if hasattr(estimator, name)}
+    return {**state, **network_of(estimator).to_state()}
+
+
+def write_manifest(estimator, params: dict[str, Any]) -> bytes:
+    """The manifest of ``estimator`` (whose constructor parameters are ``params``)."""
+    from . import __version__
+
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": {
+            "skneural": __version__,
+            "keras": keras.__version__,
+            "tensorflow": _tensorflow_version(),
+        },
+        "estimator": type(estimator).__name__,
+        "params": encode(params),
+        "fitted": encode(_fitted_state(estimator)) if hasattr(estimator, "model_") else None,
+    }
+    return json.dumps(manifest).encode()
+
+
+def _tensorflow_version() -> str:
+    import tensorflow as tf
+
+    return tf.__version__
+
+
+def read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
+    data = files.read_member(archive, info, files.MAX_MANIFEST_BYTES, "the manifest")
+    manifest = files.parse_json(data, "skneural.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError("the file is not a skneural model file")
+    versions = manifest.get("versions")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        written = versions.get("skneural") if isinstance(versions, dict) else None
+        raise ModelFileError(
+            f"the file has format version {version}, written by skneural "
+            f"{written or 'an unknown version'}; this skneural reads format version "
+            f"{FORMAT_VERSION}. Load it with the skneural version that wrote it and re-fit, "
+            "or re-save it from there."
+        )
+    if set(manifest) != MANIFEST_KEYS:
+        raise ModelFileError(
+            f"skneural.json must have the entries {sorted(MANIFEST_KEYS)}, got {sorted(manifest)}"
+        )
+    if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
+        raise ModelFileError(
+            f"skneural.json's 'versions' must map names to strings, got {versions!r}"
+        )
+    if manifest["estimator"] not in ESTIMATORS:
+        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r}")
+    for key in ("params", "fitted"):
+        value = manifest[key]
+        if not (isinstance(value, dict) and set(value) == {"dict"}) and not (
+            key == "fitted" and value is None
+        ):
+            expected = "a tagged dict" + (" or null" if key == "fitted" else "")
+            raise ModelFileError(
+                f"skneural.json's {key!r} must be {expected}, got {type(value).__name__}"
+            )
+    from . import __version__
+
+    written = versions.get("skneural")
+    if written != __version__:
+        warnings.warn(
+            f"The model file was written by skneural {written}; this is {__version__}. "
+            "The format is the same, but results may differ.",
+            UserWarning,
+        )
+    return manifest
+
+
+def network_expectation(estimator, fitted: Any) -> NetworkExpectation:
+    """The network the manifest's parameters and fitted state describe."""
+    if not (isinstance(fitted, dict) and all(isinstance(key, str) for key in fitted)):
+        raise ModelFileError(
+            f"skneural.json's 'fitted' must map names to values, got {fitted!r:.80}"
+        )
+    try:
+        hidden = resolve_hidden_layer_sizes(estimator.hidden_layer_sizes)
+        targets = fitted_targets(estimator, fitted)
+        out_activation = OUTPUT_ACTIVATIONS[LOSSES[targets.loss].out_activation]
+        return NetworkExpectation(
+            fitted.get("n_features_in_"),
+            hidden,
+            targets.n_outputs,
+            ACTIVATIONS[estimator.activation].keras_name,
+            out_activation.keras_name,
+        )
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"the file's fitted state is malformed ({exc!r})") from None
+
+
+def fitted_targets(estimator, fitted: dict):
+    """The fitted targets, which must be of the estimator's kind of task."""
+    targets = targets_from_config(fitted["targets"])
+    expected = ClassificationTargets if is_classifier(estimator) else RegressionTargets
+    if not isinstance(targets, expected):
+        raise ModelFileError(
+            f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
+        )
+    return targets

@@ -1,0 +1,129 @@
+"""One minibatch step of the compiled epoch, as each replica runs it.
+
+The step owns what a batch's update needs: the loss of :mod:`skneural._objective`
+with its numbers as variables (``alpha``, ``l1``, the adversarial budget and share,
+so that a grid over them reuses one compiled graph), the adversarial examples made
+before the step, the split of the batch and the all-reduce of the gradients under a
+``tf.distribute`` strategy, and the diagnostics (gradient norms, hidden units'
+activity). :class:`skneural._epoch.EpochRunner` loops over it inside one graph.
+"""
+
+import keras
+import tensorflow as tf
+
+from ._network import dense_layers, hidden_activations, logits_model
+from ._objective import penalty, per_sample_loss
+from ._plan import Objective
+
+
+class MinibatchStep:
+    """The step of one workspace model, and the loss and input gradient it is built on.
+
+    Parameters
+    ----------
+    model, objective, diagnostics
+        Those of the :class:`skneural._epoch.EpochRunner` that loops over the step;
+        the objective's numbers are set by :meth:`configure`.
+    """
+
+    def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool):
+        self.model = model
+        self.diagnostics = diagnostics
+        self.adversarial = objective.adversarial_eps is not None
+        self.logits = logits_model(model)
+        self.training_outputs = keras.Model(
+            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
+        )
+        self.per_sample = per_sample_loss(objective)
+        self.kernels = [layer.kernel for layer in dense_layers(model)]
+        kernel_ids = {id(k) for k in self.kernels}
+        self._kernel_index = [
+            i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
+        ]
+        dtype = model.inputs[0].dtype
+        self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
+        self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
+        self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
+        self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
+
+    def configure(self, objective: Objective) -> None:
+        """Set the objective's numbers (its graph key must be the step's)."""
+        self._alpha.assign(objective.alpha)
+        self._l1.assign(objective.l1)
+        if objective.adversarial_eps is not None:
+            self._eps.assign(objective.adversarial_eps)
+            self._ratio.assign(objective.adversarial_ratio)
+
+    def n_attacked(self, size):
+        """How many rows of a batch of ``size`` the adversarial share replaces."""
+        return tf.cast(tf.round(self._ratio * tf.cast(size, self._ratio.dtype)), tf.int32)
+
+    def run(self, x, y, w, attacked):
+        """One replica's part of a minibatch step: its share of the batch's gradient,
+        then the update; returns the batch loss, the squared gradient norm of each
+        kernel (halved) and each hidden unit's largest output, all for the whole batch.
+
+        On one device this is the whole step. Under a strategy with ``r`` replicas,
+        replica ``j`` takes the ``j``-th of ``r`` contiguous slices of the batch (empty
+        ones included) and scales its loss by the *whole* batch's weight, with
+        ``1/r`` of the penalty, so the replicas' gradients sum to the one-device
+        gradient. That sum is all-reduced here, clipped as the optimizer would clip it,
+        and handed to the optimizer divided by ``r``: Keras sums what the replicas
+        pass to ``apply`` and clips before it sums, which would clip partial gradients.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        batch_weight = tf.reduce_sum(w)
+        if replicas > 1:
+            size = tf.shape(x)[0]
+            replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+            first, stop = replica * size // replicas, (replica + 1) * size // replicas
+            x, y, w = x[first:stop], y[first:stop], w[first:stop]
+            attacked = tf.clip_by_value(attacked - first, 0, stop - first)
+        if self.adversarial:
+            x = self._adversarial_batch(x, y, attacked)
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits, *hidden = tf.nest.flatten(self.training_outputs(x, training=True))
+            weighted = tf.reduce_sum(w * self.per_sample(y, logits))
+            weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
+            batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
+        grads = tape.gradient(batch_loss, variables)
+        update = grads
+        if replicas > 1:
+            batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
+            update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
+        self.model.optimizer.apply(update, variables)
+        if not self.diagnostics:
+            return batch_loss, tf.zeros([len(self.kernels)], x.dtype), []
+        # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
+        squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in self._kernel_index])
+        seen = [tf.reduce_max(tf.abs(h), axis=0) for h in hidden]
+        if replicas > 1:
+            seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
+        return batch_loss, squared, seen
+
+    def _adversarial_batch(self, x, y, k):
+        """The batch with its first ``k`` rows (batches are shuffled) replaced by
+        ``x + eps * sign(grad_x loss)``, computed in inference mode."""
+        head = x[:k]
+        attacked = head + self._eps * tf.sign(self.input_gradient(head, y[:k]))
+        return tf.concat([tf.stop_gradient(attacked), x[k:]], axis=0)
+
+    def input_gradient(self, X, Y):
+        """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
+        with tf.GradientTape() as tape:
+            tape.watch(X)
+            loss = tf.reduce_sum(self.per_sample(Y, self.logits(X, training=False)))
+        return tape.gradient(loss, X)
+
+
+def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
+    """``grads`` clipped by the optimizer's own rule (Keras's order of precedence)."""
+    if optimizer.clipnorm:
+        return [tf.clip_by_norm(g, optimizer.clipnorm) for g in grads]
+    if optimizer.global_clipnorm:
+        return tf.clip_by_global_norm(grads, optimizer.global_clipnorm)[0]
+    if optimizer.clipvalue:
+        return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
+    return grads
