@@ -355,6 +355,20 @@ def test_draws_on_the_axes_given(name, early_stopped, xor):
 
 
 @pytest.mark.parametrize("name", PLOTS)
+def test_the_legend_never_covers_the_data(name, early_stopped, xor):
+    if name == "robustness_curve":  # a legend only names several curves
+        curve = pd.DataFrame({"eps": [0.0, 0.1, 0.2], "score": [0.9, 0.6, 0.4]})
+        ax = plot_robustness_curve({"plain": curve, "adversarially trained": curve})
+    else:
+        ax = _calls(early_stopped, xor)[name]()
+    ax.figure.canvas.draw()
+    legend, plotted = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert not legend.overlaps(plotted)
+    for twin in ax.get_shared_x_axes().get_siblings(ax):  # the validation score's
+        assert not legend.overlaps(twin.get_window_extent())
+
+
+@pytest.mark.parametrize("name", PLOTS)
 def test_renders_a_real_image(name, early_stopped, xor, tmp_path):
     ax = _calls(early_stopped, xor)[name]()
     path = tmp_path / f"{name}.png"

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._common import axes_or_new
+from ._common import axes_or_new, legend_outside
 
 
 def _grid(X: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +50,9 @@ def _draw_classes(ax: Axes, estimator: Any, xx, yy, grid, values: np.ndarray, y)
     points = ax.scatter(*values.T, c=codes, cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="k")
     # legend_elements gives one marker per code present, in increasing order.
     markers = points.legend_elements()[0]
-    ax.legend(markers, [str(c) for c in classes[np.unique(codes)]], title="class", loc="best")
+    legend_outside(
+        ax, handles=markers, labels=[str(c) for c in classes[np.unique(codes)]], title="class"
+    )
 
 
 def plot_decision_boundary(
@@ -129,7 +131,8 @@ def plot_decision_boundary(
         low, high = min(zz.min(), y.min()), max(zz.max(), y.max())
         ax.contourf(xx, yy, zz, levels=20, cmap="viridis", vmin=low, vmax=high, alpha=0.6)
         points = ax.scatter(*values.T, c=y, cmap="viridis", vmin=low, vmax=high, edgecolors="k")
-        ax.legend(*points.legend_elements(num=5), title="target", loc="best")
+        handles, labels = points.legend_elements(num=5)
+        legend_outside(ax, handles=handles, labels=labels, title="target")
     names = X.columns if isinstance(X, pd.DataFrame) else ["feature 0", "feature 1"]
     ax.set_xlabel(str(names[0]))
     ax.set_ylabel(str(names[1]))

@@ -1,4 +1,5 @@
-"""What every plot shares: where it draws, and the fitted record it reads."""
+"""What every plot shares: where it draws, where its legend goes, and the fitted
+record it reads."""
 
 from typing import Any
 
@@ -12,6 +13,16 @@ from sklearn.utils.validation import check_is_fitted
 def axes_or_new(ax: Axes | None) -> Axes:
     """``ax``, or the Axes of a new figure when it is None."""
     return plt.subplots()[1] if ax is None else ax
+
+
+def legend_outside(ax: Axes, below: bool = False, **kwargs: Any) -> None:
+    """The legend beside the Axes (right of it, or under it when the right holds a
+    twin's axis), never over the data; save with ``bbox_inches="tight"``."""
+    if below:
+        kwargs.setdefault("ncols", 2)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), **kwargs)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def fitted_record(estimator: Any, attribute: str) -> pd.DataFrame:

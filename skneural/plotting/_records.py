@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from ._common import axes_or_new, fitted_record
+from ._common import axes_or_new, fitted_record, legend_outside
 
 
 def plot_learning_curves(estimator: Any, ax: Axes | None = None) -> Axes:
@@ -62,8 +62,8 @@ def plot_learning_curves(estimator: Any, ax: Axes | None = None) -> Axes:
             epochs, history["val_score"].to_numpy(), color="C2", label="validation score"
         )
         twin.set_ylabel("validation score")
-        # The losses' Axes goes on top so that its legend is not drawn under the twin's
-        # lines; its background is hidden so that the twin's lines still show.
+        # The losses' Axes goes on top so that its lines are not drawn under the
+        # twin's; its background is hidden so that the twin's lines still show.
         ax.set_zorder(twin.get_zorder() + 1)
         ax.patch.set_visible(False)
         best = history["val_score"].idxmax()
@@ -76,7 +76,7 @@ def plot_learning_curves(estimator: Any, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(handles=handles)
+    legend_outside(ax, below=validated, handles=handles)
     ax.set_title("Learning curves")
     return ax
 
@@ -129,6 +129,6 @@ def plot_gradient_norms(estimator: Any, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("epoch")
     ax.set_ylabel("gradient norm (L2, kernel)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(title="layer")
+    legend_outside(ax, title="layer")
     ax.set_title("Gradient norm per layer")
     return ax

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import axes_or_new
+from ._common import axes_or_new, legend_outside
 
 
 def _check_curve(curve: Any, name: str) -> pd.DataFrame:
@@ -76,6 +76,6 @@ def plot_robustness_curve(
     ax.set_xlabel("eps (attack budget)")
     ax.set_ylabel("score under attack")
     if named:
-        ax.legend()
+        legend_outside(ax)
     ax.set_title("Robustness to FGSM")
     return ax
