@@ -576,3 +576,14 @@ def _frame(X):
 def _set(array, row, column, value):
     array[row, column] = value
     return array
+
+
+def test_pgd_random_state_takes_seeds_generators_and_random_states():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = X[:, 0]
+    reg = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    by_seed = pgd(reg, X, y, eps=0.2, n_iter=2, random_state=np.int64(7))
+    by_generator = pgd(reg, X, y, eps=0.2, n_iter=2, random_state=np.random.default_rng(7))
+    np.testing.assert_array_equal(by_seed, by_generator)
+    other = pgd(reg, X, y, eps=0.2, n_iter=2, random_state=np.random.RandomState(7))
+    assert other.shape == X.shape and np.abs(other - X).max() <= 0.2 + 1e-12

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skneural import MLPClassifierX, MLPRegressorX
-from skneural.adversarial import fgsm
+from skneural.adversarial import fgsm, pgd
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 4))
@@ -211,6 +211,14 @@ CASES = {
     "fgsm: wrong number of features": (
         lambda: fgsm(FITTED_REG, X[:, :3], Y_REG, eps=0.1),
         "X has 3 features, but MLPRegressorX is expecting 4",
+    ),
+    "pgd: text random_state": (
+        lambda: pgd(FITTED_REG, X, Y_REG, eps=0.1, random_state="x"),
+        "random_state must be None, an integer >= 0, a numpy RandomState or Generator; got str 'x'",
+    ),
+    "pgd: negative random_state": (
+        lambda: pgd(FITTED_REG, X, Y_REG, eps=0.1, random_state=-1),
+        "random_state must be None, an integer >= 0.*got int -1",
     ),
     "fgsm: unseen labels": (lambda: fgsm(FITTED_CLF, X, ["q"] * 40, eps=0.1), "outside classes_"),
 }

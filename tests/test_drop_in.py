@@ -174,8 +174,6 @@ SAME_INIT_PARAMS = [
     p for p in PARAMS if CASES[p.values[0]][p.values[1]].get("activation") != "logistic"
 ]
 
-silence_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 
 @functools.cache
 def _split(dataset):
@@ -264,7 +262,6 @@ REQUIRED = {
 }  # fmt: skip
 
 
-@silence_convergence
 @pytest.mark.parametrize("dataset, case", PARAMS)
 def test_fitted_attributes_match_sklearn(dataset, case):
     params = CASES[dataset][case]
@@ -330,7 +327,6 @@ def test_fitted_attributes_match_sklearn(dataset, case):
         assert set(np.unique(x_pred)) <= set(sk.classes_)
 
 
-@silence_convergence
 @pytest.mark.parametrize("dataset, case", PARAMS)
 def test_score_close_to_sklearn(dataset, case):
     sk_scores = [_fit(dataset, case, "sklearn", s)[2] for s in SEEDS]
@@ -344,7 +340,6 @@ def test_score_close_to_sklearn(dataset, case):
     )
 
 
-@silence_convergence
 @pytest.mark.parametrize("dataset, case", PARAMS)
 def test_training_loss_close_to_sklearn(dataset, case):
     sk_loss = np.mean([_fit(dataset, case, "sklearn", s)[1].loss_ for s in SEEDS])
@@ -360,7 +355,6 @@ def _squared_weights(estimator):
     return sum(float(np.sum(coef**2)) for coef in estimator.coefs_)
 
 
-@silence_convergence
 @pytest.mark.parametrize("dataset, case", SAME_INIT_PARAMS)
 def test_weight_norm_close_to_sklearn(dataset, case):
     sk_norm = np.mean([_squared_weights(_fit(dataset, case, "sklearn", s)[1]) for s in SEEDS])

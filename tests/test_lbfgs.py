@@ -102,9 +102,7 @@ def _reference_and_copy(Estimator, X, y, model, alpha, sample_weight=None, hidde
         hidden_layer_sizes=hidden, activation="tanh", solver="lbfgs", alpha=alpha,
         max_iter=1, random_state=0,
     )  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reference.fit(X, y, sample_weight=sample_weight)
+    reference.fit(X, y, sample_weight=sample_weight)
     for layer, coef, intercept in zip(
         dense_layers(model), reference.coefs_, reference.intercepts_, strict=True
     ):
@@ -266,25 +264,22 @@ def test_one_trace_serves_every_model_of_the_shape_any_data_size_and_penalty():
     X, y, Y = _iris()
     spec, _ = _network(4, (8,), 3, "softmax")
     shared = LbfgsTrainer(spec, Objective("log_loss"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for seed, n, alpha, l1 in [(0, 150, 0.0, 0.0), (1, 60, 1e-3, 0.0), (2, 100, 0.1, 0.01)]:
-            objective = Objective("log_loss", alpha=alpha, l1=l1)
-            data = _data(X[:n], Y[:n])
-            model = build_network(spec, np.random.default_rng(seed))
-            alone = build_network(spec, np.random.default_rng(seed))
-            result = shared.run(model, data, objective, max_iter=5, max_fun=15000, tol=1e-4)
-            fresh = LbfgsTrainer(spec, objective).run(alone, data, objective, 5, 15000, 1e-4)
-            assert result.loss_curve == fresh.loss_curve
-            for weight, expected in zip(model.get_weights(), alone.get_weights(), strict=True):
-                np.testing.assert_array_equal(weight, expected)
+    for seed, n, alpha, l1 in [(0, 150, 0.0, 0.0), (1, 60, 1e-3, 0.0), (2, 100, 0.1, 0.01)]:
+        objective = Objective("log_loss", alpha=alpha, l1=l1)
+        data = _data(X[:n], Y[:n])
+        model = build_network(spec, np.random.default_rng(seed))
+        alone = build_network(spec, np.random.default_rng(seed))
+        result = shared.run(model, data, objective, max_iter=5, max_fun=15000, tol=1e-4)
+        fresh = LbfgsTrainer(spec, objective).run(alone, data, objective, 5, 15000, 1e-4)
+        assert result.loss_curve == fresh.loss_curve
+        for weight, expected in zip(model.get_weights(), alone.get_weights(), strict=True):
+            np.testing.assert_array_equal(weight, expected)
     assert shared._function.experimental_get_tracing_count() == 1
     _, other = _network(4, (9,), 3, "softmax")
     with pytest.raises(ValueError, match=r"shapes \[\(4, 9\).*built for \[\(4, 8\)"):
         shared.run(other, _data(X, Y), Objective("log_loss"), 5, 15000, 1e-4)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_float32_model_computes_in_float32_and_trains():
     X, y, Y = _iris()
     spec64, model64 = _network(4, (8,), 3, "softmax")
@@ -308,10 +303,8 @@ def test_verbose_prints_the_loss_of_every_iteration(capsys):
     X, y, Y = _iris()
     spec, model = _network(4, (8,), 3, "softmax")
     objective = Objective("log_loss")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        trainer = LbfgsTrainer(spec, objective)
-        result = trainer.run(model, _data(X, Y), objective, 3, 15000, 1e-4, verbose=1)
+    trainer = LbfgsTrainer(spec, objective)
+    result = trainer.run(model, _data(X, Y), objective, 3, 15000, 1e-4, verbose=1)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"Iteration {i + 1}, loss = {v:.8f}" for i, v in enumerate(result.loss_curve)]
     assert len(lines) == 3
@@ -368,9 +361,7 @@ def test_batch_normalization_trains_on_full_batch_statistics_and_infers_with_the
         minus, _ = trainer.loss_and_gradient(flat - step, data, 0.01, 0.0)
         np.testing.assert_allclose(gradient[i], (plus - minus) / (2 * h), rtol=1e-5, atol=1e-9)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        result = trainer.run(model, data, objective, 30, 15000, 1e-4)
+    result = trainer.run(model, data, objective, 30, 15000, 1e-4)
     assert result.finite and result.loss_curve[-1] < result.loss_curve[0]
     # Inference with the moving statistics computes the network the objective measured.
     inference = model(X, training=False).numpy()

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 import skneural
 from skneural import MLPClassifierX, MLPRegressorX
@@ -133,11 +132,9 @@ def test_fits_on_float32_and_float64_data_start_from_the_same_weights(Estimator)
     random_state gives them to float32 and float64 data alike, to float32 rounding."""
     X, y = _data(n=40)
     params = dict(hidden_layer_sizes=(8, 6), max_iter=1, learning_rate_init=1e-12)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        wide = Estimator(**params, random_state=3).fit(X, y)
-        narrow = Estimator(**params, random_state=3).fit(X.astype(np.float32), y)
-        other = Estimator(**params, random_state=4).fit(X.astype(np.float32), y)
+    wide = Estimator(**params, random_state=3).fit(X, y)
+    narrow = Estimator(**params, random_state=3).fit(X.astype(np.float32), y)
+    other = Estimator(**params, random_state=4).fit(X.astype(np.float32), y)
     for w64, w32, w_other in zip(wide.coefs_, narrow.coefs_, other.coefs_, strict=True):
         assert w64.dtype == np.float64 and w32.dtype == np.float32
         assert_allclose(w32, w64, rtol=1e-6, atol=1e-7)
@@ -407,9 +404,7 @@ def test_residual_forward_matches_keras_and_trains_deep():
         batch_size=40,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPClassifierX(residual=True, **kwargs).fit(X, y)
+    est = MLPClassifierX(residual=True, **kwargs).fit(X, y)
     assert sum(isinstance(layer, keras.layers.Add) for layer in est.model_.layers) == 5
     assert_allclose(est.predict_proba(X), _keras_outputs(est.model_, X), rtol=1e-12, atol=1e-12)
     assert est.score(X, y) > 0.9
@@ -422,16 +417,14 @@ def test_residual_forward_matches_keras_and_trains_deep():
 def _fitted(activation, dtype):
     X, y = _data(n=64)
     X = X.astype(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPClassifierX(
-            hidden_layer_sizes=(8, 6),
-            activation=activation,
-            max_iter=3,
-            learning_rate_init=0.05,
-            batch_size=64,
-            random_state=0,
-        ).fit(X, y)
+    est = MLPClassifierX(
+        hidden_layer_sizes=(8, 6),
+        activation=activation,
+        max_iter=3,
+        learning_rate_init=0.05,
+        batch_size=64,
+        random_state=0,
+    ).fit(X, y)
     return est, X
 
 

@@ -31,10 +31,7 @@ from skneural.plotting import (  # noqa: E402
     plot_robustness_curve,
 )
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning",
-    "ignore::skneural.exceptions.DiagnosticWarning",
-)
+pytestmark = pytest.mark.filterwarnings("ignore::skneural.exceptions.DiagnosticWarning")
 
 
 @pytest.fixture(autouse=True)

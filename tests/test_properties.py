@@ -28,9 +28,8 @@ from skneural.adversarial import fgsm, pgd
 
 pytestmark = [
     pytest.mark.slow,
-    # ConvergenceWarning, DiagnosticWarning and UserWarnings (batch_size clipped, too
-    # few samples for early stopping, ...) are expected with 1-3 epochs on random data.
-    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # DiagnosticWarning and UserWarnings (batch_size clipped, too few samples for early
+    # stopping, ...) are expected with 1-3 epochs on random data.
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
 ]

@@ -2,8 +2,6 @@
 optimizers, the documented statistics of Keras's initializers, and numpy formulas of
 the losses."""
 
-import warnings
-
 import keras
 import numpy as np
 import pytest
@@ -11,7 +9,6 @@ import tensorflow as tf
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax, xlogy
 from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss, mean_absolute_error, mean_poisson_deviance
 
 from skneural import MLPClassifierX, MLPRegressorX
@@ -177,18 +174,16 @@ def test_initializer_instance_through_estimator_does_not_mutate():
     before = user.get_config()
     X = np.random.default_rng(0).normal(size=(20, 6))
     y = X[:, 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPRegressorX(
-            hidden_layer_sizes=(4,),
-            kernel_initializer=user,
-            solver="sgd",
-            learning_rate_init=1e-12,
-            momentum=0.0,
-            alpha=0.0,
-            max_iter=1,
-            random_state=0,
-        ).fit(X, y)
+    est = MLPRegressorX(
+        hidden_layer_sizes=(4,),
+        kernel_initializer=user,
+        solver="sgd",
+        learning_rate_init=1e-12,
+        momentum=0.0,
+        alpha=0.0,
+        max_iter=1,
+        random_state=0,
+    ).fit(X, y)
     assert user.get_config() == before
     assert est.kernel_initializer is user
     # gain=2.0 was kept: columns have norm 2 (weights moved by at most ~1e-12).
@@ -290,16 +285,14 @@ def test_nesterov(solver, momentum, nesterovs_momentum, expected):
 def test_fitted_model_optimizer(solver):
     X = np.random.default_rng(0).normal(size=(30, 3))
     y = (X[:, 0] > 0).astype(int)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPClassifierX(
-            hidden_layer_sizes=(3,),
-            solver=solver,
-            weight_decay=0.01,
-            max_iter=1,
-            random_state=0,
-            **_HYPER,
-        ).fit(X, y)
+    est = MLPClassifierX(
+        hidden_layer_sizes=(3,),
+        solver=solver,
+        weight_decay=0.01,
+        max_iter=1,
+        random_state=0,
+        **_HYPER,
+    ).fit(X, y)
     _check_optimizer(est.model_.optimizer, solver, 0.01)
     if solver in ("sgd", "lars"):
         assert est.model_.optimizer.nesterov is True
@@ -326,16 +319,14 @@ _WORKING_SETTINGS = {
 def test_every_solver_trains(solver):
     X, y = make_blobs(300, centers=3, n_features=4, cluster_std=2.0, random_state=0)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPClassifierX(
-            hidden_layer_sizes=(16,),
-            solver=solver,
-            max_iter=30,
-            batch_size=100,
-            random_state=0,
-            **_WORKING_SETTINGS[solver],
-        ).fit(X, y)
+    est = MLPClassifierX(
+        hidden_layer_sizes=(16,),
+        solver=solver,
+        max_iter=30,
+        batch_size=100,
+        random_state=0,
+        **_WORKING_SETTINGS[solver],
+    ).fit(X, y)
     assert est.loss_curve_[-1] < est.loss_curve_[0] / 4
     assert est.score(X, y) > 0.93
 
@@ -452,10 +443,8 @@ def _constant_model(loss, y, **kwargs):
         alpha=0.0,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = MLPRegressorX(loss=loss, **{**params, **kwargs})
-        return est.fit(np.zeros((len(y), 1)), y).predict(np.zeros((1, 1)))[0]
+    est = MLPRegressorX(loss=loss, **{**params, **kwargs})
+    return est.fit(np.zeros((len(y), 1)), y).predict(np.zeros((1, 1)))[0]
 
 
 def test_absolute_error_fits_the_median_squared_error_the_mean():
@@ -475,10 +464,8 @@ def test_huber_resists_outliers():
     params = dict(
         hidden_layer_sizes=(), solver="adam", learning_rate_init=0.05, max_iter=300, random_state=0
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        huber = MLPRegressorX(loss="huber", **params).fit(X, y)
-        squared = MLPRegressorX(loss="squared_error", **params).fit(X, y)
+    huber = MLPRegressorX(loss="huber", **params).fit(X, y)
+    squared = MLPRegressorX(loss="squared_error", **params).fit(X, y)
     clean = 2.0 * X[20:, 0]
     huber_error = np.abs(huber.predict(X[20:]) - clean).mean()
     squared_error = np.abs(squared.predict(X[20:]) - clean).mean()
@@ -513,9 +500,7 @@ def test_integer_hyperparameters_are_accepted(params):
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = X[:, 0]
     est = MLPRegressorX(hidden_layer_sizes=(2,), max_iter=1, random_state=0, **params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
+    est.fit(X, y)
     opt = est.model_.optimizer
     for name, value in params.items():
         if name == "learning_rate_init":

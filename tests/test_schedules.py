@@ -2,7 +2,6 @@
 here, and the rate actually reaching the optimizer's step."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -119,10 +118,8 @@ def test_warm_start_fit_restarts_the_schedule():
         warm_start=True,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
-        est.fit(X, y)
+    est.fit(X, y)
+    est.fit(X, y)
     # As scikit-learn restarts its optimizer at each fit, each fit restarts the rate.
     assert_allclose(est.history_["learning_rate"], [0.1, 0.05, 0.025] * 2)
 
@@ -134,8 +131,6 @@ def test_an_invscaling_power_beyond_any_float_gives_rate_zero():
     est = MLPRegressorX(
         solver="sgd", learning_rate="invscaling", power_t=1e6, max_iter=3, random_state=0
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, X[:, 0])
+    est.fit(X, X[:, 0])
     assert est.history_["learning_rate"].tolist() == [0.001, 0.0, 0.0]
     assert np.isfinite(est.loss_curve_).all()

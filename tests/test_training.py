@@ -96,10 +96,6 @@ def _weights(est):
     return [c.copy() for c in est.coefs_], [b.copy() for b in est.intercepts_]
 
 
-_ONE_EPOCH = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@_ONE_EPOCH
 @pytest.mark.parametrize("loss", sorted(_NUMPY_LOSSES))
 def test_full_batch_sgd_step_and_loss(loss):
     X, y, Y, w, est = _problem(loss)
@@ -135,7 +131,6 @@ def test_full_batch_sgd_step_and_loss(loss):
     assert_allclose(est.gradient_norms_.iloc[-1], [np.linalg.norm(g) for g in grad_c], rtol=1e-10)
 
 
-@_ONE_EPOCH
 @pytest.mark.parametrize("clip", ["clipnorm", "clipvalue"])
 def test_gradient_clipping_bounds_the_step(clip):
     X, y, Y, w, est = _problem("squared_error")
@@ -176,7 +171,6 @@ def test_clipnorm_and_clipvalue_are_exclusive():
         est.set_params(clipnorm=1.0, clipvalue=1.0).fit(X, y)
 
 
-@_ONE_EPOCH
 def test_minibatch_loss_curve_is_batch_size_weighted_mean():
     # shuffle=False: batches are rows 0-6, 7-13, ..., 28-29. A negligible learning
     # rate keeps the weights fixed over the epoch, so each batch loss is the numpy
@@ -462,9 +456,7 @@ def test_early_stopping_classifier_is_stratified(split_spy):
         learning_rate_init=0.05,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
+    est.fit(X, y)
     train, val = split_spy[0]
     for label in np.unique(y):
         assert abs(np.mean(y[val] == label) - np.mean(y == label)) <= 1 / len(val) + 1e-12

@@ -8,7 +8,7 @@ from sklearn.base import is_classifier
 
 from .._budget import check_budget
 from ._geometry import bounded, check_norm, project, random_point, steepest_ascent
-from ._options import check_clip, check_mask, check_positive_int
+from ._options import check_clip, check_mask, check_positive_int, random_generator
 from ._target import Target, like, rows_of
 
 
@@ -52,7 +52,7 @@ def _attack(
     if y is not None and len(y) != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
     Y = target.labels(y)
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     sign = -1.0 if targeted else 1.0
 
     x0 = target.x

@@ -16,6 +16,25 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def random_generator(random_state) -> np.random.Generator:
+    """The generator of the random starts: ``random_state`` as scikit-learn takes it
+    (None, a seed >= 0, a RandomState) or a numpy Generator, used as is."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**32 - 1))
+    if random_state is None or (
+        isinstance(random_state, Integral)
+        and not isinstance(random_state, bool | np.bool_)
+        and random_state >= 0
+    ):
+        return np.random.default_rng(None if random_state is None else int(random_state))
+    raise ValueError(
+        "random_state must be None, an integer >= 0, a numpy RandomState or Generator; "
+        f"got {type(random_state).__name__} {random_state!r:.80}."
+    )
+
+
 def _bound(value, n_features: int, name: str) -> np.ndarray:
     """One clip bound: a number or one per feature, never NaN (infinite is no bound)."""
     array = real_array(value)
