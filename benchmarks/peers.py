@@ -296,5 +296,6 @@ SKNEURAL = Peer("skneural", skneural, "MLPClassifierX / MLPRegressorX")
 #: The peers of the training scenarios, in table order.
 TRAINING_PEERS = (SKLEARN, KERAS, KERAS_SPE32, TF_LOOP, SCIKERAS, KERAS_WRAPPER, SKNEURAL)
 #: The peers of the prediction scenario: Keras once per way of predicting.
+LBFGS_PEERS = (SKLEARN, SKNEURAL)  # (k), (l): the peers that have solver='lbfgs'
 PREDICT_PEERS = (SKLEARN, KERAS_PREDICT, KERAS_POB, TF_LOOP, SCIKERAS, KERAS_WRAPPER, SKNEURAL)
 ALL_PEERS = {peer.name: peer for peer in TRAINING_PEERS + PREDICT_PEERS}

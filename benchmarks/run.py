@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import workloads as W
-from peers import ALL_PEERS, SKNEURAL, TRAINING_PEERS
+from peers import ALL_PEERS, LBFGS_PEERS, SKNEURAL, TRAINING_PEERS
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "scenarios.py"
@@ -179,6 +179,18 @@ SCENARIOS = {
              Column("startup_s", "cluster start-up (s)", ".2f")),
             "wall_s", rows="way of running the search", baseline="serial",
         ),
+        *(Scenario(
+            key, f"solver='lbfgs' against scikit-learn's, {name}",
+            f"`fit` with `solver='lbfgs'`, `max_iter={{lbfgs_iter}}`, `tol=0` (both run "
+            f"until `max_iter` or scipy's own stopping rule), one hidden layer of 100 "
+            f"(scikit-learn's default), ReLU, `alpha=0`, on 75% of {name} (stratified); "
+            "accuracy on the rest. Each peer in a fresh process of its own, after a "
+            "2-iteration warm-up fit in it.",
+            (FIT_S, Column("n_iter", "iterations", ".0f"),
+             Column("accuracy", "test accuracy", ".3f")),
+            "fit_s",
+        ) for key, name in (("k", "`load_digits` (X/16)"),
+                            ("l", "`load_breast_cancer` (standardised)"))),
     )
 }  # fmt: skip
 
@@ -209,7 +221,7 @@ def run_worker(key: str, cfg: W.Config, peer: str | None = None) -> dict:
 def run_per_peer(key: str, cfg: W.Config, processes: int, at_once: int = 1) -> dict:
     """Run ``key`` in ``processes`` fresh processes per peer, ``at_once`` at a time
     (every peer once, then every peer again, ...), and merge the rows."""
-    jobs = [p.name for _ in range(processes) for p in TRAINING_PEERS]
+    jobs = [p.name for _ in range(processes) for p in PER_PEER_PEERS.get(key, TRAINING_PEERS)]
     with ThreadPoolExecutor(max_workers=at_once) as pool:
         results = list(pool.map(lambda peer: run_worker(key, cfg, peer), jobs))
     rows = {}
@@ -233,7 +245,11 @@ def run_per_peer(key: str, cfg: W.Config, processes: int, at_once: int = 1) -> d
 PER_PEER = {
     "c": lambda cfg: (1, 1),  # its repeats in the peer's own process
     "e": lambda cfg: (cfg.memory_repeats, 2),  # memory is not a timing: two at a time
+    "k": lambda cfg: (1, 1),
+    "l": lambda cfg: (1, 1),
 }
+#: The peers of a per-peer scenario that are not :data:`TRAINING_PEERS`.
+PER_PEER_PEERS = {"k": LBFGS_PEERS, "l": LBFGS_PEERS}
 
 
 def busy_cpu_s() -> float:

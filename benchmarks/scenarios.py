@@ -667,6 +667,43 @@ def scenario_i(cfg: W.Config, peers=None) -> dict:
     return {"rows": rows, "notes": notes}
 
 
+def lbfgs_fits(X, y, cfg: W.Config, peers) -> dict:
+    """(k), (l): ``solver='lbfgs'`` fits of each peer's classifier (same network, same
+    ``max_iter``) on 75% of ``X``; fit time, iterations run and accuracy on the rest."""
+    from sklearn.model_selection import train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=SEED
+    )
+
+    def make(peer, max_iter):
+        estimator, _ = peer.make(P.CLASSIFICATION, max_iter, SEED)
+        # scikit-learn's default network: L-BFGS is its choice for small data.
+        return estimator.set_params(solver="lbfgs", max_iter=max_iter, hidden_layer_sizes=(100,))
+
+    def measure(peer):
+        estimator = make(peer, cfg.lbfgs_iter)
+        fit_s = timed(lambda: estimator.fit(X_train, y_train))
+        return {
+            "fit_s": fit_s,
+            "n_iter": float(estimator.n_iter_),
+            "accuracy": estimator.score(X_test, y_test),
+        }
+
+    def prepare(peer):  # process start-up and, for skneural, the objective's trace
+        make(peer, 2).fit(X_train, y_train)
+
+    return {"rows": measure_peers(peers, cfg.repeats, measure, prepare)}
+
+
+def scenario_k(cfg: W.Config, peers=P.LBFGS_PEERS) -> dict:
+    return lbfgs_fits(*W.digits(), cfg, peers)
+
+
+def scenario_l(cfg: W.Config, peers=P.LBFGS_PEERS) -> dict:
+    return lbfgs_fits(*W.breast_cancer(), cfg, peers)
+
+
 SCENARIOS = {
     "a": scenario_a,
     "b": scenario_b,
@@ -677,6 +714,8 @@ SCENARIOS = {
     "g": scenario_g,
     "h": scenario_h,
     "i": scenario_i,
+    "k": scenario_k,
+    "l": scenario_l,
 }
 
 

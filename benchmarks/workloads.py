@@ -32,6 +32,7 @@ class Config:
     search_rows: int = 10_000  # rows of (i)'s grid-search data ((a)'s recipe)
     search_features: int = 40
     search_epochs: int = 20  # epochs of each of (i)'s 12 fits
+    lbfgs_iter: int = 200  # max_iter of (k)'s and (l)'s L-BFGS fits (scikit-learn's default)
 
     @classmethod
     def full(cls, repeats: int | None = None) -> "Config":
@@ -57,6 +58,7 @@ class Config:
             attack_calls=2,
             search_rows=2_000,
             search_epochs=2,
+            lbfgs_iter=10,
         )
 
     def to_dict(self) -> dict:
@@ -102,6 +104,15 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     X, y = load_digits(return_X_y=True)
     return (X / 16.0).astype(np.float32), y
+
+
+def breast_cancer() -> tuple[np.ndarray, np.ndarray]:
+    """``load_breast_cancer`` standardised (569 x 30, 2 classes)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
 def digits_cv_fold() -> tuple[np.ndarray, np.ndarray]:
