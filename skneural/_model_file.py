@@ -19,6 +19,7 @@ Everything here runs before Keras deserializes anything:
 
 import errno
 import json
+import math
 import os
 import stat
 import zipfile
@@ -40,6 +41,9 @@ MAX_JSON_DEPTH = 64
 #: Longest string in the file's JSON.
 MAX_STRING_CHARS = 2**16
 
+#: Most members listed in an archive's directory before it is refused unread.
+MAX_MEMBERS = 16
+
 _CHUNK = 2**20
 _ABSENT = "<absent>"
 _OBJECT_KEYS = ("module", "class_name", "registered_name")
@@ -54,6 +58,8 @@ def open_regular_file(path: Any) -> BinaryIO:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
     name = os.fspath(path)
+    if ("\0" if isinstance(name, str) else b"\0") in name:
+        raise ModelFileError(f"{name!r} is not a file name: it contains a NUL character")
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(name, flags)
@@ -89,11 +95,19 @@ def check_members(
     infos = archive.infolist()
     names = [info.filename for info in infos]
     allowed, required = set(allowed), set(required)
+    if len(names) > MAX_MEMBERS:
+        raise ModelFileError(
+            f"the archive holds {len(names)} members ({_some(names)}); expected only "
+            f"{sorted(allowed)}"
+        )
     if len(set(names)) != len(names):
         raise ModelFileError(f"the archive holds a member twice: {sorted(names)}")
+    odd = [info.orig_filename for info in infos if info.orig_filename != info.filename]
+    if odd:  # zipfile cuts a name at a NUL; other tools would see another name
+        raise ModelFileError(f"the archive holds a member with a NUL in its name: {odd[0]!r:.80}")
     if set(names) - allowed:
         raise ModelFileError(
-            f"the archive holds unexpected members {sorted(set(names) - allowed)}; "
+            f"the archive holds unexpected members {_some(set(names) - allowed)}; "
             f"expected only {sorted(allowed)}"
         )
     if required - set(names):
@@ -117,6 +131,15 @@ def check_members(
                 f"{info.file_size}, more than {MAX_EXPANSION} times: a decompression bomb"
             )
     return {info.filename: info for info in infos}
+
+
+def _some(names: Iterable[str], shown: int = 5) -> str:
+    """A few of ``names``, for a message that stays one short line."""
+    names = sorted(names)
+    if len(names) <= shown and all(len(name) <= 80 for name in names):
+        return repr(names)
+    listed = ", ".join(repr(name[:80]) for name in names[:shown])
+    return f"{listed} and {len(names) - shown} more" if len(names) > shown else listed
 
 
 def _check_size(info: zipfile.ZipInfo, limit: int, what: str) -> None:
@@ -161,10 +184,36 @@ def extract_member(
             file.write(chunk)
 
 
+def _distinct_keys(pairs: list) -> dict:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"an object has the key {twice[0]!r:.80} twice")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number; skneural writes only finite numbers")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} overflows a float")
+    return value
+
+
 def parse_json(data: bytes, what: str) -> Any:
-    """``data`` as JSON, refusing deep nesting and long strings."""
+    """``data`` as JSON, refusing deep nesting, long strings and non-finite numbers
+    (``NaN``, ``Infinity`` or ``1e999``, which Python's JSON would read as floats)."""
     try:
-        value = json.loads(data)
+        value = json.loads(
+            data,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_distinct_keys,
+        )
     except RecursionError:
         raise ModelFileError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -13,7 +13,9 @@ Loading never runs code from the file: the estimator class is looked up in a fix
 list, JSON is data, and before Keras reads the network the file passes the checks of
 :mod:`skneural._model_file` (regular file, bounded sizes and JSON, the Keras
 configuration against the allow-list of :mod:`skneural._model_schema`) and
-:mod:`skneural._model_network` (the network is the one the manifest describes); Keras
+:mod:`skneural._model_network` (the network is the one the manifest describes: its
+configuration equals the one skneural builds from the manifest's parameters, seeds
+aside, and its weights declare plain numbers of a bounded size); Keras
 then loads it with ``safe_mode=True``. A file of another format version is refused
 with a clear error. Saving goes through :func:`skneural._atomic.write_atomically`.
 Pickle, by contrast, can execute arbitrary code while loading: only unpickle files
@@ -36,9 +38,10 @@ from . import _model_file as files
 from ._atomic import write_atomically
 from ._classifier import MLPClassifierX
 from ._config import resolve_hidden_layer_sizes
-from ._fitted import FittedNetwork, network_of
-from ._model_network import NetworkExpectation, load_network
+from ._fitted import FittedNetwork, _compile, network_of
+from ._model_network import NetworkExpectation, first_difference, load_network, normalized
 from ._model_schema import learn_schemas
+from ._network import build_network
 from ._plan import make_plan
 from ._registry import ACTIVATIONS, LOSSES, OPTIMIZERS, OUTPUT_ACTIVATIONS
 from ._regressor import MLPRegressorX
@@ -77,6 +80,10 @@ def _decode(value: Any) -> Any:
 
 # The estimator's own fitted attributes that the fitted network does not hold.
 _FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
+# What FittedNetwork.to_state writes, and the estimator's own entries.
+_NETWORK_STATE = ("targets", "training", "rng", "input_range", "seed_states")
+_FITTED_KEYS = {*_FITTED, *_NETWORK_STATE}
+_REQUIRED_FITTED_KEYS = {"n_features_in_", *_NETWORK_STATE}
 
 
 def _fitted_state(estimator) -> dict[str, Any]:
@@ -172,6 +179,16 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
             _schemas()[0].check(config, "its network")
         except ModelFileError as exc:
             problem = f"{exc}; use a kernel_initializer from skneural's list, or pickle"
+        else:
+            state = _fitted_state(estimator)
+            dtype = estimator.model_.inputs[0].dtype
+            built = _reference_config(estimator, state, dtype)
+            where = first_difference(normalized(config), normalized(built))
+            if where:
+                problem = (
+                    f"its network is not the one its parameters build ({where}): were "
+                    "parameters changed after fit? Restore them or refit before saving"
+                )
     if problem:
         raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
 
@@ -245,6 +262,10 @@ def _load(archive_file, tmp: str):
             estimator = _ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
         except TypeError as exc:
             raise ModelFileError(f"the file's parameters are malformed ({exc})") from None
+        try:
+            estimator._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"the file's parameters are invalid ({exc})") from None
         if manifest["fitted"] is None:
             if _NETWORK in members:
                 raise ModelFileError("the file holds a network but says it is not fitted")
@@ -257,8 +278,14 @@ def _load(archive_file, tmp: str):
         files.extract_member(
             archive, members[_NETWORK], expected.archive_bytes, "the network", network
         )
-    model = load_network(network, expected, _schemas()[0])
+    model = load_network(
+        network,
+        expected,
+        _schemas()[0],
+        functools.partial(_built_config, estimator, fitted),
+    )
     try:
+        _check_fitted_arrays(fitted, _targets(estimator, fitted))
         _restore(estimator, fitted, model)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"the file's contents are malformed ({exc!r})") from None
@@ -272,10 +299,10 @@ def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
         raise ModelFileError("the file is not a skneural model file")
     versions = manifest.get("versions")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         written = versions.get("skneural") if isinstance(versions, dict) else None
         raise ModelFileError(
-            f"the file has format version {version}, written by skneural "
+            f"the file has format version {version!r}, written by skneural "
             f"{written or 'an unknown version'}; this skneural reads format version "
             f"{FORMAT_VERSION}. Load it with the skneural version that wrote it and re-fit, "
             "or re-save it from there."
@@ -288,8 +315,8 @@ def _read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
         raise ModelFileError(
             f"skneural.json's 'versions' must map names to strings, got {versions!r}"
         )
-    if manifest["estimator"] not in _ESTIMATORS:
-        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r}")
+    if not isinstance(manifest["estimator"], str) or manifest["estimator"] not in _ESTIMATORS:
+        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r:.80}")
     for key in ("params", "fitted"):
         value = manifest[key]
         if not (isinstance(value, dict) and set(value) == {"dict"}) and not (
@@ -317,17 +344,79 @@ def _expectation(estimator, fitted: Any) -> NetworkExpectation:
         raise ModelFileError(
             f"skneural.json's 'fitted' must map names to values, got {fitted!r:.80}"
         )
+    unknown = set(fitted) - _FITTED_KEYS
+    missing = _REQUIRED_FITTED_KEYS - set(fitted)
+    if unknown or missing:
+        raise ModelFileError(
+            f"skneural.json's 'fitted' has unexpected entries {sorted(unknown)} or lacks "
+            f"{sorted(missing)}"
+        )
+    n_iter = fitted.get("n_iter_", 0)
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or not 0 <= n_iter < 2**63:
+        raise ModelFileError(
+            f"the manifest's n_iter_ must be a non-negative integer, got {n_iter!r:.40}"
+        )
     try:
         hidden = resolve_hidden_layer_sizes(estimator.hidden_layer_sizes)
         targets = _targets(estimator, fitted)
         out_activation = OUTPUT_ACTIVATIONS[LOSSES[targets.loss].out_activation]
-        return NetworkExpectation(
+        expectation = NetworkExpectation(
             fitted.get("n_features_in_"),
             hidden,
             targets.n_outputs,
             ACTIVATIONS[estimator.activation].keras_name,
             out_activation.keras_name,
         )
+        return expectation
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"the file's fitted state is malformed ({exc!r})") from None
+
+
+def _check_fitted_arrays(fitted: dict, targets) -> None:
+    """The fitted arrays have the shapes the network's width and the classes imply."""
+    n = fitted["n_features_in_"]
+    names = fitted.get("feature_names_in_")
+    if names is not None and not (
+        isinstance(names, np.ndarray) and names.dtype == object and names.shape == (n,)
+    ):
+        raise ModelFileError(
+            f"the manifest's feature_names_in_ must be {n} strings, got {names!r:.80}"
+        )
+    bounds = fitted["input_range"]
+    if bounds is not None and not (
+        isinstance(bounds, tuple)
+        and len(bounds) == 2
+        and all(
+            isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.shape == (n,) for b in bounds
+        )
+    ):
+        raise ModelFileError(f"the manifest's input_range must be two arrays of {n} floats")
+    classes = getattr(targets, "classes", None)
+    if classes is not None:
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or not np.array_equal(np.unique(classes), classes):
+            raise ModelFileError(
+                f"the manifest's classes must be distinct, sorted and one-dimensional, got "
+                f"{classes.tolist()!r:.80}"
+            )
+
+
+def _reference_config(estimator, fitted: dict, dtype) -> dict:
+    """The configuration of the network skneural builds and compiles for the
+    estimator's parameters and fitted targets, as Keras writes it."""
+    targets = _targets(estimator, fitted)
+    params = estimator.get_params(deep=False)
+    plan = make_plan(params, targets, fitted["n_features_in_"], str(np.dtype(dtype)))
+    model = build_network(plan.network, np.random.default_rng(0))
+    _compile(model, plan)
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
+
+
+def _built_config(estimator, fitted: dict, dtype) -> dict:
+    try:
+        return _reference_config(estimator, fitted, dtype)
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
