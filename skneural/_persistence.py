@@ -24,6 +24,7 @@ from sources you trust.
 
 import functools
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -286,7 +287,10 @@ def _load(archive_file, tmp: str):
     )
     try:
         _check_fitted_arrays(fitted, _targets(estimator, fitted))
+        _check_training(fitted["training"])
         _restore(estimator, fitted, model)
+    except ModelFileError:
+        raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"the file's contents are malformed ({exc!r})") from None
     return estimator
@@ -400,6 +404,58 @@ def _check_fitted_arrays(fitted: dict, targets) -> None:
             raise ModelFileError(
                 f"the manifest's classes must be distinct, sorted and one-dimensional, got "
                 f"{classes.tolist()!r:.80}"
+            )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _is_arrays(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in value
+    )
+
+
+# The training record's entries and what each must hold.
+_TRAINING = {
+    "learning_rate": lambda v: _is_number(v) and 0 <= v < math.inf,
+    "loss_curve": lambda v: isinstance(v, list) and all(map(_is_number, v)),
+    "validation_scores": lambda v: v is None or (isinstance(v, list) and all(map(_is_number, v))),
+    "best_loss": lambda v: v is None or _is_number(v),
+    "best_validation_score": lambda v: v is None or _is_number(v),
+    "no_improvement_count": _is_count,
+    "t": _is_count,
+    "history": lambda v: (
+        isinstance(v, list)
+        and all(
+            isinstance(epoch, dict)
+            and all(isinstance(k, str) and _is_number(x) for k, x in epoch.items())
+            for epoch in v
+        )
+    ),
+    "best_weights": lambda v: v is None or _is_arrays(v),
+    "gradient_norms": _is_arrays,
+    "dead_fractions": _is_arrays,
+    "schedule_epoch": _is_count,
+}
+
+
+def _check_training(training) -> None:
+    """The training record holds the entries of a TrainingState, each of its kind."""
+    if not isinstance(training, dict) or set(training) != set(_TRAINING):
+        found = sorted(training) if isinstance(training, dict) else type(training).__name__
+        raise ModelFileError(
+            f"the manifest's training record must have the entries {sorted(_TRAINING)}, got {found}"
+        )
+    for name, valid in _TRAINING.items():
+        if not valid(training[name]):
+            raise ModelFileError(
+                f"the manifest's training record has a malformed {name!r}: {training[name]!r:.80}"
             )
 
 

@@ -826,3 +826,33 @@ def test_save_takes_bytes_long_names_and_keeps_links_and_modes(fitted, good, tmp
         os.umask(umask)
     assert (tmp_path / "new.skneural").stat().st_mode & 0o777 == 0o644
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def _training(manifest, name, value):
+    """The manifest with one entry of the training record replaced (or removed)."""
+    record = dict(dict(manifest["fitted"]["dict"])["training"]["dict"])
+    if value is None:
+        del record[name]
+    else:
+        record[name] = value
+    return _fitted_entry(manifest, "training", {"dict": [[k, v] for k, v in record.items()]})
+
+
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("learning_rate", "x", "malformed 'learning_rate': 'x'"),
+        ("learning_rate", {"float": "nan"}, "malformed 'learning_rate': nan"),
+        ("t", -1, "malformed 't': -1"),
+        ("loss_curve", ["a"], "malformed 'loss_curve'"),
+        ("history", [{"dict": [["loss", "x"]]}], "malformed 'history'"),
+        ("loss_curve", None, "training record must have the entries"),
+    ],
+    ids=["rate-text", "rate-nan", "negative-step", "curve-text", "history-text", "missing"],
+)
+def test_a_malformed_training_record_is_refused(good, tmp_path, name, value, match):
+    # Each of these loaded before; the estimator failed later, in a warm start.
+    path = _craft(good, tmp_path, manifest=lambda m: _training(m, name, value))
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(path)
+    assert str(info.value).count("cannot load") == 1
