@@ -2,15 +2,58 @@
 
 The new content goes to a temporary file in the destination's own folder (so that the
 final rename stays on one file system), is flushed to disk, and only then replaces the
-destination with :func:`os.replace`, which is atomic on POSIX and Windows. Whatever
+destination with :func:`os.replace`, which is atomic on POSIX and Windows. A symbolic
+link is kept (the file it points to is replaced), the new file gets the mode the old one
+had (or the umask's), and a directory, FIFO or device is refused before anything is
+written. Whatever
 stops the write (a full disk, a permission error, Ctrl-C), the destination keeps its
 previous content and no temporary file is left behind.
 """
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable
+
+# The longest part of the destination's name kept in the temporary file's name (a
+# file system allows 255 bytes per name; the temporary adds a dot and a suffix).
+_NAME_CHARS = 64
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _destination(path) -> str:
+    """The file to replace: ``path`` with symbolic links resolved (the link is kept and
+    its target replaced), refused if it names something other than a regular file."""
+    path = os.fsdecode(path)
+    if "\0" in path:
+        raise ValueError(f"cannot write {path!r}: a file name cannot contain a NUL character")
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return target  # absent (or unreachable: creating the temporary says why)
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path!r}: it is a directory")
+    if not stat.S_ISREG(mode):
+        raise OSError(
+            errno.EINVAL, f"cannot write {path!r}: it is a special file, not a regular file"
+        )
+    return target
 
 
 def write_atomically(path: "str | os.PathLike", write: Callable[[str], None]) -> None:
@@ -40,11 +83,12 @@ def write_atomically(path: "str | os.PathLike", write: Callable[[str], None]) ->
     >>> open(path).read()
     'hello'
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = _destination(path)
+    path = os.fsdecode(path)
+    folder = os.path.dirname(os.path.abspath(target))
     try:
         fd, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
+            prefix=f".{os.path.basename(target)[:_NAME_CHARS]}.", suffix=".tmp", dir=folder
         )
     except OSError as exc:
         raise type(exc)(exc.errno, f"cannot write {path!r}: {exc.strerror}") from exc
@@ -53,7 +97,13 @@ def write_atomically(path: "str | os.PathLike", write: Callable[[str], None]) ->
         write(temporary)
         with open(temporary, "rb+") as file:
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        # The mode a plain open() would give: the replaced file's, or 0o666 less the umask.
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except BaseException as exc:
         # A failed clean-up must not hide why the write failed.
         with contextlib.suppress(OSError):

@@ -219,6 +219,14 @@ class FittedNetwork:
         return cls(plan, targets, model, record, rng, state["input_range"])
 
 
+def reference_network(plan: Plan) -> keras.Model:
+    """The network ``plan`` builds, compiled, with fixed seeds: what a model file's
+    network must equal but for its seeds and weights."""
+    model = build_network(plan.network, np.random.default_rng(0))
+    _compile(model, plan)
+    return model
+
+
 def _compile(model: keras.Model, plan: Plan) -> None:
     optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
     model.compile(optimizer=optimizer)

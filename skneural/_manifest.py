@@ -5,7 +5,10 @@ estimator's class, its constructor parameters and the fitted state that is not i
 the network (:meth:`skneural._fitted.FittedNetwork.to_state`), all as tagged JSON
 (:mod:`skneural._tagged_json`). :mod:`skneural._persistence` writes and reads the
 archive around it; this module makes the manifest, checks its entries when a file is
-read, and derives the network it promises.
+read (the format version, the estimator's name, which fitted entries it has; their
+kinds in :mod:`skneural._manifest_checks`), and derives the network it promises: its
+outline (:class:`skneural._model_network.NetworkExpectation`) and the configuration
+skneural builds for its parameters, which the file's network must equal.
 """
 
 import json
@@ -14,13 +17,16 @@ import zipfile
 from typing import Any
 
 import keras
+import numpy as np
 from sklearn.base import is_classifier
 
 from . import _model_file as files
 from ._classifier import MLPClassifierX
 from ._config import resolve_hidden_layer_sizes
-from ._fitted import network_of
+from ._fitted import network_of, reference_network
+from ._manifest_checks import check_fitted_arrays, check_training, is_count
 from ._model_network import NetworkExpectation
+from ._plan import make_plan
 from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from ._regressor import MLPRegressorX
 from ._tagged_json import encode
@@ -34,9 +40,14 @@ MANIFEST_KEYS = {"format", "format_version", "versions", "estimator", "params", 
 
 # The estimator's own fitted attributes that the fitted network does not hold.
 FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
+# What FittedNetwork.to_state writes, and the estimator's own entries.
+_NETWORK_STATE = ("targets", "training", "rng", "input_range", "seed_states")
+_FITTED_KEYS = {*FITTED, *_NETWORK_STATE}
+_REQUIRED_FITTED_KEYS = {"n_features_in_", *_NETWORK_STATE}
 
 
-def _fitted_state(estimator) -> dict[str, Any]:
+def fitted_state(estimator) -> dict[str, Any]:
+    """The fitted state the manifest keeps besides the network (plain values)."""
     state = {name: getattr(estimator, name) for name in FITTED if hasattr(estimator, name)}
     return {**state, **network_of(estimator).to_state()}
 
@@ -55,7 +66,7 @@ def write_manifest(estimator, params: dict[str, Any]) -> bytes:
         },
         "estimator": type(estimator).__name__,
         "params": encode(params),
-        "fitted": encode(_fitted_state(estimator)) if hasattr(estimator, "model_") else None,
+        "fitted": encode(fitted_state(estimator)) if hasattr(estimator, "model_") else None,
     }
     return json.dumps(manifest).encode()
 
@@ -73,10 +84,10 @@ def read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
         raise ModelFileError("the file is not a skneural model file")
     versions = manifest.get("versions")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         written = versions.get("skneural") if isinstance(versions, dict) else None
         raise ModelFileError(
-            f"the file has format version {version}, written by skneural "
+            f"the file has format version {version!r}, written by skneural "
             f"{written or 'an unknown version'}; this skneural reads format version "
             f"{FORMAT_VERSION}. Load it with the skneural version that wrote it and re-fit, "
             "or re-save it from there."
@@ -89,8 +100,8 @@ def read_manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict:
         raise ModelFileError(
             f"skneural.json's 'versions' must map names to strings, got {versions!r}"
         )
-    if manifest["estimator"] not in ESTIMATORS:
-        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r}")
+    if not isinstance(manifest["estimator"], str) or manifest["estimator"] not in ESTIMATORS:
+        raise ModelFileError(f"the file names an unknown estimator {manifest['estimator']!r:.80}")
     for key in ("params", "fitted"):
         value = manifest[key]
         if not (isinstance(value, dict) and set(value) == {"dict"}) and not (
@@ -118,6 +129,18 @@ def network_expectation(estimator, fitted: Any) -> NetworkExpectation:
         raise ModelFileError(
             f"skneural.json's 'fitted' must map names to values, got {fitted!r:.80}"
         )
+    unknown = set(fitted) - _FITTED_KEYS
+    missing = _REQUIRED_FITTED_KEYS - set(fitted)
+    if unknown or missing:
+        raise ModelFileError(
+            f"skneural.json's 'fitted' has unexpected entries {sorted(unknown)} or lacks "
+            f"{sorted(missing)}"
+        )
+    n_iter = fitted.get("n_iter_", 0)
+    if not is_count(n_iter):
+        raise ModelFileError(
+            f"the manifest's n_iter_ must be a non-negative integer, got {n_iter!r:.40}"
+        )
     try:
         hidden = resolve_hidden_layer_sizes(estimator.hidden_layer_sizes)
         targets = fitted_targets(estimator, fitted)
@@ -144,3 +167,30 @@ def fitted_targets(estimator, fitted: dict):
             f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
         )
     return targets
+
+
+def reference_config(estimator, fitted: dict, dtype) -> dict:
+    """The configuration of the network skneural builds and compiles for the
+    estimator's parameters and fitted targets, as Keras writes it."""
+    targets = fitted_targets(estimator, fitted)
+    params = estimator.get_params(deep=False)
+    plan = make_plan(params, targets, fitted["n_features_in_"], str(np.dtype(dtype)))
+    model = reference_network(plan)
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
+
+
+def built_config(estimator, fitted: dict, dtype) -> dict:
+    """:func:`reference_config` for a file being read: a failure is the file's."""
+    try:
+        return reference_config(estimator, fitted, dtype)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"the file's fitted state is malformed ({exc!r})") from None
+
+
+def check_fitted(estimator, fitted: dict) -> None:
+    """The fitted arrays have the shapes the network's width and the classes imply,
+    and the training record holds the entries of a TrainingState, each of its kind."""
+    check_fitted_arrays(fitted, fitted_targets(estimator, fitted))
+    check_training(fitted["training"])

@@ -5,21 +5,24 @@ The manifest (``n_features_in_``, ``hidden_layer_sizes``, the number of outputs,
 activation and the loss) fixes the network's layer widths, hence how many bytes its
 configuration and weights can take: generous bounds, checked against the declared
 sizes before anything is read. The configuration must then pass the allow-list
-(:class:`~skneural._model_file.ConfigSchema`) and agree with the manifest before Keras
+(:class:`~skneural._model_schema.ConfigSchema`) and agree with the manifest before Keras
 builds anything from it, and the weights Keras loads must be finite.
 """
 
+import io
 import os
 import warnings
 import zipfile
+from collections.abc import Callable
 from numbers import Integral
 from typing import Any
 
+import h5py
 import keras
 import numpy as np
 
 from . import _model_file as files
-from ._model_file import ConfigSchema
+from ._model_schema import ConfigSchema
 from .exceptions import ModelFileError
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -123,10 +126,94 @@ def _shape_numbers(node: Any, in_shape: bool = False):
         yield node
 
 
-def load_network(path: str, expected: NetworkExpectation, schema: ConfigSchema) -> keras.Model:
+# Entries that differ between two builds of the same network: initializers' and dropout's
+# seeds, the optimizer's numbered name, and its learning rate (which a schedule moves).
+_FREE_ENTRIES = {"seed"}
+_FREE_OPTIMIZER_ENTRIES = {"name", "learning_rate"}
+
+
+def normalized(config: Any, optimizer: bool = False) -> Any:
+    """``config`` without the entries two builds of one network may differ in."""
+    if isinstance(config, list):
+        return [normalized(value) for value in config]
+    if not isinstance(config, dict):
+        return config
+    free = _FREE_ENTRIES | (_FREE_OPTIMIZER_ENTRIES if optimizer else set())
+    return {
+        key: normalized(value, optimizer=key == "optimizer" or (optimizer and key == "config"))
+        for key, value in config.items()
+        if key not in free
+    }
+
+
+def first_difference(found: Any, expected: Any, path: str = "") -> "str | None":
+    """Where ``found`` first differs from ``expected`` (None if nowhere), and how."""
+    if isinstance(found, dict) and isinstance(expected, dict):
+        for key in [*expected, *(k for k in found if k not in expected)]:
+            if key not in found or key not in expected:
+                which = "lacks" if key not in found else "has an extra"
+                return f"{path or 'the network'} {which} entry {key!r}"
+            where = first_difference(found[key], expected[key], f"{path}.{key}".lstrip("."))
+            if where:
+                return where
+        return None
+    if isinstance(found, list) and isinstance(expected, list) and len(found) == len(expected):
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            where = first_difference(a, b, f"{path}[{i}]")
+            if where:
+                return where
+        return None
+    if isinstance(found, list) and isinstance(expected, list):
+        return f"{path} has {len(found)} entries, where skneural builds {len(expected)}"
+    if found != expected or type(found) is not type(expected):
+        return f"{path} is {found!r:.80}, where skneural builds {expected!r:.80}"
+    return None
+
+
+def check_weights_file(data: bytes, limit: int) -> None:
+    """Refuse a weights file whose datasets are not plain numbers, or declare more than
+    ``limit`` bytes in all (HDF5 fills a declared shape without data: a small file can
+    make Keras allocate gigabytes), or are stored compressed or outside the file."""
+    try:
+        with h5py.File(io.BytesIO(data), "r") as weights:
+            datasets = []
+            weights.visititems(lambda name, item: datasets.append((name, item)))
+            declared = 0
+            for name, item in datasets:
+                if not isinstance(item, h5py.Dataset):
+                    continue
+                if item.dtype.kind not in "iuf" or item.dtype.itemsize > 8:
+                    raise ModelFileError(
+                        f"the network's weight {name!r} has dtype {item.dtype}; expected numbers"
+                    )
+                if item.external or item.is_virtual or item.compression or item.chunks:
+                    raise ModelFileError(
+                        f"the network's weight {name!r} is stored chunked, compressed or in "
+                        "another file; skneural writes weights contiguous in the file"
+                    )
+                declared += item.dtype.itemsize * int(np.prod(item.shape, dtype=object))
+                if declared > limit:
+                    raise ModelFileError(
+                        f"the network's weights declare more than {limit} bytes (at "
+                        f"{name!r}, shape {item.shape}): more than the manifest's network holds"
+                    )
+    except ModelFileError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError, ...
+        raise ModelFileError(f"the network's weights are unreadable ({exc})") from None
+
+
+def load_network(
+    path: str,
+    expected: NetworkExpectation,
+    schema: ConfigSchema,
+    reference: "Callable[[np.dtype], dict] | None" = None,
+) -> keras.Model:
     """The Keras model in the ``.keras`` archive at ``path`` (a private copy), loaded only
     after its members' sizes, its configuration and its agreement with ``expected``
-    are checked."""
+    are checked. ``reference(dtype)``, if given, is the configuration skneural builds
+    for the manifest: the network's must equal it but for seeds and the optimizer's name
+    and learning rate."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
@@ -138,9 +225,20 @@ def load_network(path: str, expected: NetworkExpectation, schema: ConfigSchema) 
         data = files.read_member(archive, members[_CONFIG], expected.config_bytes, what)
         config = files.parse_json(data, what)
         what = "the network's metadata"
-        files.read_member(archive, members[_METADATA], files.MAX_METADATA_BYTES, what)
+        metadata = files.parse_json(
+            files.read_member(archive, members[_METADATA], files.MAX_METADATA_BYTES, what), what
+        )
+        if not (isinstance(metadata, dict) and isinstance(metadata.get("keras_version"), str)):
+            raise ModelFileError(f"{what} must be an object naming the keras_version")
         schema.check(config, "the network's configuration")
         dtype = expected.check(config)
+        if reference is not None:
+            where = first_difference(normalized(config), normalized(reference(dtype)))
+            if where:
+                raise ModelFileError(
+                    f"the network is not the one skneural builds for the manifest's "
+                    f"parameters: {where}"
+                )
         weights = members[_WEIGHTS].file_size
         least = dtype.itemsize * expected.dense_parameters
         if not least <= weights <= expected.weights_bytes:
@@ -148,6 +246,11 @@ def load_network(path: str, expected: NetworkExpectation, schema: ConfigSchema) 
                 f"the network's weights take {weights} bytes; the network the manifest "
                 f"describes takes between {least} and {expected.weights_bytes}"
             )
+        what = "the network's weights"
+        check_weights_file(
+            files.read_member(archive, members[_WEIGHTS], expected.weights_bytes, what),
+            expected.weights_bytes,
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

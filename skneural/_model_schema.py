@@ -6,9 +6,15 @@ initializer in the registries (both dtypes, with and without batch normalization
 dropout and skip connections), compiled with every optimizer in
 :data:`~skneural._registry.OPTIMIZERS`, and serialized as Keras writes them into
 ``config.json``. Adding a registry entry extends the allow-list by itself.
+
+A :class:`ConfigSchema` checks a configuration at every depth: each object's
+``module``, ``class_name`` and ``registered_name`` (Keras resolves a
+``registered_name`` before anything else), each entry's key, the kind of its value,
+and the value itself for strings other than layer and optimizer names.
 """
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,10 +22,106 @@ import keras
 import numpy as np
 
 from ._config import NetworkSpec
-from ._model_file import ConfigSchema
 from ._network import build_network
 from ._plan import OptimizerPlan
 from ._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
+from .exceptions import ModelFileError
+
+_ABSENT = "<absent>"
+_OBJECT_KEYS = ("module", "class_name", "registered_name")
+
+
+def _is_object(node: Any) -> bool:
+    return isinstance(node, dict) and any(key in node for key in _OBJECT_KEYS)
+
+
+def _identity(node: dict) -> tuple:
+    """What Keras resolves an object by: its module, class name and registered name."""
+    return tuple(node.get(key, _ABSENT) for key in _OBJECT_KEYS)
+
+
+def _value_kind(value: Any) -> str:
+    if value is None or isinstance(value, (bool, str, list)):
+        return type(value).__name__
+    if isinstance(value, (int, float)):
+        return "number"
+    return "object" if _is_object(value) else "dict"
+
+
+def _entries(node: Any, owner: "tuple | None" = None, path: tuple = ()):
+    """Every entry below ``node`` as (its place, its value), depth first. A place is the
+    object the entry belongs to and its path below that object (list items as ``*``)."""
+    if _is_object(node):
+        owner, path = _identity(node), ()
+    items = node.items() if isinstance(node, dict) else []
+    if isinstance(node, list):
+        items = [("*", item) for item in node]
+    for key, value in items:
+        yield (owner, (*path, key)), value
+        yield from _entries(value, owner, (*path, key))
+
+
+def _describe(identity: tuple) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in zip(_OBJECT_KEYS, identity, strict=True))
+
+
+class ConfigSchema:
+    """Which Keras objects, entries, kinds of value and strings a configuration may
+    hold, learned from configurations known to be good (skneural's own).
+
+    Every object (a JSON object with a ``module``, ``class_name`` or
+    ``registered_name``) is identified by those three values; each entry is placed by
+    the object it belongs to and its path below it (list items as ``*``). A string is
+    free where a good configuration holds a layer's or optimizer's name there, and otherwise must be
+    one a good configuration holds at the same place.
+    """
+
+    def __init__(self, configs: Iterable[dict], names: Iterable[str] = ()):
+        self.roots: set[tuple] = set()
+        self._kinds: dict[tuple, set[str]] = defaultdict(set)
+        self._strings: dict[tuple, set[str]] = defaultdict(set)
+        names = set(names)
+        for config in configs:
+            self.roots.add(_identity(config))
+            for place, value in _entries(config):
+                self._kinds[place].add(_value_kind(value))
+                if isinstance(value, str):
+                    self._strings[place].add(value)
+        self.objects = {identity for identity, _ in self._kinds} | self.roots
+        self._free = {place for place, strings in self._strings.items() if strings & names}
+
+    def check(self, config: Any, what: str, roots: "set[tuple] | None" = None) -> None:
+        """Raise :class:`ModelFileError` unless ``config`` holds only what the good
+        configurations hold; its top object must be one of ``roots`` (default: the
+        good configurations' own)."""
+        roots = self.roots if roots is None else roots
+        if not _is_object(config) or _identity(config) not in roots:
+            found = _describe(_identity(config)) if _is_object(config) else repr(config)[:80]
+            raise ModelFileError(f"{what} is a {found}, which skneural never writes there")
+        # Objects first, at any depth: they are what Keras would import and run.
+        stack = [config]
+        while stack:
+            node = stack.pop()
+            if _is_object(node) and _identity(node) not in self.objects:
+                raise ModelFileError(
+                    f"{what} names an object skneural does not build ({_describe(_identity(node))})"
+                )
+            if isinstance(node, (dict, list)):
+                stack.extend(node.values() if isinstance(node, dict) else node)
+        for place, value in _entries(config):
+            owner, path = place
+            where = f"{what}: {'.'.join(map(str, path))} of {_describe(owner)}"
+            if place not in self._kinds:
+                raise ModelFileError(f"{where} is an entry skneural never writes")
+            kind = _value_kind(value)
+            if kind not in self._kinds[place]:
+                raise ModelFileError(
+                    f"{where} is a {kind}; expected {' or '.join(sorted(self._kinds[place]))}"
+                )
+            if kind == "str" and place not in self._free and value not in self._strings[place]:
+                raise ModelFileError(
+                    f"{where} is {value!r}; expected one of {sorted(self._strings[place])}"
+                )
 
 
 def _as_written(obj: Any) -> dict:

@@ -13,9 +13,13 @@ Loading never runs code from the file: the estimator class is looked up in a fix
 list, JSON is data, and before Keras reads the network the file passes the checks of
 :mod:`skneural._model_file` (regular file, bounded sizes and JSON, the Keras
 configuration against the allow-list of :mod:`skneural._model_schema`) and
-:mod:`skneural._model_network` (the network is the one the manifest describes); Keras
-then loads it with ``safe_mode=True``. A file of another format version is refused
-with a clear error. Saving goes through :func:`skneural._atomic.write_atomically`.
+:mod:`skneural._model_network` (the network is the one the manifest describes: its
+configuration equals the one skneural builds from the manifest's parameters, seeds
+aside, and its weights declare plain numbers of a bounded size); the manifest's
+entries pass the checks of :mod:`skneural._manifest` and
+:mod:`skneural._manifest_checks`, and the parameters the estimator's own validation.
+Keras then loads the network with ``safe_mode=True``. A file of another format version
+is refused with a clear error. Saving goes through :func:`skneural._atomic.write_atomically`.
 Pickle, by contrast, can execute arbitrary code while loading: only unpickle files
 from sources you trust.
 """
@@ -37,12 +41,16 @@ from ._fitted import FittedNetwork
 from ._manifest import (
     ESTIMATORS,
     FITTED,
+    built_config,
+    check_fitted,
+    fitted_state,
     fitted_targets,
     network_expectation,
     read_manifest,
+    reference_config,
     write_manifest,
 )
-from ._model_network import load_network
+from ._model_network import first_difference, load_network, normalized
 from ._model_schema import learn_schemas
 from ._plan import make_plan
 from ._registry import OPTIMIZERS
@@ -145,6 +153,15 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
             _schemas()[0].check(config, "its network")
         except ModelFileError as exc:
             problem = f"{exc}; use a kernel_initializer from skneural's list, or pickle"
+        else:
+            dtype = estimator.model_.inputs[0].dtype
+            built = reference_config(estimator, fitted_state(estimator), dtype)
+            where = first_difference(normalized(config), normalized(built))
+            if where:
+                problem = (
+                    f"its network is not the one its parameters build ({where}): were "
+                    "parameters changed after fit? Restore them or refit before saving"
+                )
     if problem:
         raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
 
@@ -212,6 +229,10 @@ def _load(archive_file, tmp: str):
             estimator = ESTIMATORS[manifest["estimator"]](**_decode(manifest["params"]))
         except TypeError as exc:
             raise ModelFileError(f"the file's parameters are malformed ({exc})") from None
+        try:
+            estimator._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"the file's parameters are invalid ({exc})") from None
         if manifest["fitted"] is None:
             if _NETWORK in members:
                 raise ModelFileError("the file holds a network but says it is not fitted")
@@ -224,9 +245,14 @@ def _load(archive_file, tmp: str):
         files.extract_member(
             archive, members[_NETWORK], expected.archive_bytes, "the network", network
         )
-    model = load_network(network, expected, _schemas()[0])
+    model = load_network(
+        network, expected, _schemas()[0], functools.partial(built_config, estimator, fitted)
+    )
     try:
+        check_fitted(estimator, fitted)
         _restore(estimator, fitted, model)
+    except ModelFileError:
+        raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"the file's contents are malformed ({exc!r})") from None
     return estimator

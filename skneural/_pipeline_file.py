@@ -176,6 +176,8 @@ def _rebuild(spec: dict):
     columns = preprocessing(numeric["columns"], categorical["columns"], categorical["categories"])
     try:
         columns.fit(pd.DataFrame(row)[spec["columns"]])
+    except KeyError as exc:  # "columns" names what the parts name differently (1 and "1")
+        raise ModelFileError(f"{_SPEC}: its columns are not the parts' columns ({exc})") from None
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"{_SPEC}: its categories cannot be encoded ({exc})") from None
     if numeric["columns"]:

@@ -151,7 +151,10 @@ def _decode_array(value: dict) -> np.ndarray:
         raise ModelFileError(
             f"an array of shape {shape} needs {math.prod(shape)} values, got {array.size}"
         )
-    return array.reshape(shape)
+    try:
+        return array.reshape(shape)
+    except ValueError as exc:  # an empty array of an impossible shape, such as [0, 2**62, 2**62]
+        raise ModelFileError(f"an array cannot have shape {shape} ({exc})") from None
 
 
 def _no_initializer(config: Any) -> None:

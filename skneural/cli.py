@@ -56,6 +56,8 @@ def _parse_params(pairs: Sequence[str]) -> dict:
 def _check_output(out: str, inputs: Sequence[str]) -> None:
     """Refuse an ``--out`` that is one of ``inputs`` (under any spelling or link), or
     that cannot be written, before any work is done."""
+    if "\0" in out:
+        raise CLIError(f"cannot write --out {out!r}: a file name cannot contain a NUL character")
     target = Path(out)
     for name in inputs:
         same = os.path.exists(name) and target.exists() and os.path.samefile(name, out)

@@ -50,6 +50,7 @@ def _consumers() -> list[Path]:
     return [
         PACKAGE / "_persistence.py",
         PACKAGE / "_manifest.py",
+        PACKAGE / "_manifest_checks.py",
         *sorted((PACKAGE / "adversarial").rglob("*.py")),
     ]
 

@@ -214,6 +214,15 @@ _EDITS = {
     "unknown key": lambda s: s.update(code="import os"),
     "categories not lists": lambda s: s["categorical"].update(categories="ab"),
     "one category more": lambda s: s["categorical"]["categories"][0].append("c"),
+    # Names equal as text but not as values: a raw KeyError before (issue 14).
+    "columns of another type": lambda s: (
+        s.update(columns=["x", 1]),
+        s["categorical"].update(columns=["1"]),
+    ),
+    "a NUL in a column": lambda s: (
+        s.update(columns=["x\0", "kind"]),
+        s["numeric"].update(columns=["x\0"]),
+    ),
 }
 
 
@@ -323,3 +332,10 @@ def test_fit_prints_only_its_own_lines_in_bounded_memory(tmp_path):
     assert "saved m.zip" in run.stdout
     rss_kb = int(run.stdout.split("maxrss_kb ")[1].split()[0])
     assert rss_kb < 1_500_000, f"peak RSS {rss_kb / 1e6:.2f} GB"
+
+
+def test_an_out_with_a_nul_is_refused_in_one_line(files, tmp_path, capsys):
+    _, data, _ = files
+    status, _, err = _run(capsys, "fit", data, "--target", "label", "--out", "a\0b")
+    assert status == 1
+    assert "a file name cannot contain a NUL character" in _one_error(err)

@@ -600,3 +600,259 @@ def test_the_bomb_script_measures_memory():
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
     assert float(result.stdout.strip().splitlines()[-2]) > 150
+
+
+# -- issue 14, second round: inputs the tests above do not use ----------------------------
+
+
+def _raw(good, tmp_path, member, old: bytes, new: bytes, inner=False, name="raw"):
+    """A copy of ``good`` with ``old`` replaced by ``new`` in the bytes of a member of the
+    file (or, with ``inner``, of the network's archive)."""
+    members = _members(good.read_bytes())
+    if inner:
+        network = _members(members["model.keras"])
+        assert old in network[member]
+        network[member] = network[member].replace(old, new, 1)
+        members["model.keras"] = _zip(network)
+    else:
+        assert old in members[member]
+        members[member] = members[member].replace(old, new, 1)
+    path = tmp_path / name
+    path.write_bytes(_zip(members))
+    return path
+
+
+@pytest.mark.parametrize(
+    "member, old, new, inner, match",
+    [
+        ("config.json", b'"epsilon": 0.001', b'"epsilon": NaN', True, "NaN is not a JSON number"),
+        ("config.json", b'"rate": 0.1', b'"rate": Infinity', True, "Infinity is not a JSON"),
+        ("skneural.json", b'["alpha", 0.0001]', b'["alpha", 1e999]', False, "1e999 overflows"),
+        ("skneural.json", b'"estimator": "MLPClassifierX"',
+         b'"estimator": "MLPRegressorX", "estimator": "MLPClassifierX"', False,
+         "the key 'estimator' twice"),
+        ("metadata.json", b"{", b"[{", True, "metadata is not valid JSON"),
+        ("metadata.json", b'"keras_version"', b'"version"', True, "metadata must be an object"),
+    ],
+    ids=["nan-in-config", "infinity-in-config", "overflowing-float", "duplicate-key",
+         "metadata-not-json", "metadata-without-version"],
+)  # fmt: skip
+def test_json_python_reads_but_skneural_never_writes_is_refused(
+    good, tmp_path, member, old, new, inner, match
+):
+    _refused(_raw(good, tmp_path, member, old, new, inner), match)
+
+
+def _extra_activation(config):
+    """An Activation layer between the output and its activation (a different model)."""
+    extra = json.loads(json.dumps(_layer(config, "activation_0")))
+    extra["name"] = extra["config"]["name"] = "extra"
+    extra["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = ["output", 0, 0]
+    config["config"]["layers"].insert(-1, extra)
+    history = _layer(config, "output_activation")["inbound_nodes"][0]["args"][0]["config"]
+    history["keras_history"] = ["extra", 0, 0]
+    return config
+
+
+@pytest.mark.parametrize(
+    "manifest, config, match",
+    [
+        (lambda m: _params(m, batch_normalization=False), None, "config.layers has 7 entries"),
+        (lambda m: _params(m, dropout=0.0), None, "config.layers has 7 entries"),
+        (lambda m: _params(m, solver="adam"), None, "optimizer.class_name is 'SGD'"),
+        (lambda m: _params(m, batch_norm_momentum=0.5), None, "momentum is 0.9"),
+        (None, lambda c: _set(_layer(c, "batch_norm_0")["config"], "epsilon", 1e300) or c,
+         "epsilon is 1e\\+300, where skneural builds 0.001"),
+        (None, lambda c: _set(_layer(c, "hidden_0")["config"], "units", 5.0) or c,
+         "units is 5.0, where skneural builds 5"),
+        (None, lambda c: _set(_layer(c, "input")["config"], "dtype", "float32") or c,
+         "skneural builds 'keras.layers'"),
+        (None, lambda c: _set(_layer(c, "batch_norm_0")["config"], "center", False) or c,
+         "center is False"),
+        (None,
+         lambda c: _set(_layer(c, "dropout_0")["inbound_nodes"][0]["kwargs"], "training", True)
+         or c,
+         "training is True, where skneural builds False"),
+        (None, _extra_activation, "config.layers has 8 entries, where skneural builds 7"),
+    ],
+    ids=["no-batch-norm", "no-dropout", "solver", "momentum", "epsilon", "float-units",
+         "input-dtype", "center", "dropout-always-on", "extra-layer"],
+)  # fmt: skip
+def test_a_network_other_than_the_one_the_parameters_build_is_refused(
+    good, tmp_path, manifest, config, match
+):
+    # Each of these loaded before, predicting differently from the saved estimator (NaN,
+    # an extra activation, dropout at predict time) or disagreeing with its parameters.
+    _refused(
+        _craft(good, tmp_path, manifest=manifest, config=config),
+        "not the one skneural builds for the manifest's parameters: .*" + match,
+    )
+
+
+def test_save_refuses_an_estimator_whose_parameters_no_longer_build_its_network(tmp_path):
+    clf = MLPClassifierX((3,), max_iter=1, random_state=0).fit(X, Y3)
+    clf.set_params(activation="tanh")  # load would refuse: the network has relu
+    with pytest.raises(ValueError, match="not the one its parameters build.*'relu'.*'tanh'"):
+        save(clf, tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+    clf.set_params(activation="relu", max_iter=50, alpha=0.5)  # what fit reads next: fine
+    save(clf, tmp_path / "m")
+    assert load(tmp_path / "m").max_iter == 50
+
+
+def _weights(good, tmp_path, change):
+    """A copy of ``good`` whose hidden kernel dataset is re-created by ``change(h5, name)``."""
+    import h5py
+
+    def edit(network: bytes) -> bytes:
+        inner = _members(network)
+        weights = tmp_path / "weights.h5"
+        weights.write_bytes(inner["model.weights.h5"])
+        with h5py.File(weights, "r+") as h5:
+            name = "layers/einsum_product_dense/vars/0"
+            del h5[name]
+            change(h5, name)
+        return _zip({**inner, "model.weights.h5": weights.read_bytes()})
+
+    return _craft(good, tmp_path, network=edit)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda h5, name: h5.create_dataset(name, data=np.ones((4, 5), complex)),
+         "has dtype complex128; expected numbers"),
+        (lambda h5, name: h5.create_dataset(name, data=np.full((4, 5), b"ab")),
+         "has dtype \\|S2; expected numbers"),
+        # 4 GiB declared, nothing stored: Keras would allocate all of it (it did: 3.4 GiB).
+        (lambda h5, name: h5.create_dataset(name, shape=(2**16, 2**13), dtype="<f8"),
+         "declare more than .* bytes .*shape \\(65536, 8192\\)"),
+        (lambda h5, name: h5.create_dataset(name, shape=(4, 5), dtype="<f8", chunks=(2, 5),
+                                            compression="gzip"),
+         "stored chunked, compressed or in another file"),
+    ],
+    ids=["complex", "bytes", "declared-4-gib", "compressed"],
+)  # fmt: skip
+def test_weights_must_be_plain_numbers_of_a_bounded_declared_size(good, tmp_path, change, match):
+    _refused(_weights(good, tmp_path, change), match)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: _params(m, max_iter="lots"), "parameters are invalid.*max_iter"),
+        (lambda m: _params(m, alpha={"float": "nan"}), "parameters are invalid.*alpha"),
+        (lambda m: _params(m, random_state=1.5), "parameters are invalid.*random_state"),
+        (lambda m: _fitted_entry(m, "n_iter_", -5), "n_iter_ must be a non-negative integer"),
+        (lambda m: _fitted_entry(m, "n_iter_", "3"), "n_iter_ must be a non-negative integer"),
+        (lambda m: _fitted_entry(m, "coefs_", [1.0]), "unexpected entries \\['coefs_'\\]"),
+        (lambda m: _fitted_entry(m, "feature_names_in_", {"strings": ["a", "b"]}),
+         "feature_names_in_ must be 4 strings"),
+        (lambda m: _fitted_entry(m, "input_range", {"tuple": [_array([0.0], "<f8", [1])] * 2}),
+         "input_range must be two arrays of 4 floats"),
+        (lambda m: _fitted_entry(m, "seed_states", _array([], "<i8", [0, 2**62, 2**62])),
+         "cannot have shape \\[0, 4611686018427387904"),
+        (lambda m: {**m, "estimator": ["MLPClassifierX"]}, "unknown estimator \\['MLPClass"),
+        (lambda m: {**m, "format_version": 2.0}, "format version 2.0"),
+    ],
+    ids=["max-iter-text", "alpha-nan", "random-state-float", "n-iter-negative",
+         "n-iter-text", "unknown-fitted-entry", "feature-names", "input-range",
+         "empty-array-of-impossible-shape", "estimator-list", "format-version-float"],
+)  # fmt: skip
+def test_more_malformed_manifests_are_refused(good, tmp_path, edit, match):
+    _refused(_craft(good, tmp_path, manifest=edit), match)
+
+
+def test_a_member_name_with_a_nul_is_refused(good, tmp_path):
+    # zipfile cuts "model.keras\0evil" to "model.keras"; unzip would see another name.
+    members = _members(good.read_bytes())
+    renamed = {
+        "skneural.json": members["skneural.json"],
+        "model.kerasXevil": members["model.keras"],
+    }
+    path = tmp_path / "nul"
+    path.write_bytes(_zip(renamed).replace(b"model.kerasXevil", b"model.keras\0evil"))
+    _refused(path, "member with a NUL in its name: 'model.keras\\\\x00evil'")
+
+
+def test_an_archive_of_many_members_is_refused_in_one_short_line(good, tmp_path):
+    members = _members(good.read_bytes())
+    path = tmp_path / "many"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        for i in range(20_000):
+            archive.writestr(f"{i}", b"")
+    with pytest.raises(ModelFileError, match=r"holds 20002 members \(.* and 19997 more\)") as info:
+        load(path)
+    assert len(str(info.value)) < 400
+
+
+def test_odd_paths_are_refused_with_clear_errors_and_nothing_is_replaced(fitted, good, tmp_path):
+    with pytest.raises(ModelFileError, match="contains a NUL character"):
+        load(str(tmp_path / "a\0b"))
+    with pytest.raises(ValueError, match="cannot write .*: a file name cannot contain a NUL"):
+        save(fitted, str(tmp_path / "a\0b"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="cannot write .*fifo': it is a special file"):
+        save(fitted, fifo)
+    assert fifo.is_fifo()
+    with pytest.raises(IsADirectoryError, match="cannot write .*: it is a directory"):
+        save(fitted, tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
+
+
+def test_save_takes_bytes_long_names_and_keeps_links_and_modes(fitted, good, tmp_path):
+    save(fitted, os.fsencode(tmp_path / "bytes.skneural"))  # was: can't mix bytes and str
+    long_name = tmp_path / ("n" * 250)  # a valid name; the temporary's was 270 bytes
+    save(fitted, long_name)
+    assert_array_equal(load(long_name).predict(X), fitted.predict(X))
+    # A symbolic link stays a link; the file it points to is replaced.
+    target = tmp_path / "target.skneural"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.skneural"
+    link.symlink_to(target)
+    save(fitted, link)
+    assert link.is_symlink() and load(target).n_iter_ == fitted.n_iter_
+    # The mode a plain write gives: the replaced file's, or 0o666 less the umask (was 0o600).
+    target.chmod(0o640)
+    save(fitted, target)
+    assert target.stat().st_mode & 0o777 == 0o640
+    umask = os.umask(0o022)
+    try:
+        save(fitted, tmp_path / "new.skneural")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.skneural").stat().st_mode & 0o777 == 0o644
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def _training(manifest, name, value):
+    """The manifest with one entry of the training record replaced (or removed)."""
+    record = dict(dict(manifest["fitted"]["dict"])["training"]["dict"])
+    if value is None:
+        del record[name]
+    else:
+        record[name] = value
+    return _fitted_entry(manifest, "training", {"dict": [[k, v] for k, v in record.items()]})
+
+
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("learning_rate", "x", "malformed 'learning_rate': 'x'"),
+        ("learning_rate", {"float": "nan"}, "malformed 'learning_rate': nan"),
+        ("t", -1, "malformed 't': -1"),
+        ("loss_curve", ["a"], "malformed 'loss_curve'"),
+        ("history", [{"dict": [["loss", "x"]]}], "malformed 'history'"),
+        ("loss_curve", None, "training record must have the entries"),
+    ],
+    ids=["rate-text", "rate-nan", "negative-step", "curve-text", "history-text", "missing"],
+)
+def test_a_malformed_training_record_is_refused(good, tmp_path, name, value, match):
+    # Each of these loaded before; the estimator failed later, in a warm start.
+    path = _craft(good, tmp_path, manifest=lambda m: _training(m, name, value))
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(path)
+    assert str(info.value).count("cannot load") == 1
