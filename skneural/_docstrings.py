@@ -179,7 +179,36 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         allowed. 0 turns it off.
 
     adversarial_ratio : float, default=0.5
-        Share of each batch replaced by adversarial examples, in (0, 1].""",
+        Share of each batch replaced by adversarial examples, in (0, 1].
+
+    categorical_features : 'from_dtype', array-like of str, int or bool, or None, \
+default='from_dtype'
+        Which columns of X are categories rather than numbers. 'from_dtype' takes a
+        DataFrame's columns of text (``str``, ``string``, ``object``) or ``category``
+        dtype; numeric arrays and numeric or bool DataFrames have none. Also column
+        names, positions or a boolean mask; None has none. The network learns each
+        categorical column's categories in ``fit`` (matched by their text; missing
+        is a category of its own) and encodes them inside itself: one-hot up to 9
+        categories, else a learned embedding of ``min(32, round(1.6 * n ** 0.56))``
+        values for ``n`` codes (``embeddings_``). A category unseen in fit (or
+        rarer than ``min_frequency``) reads as one reserved 'other' code, never an
+        error. See docs/tabular.md.
+
+    min_frequency : int, float or None, default=None
+        Categories seen fewer times in fit than this count (an int), or this share
+        of the samples (a float in (0, 1)), read as 'other'. None keeps them all.
+
+    input_scaling : {'auto', 'standard', 'robust', 'quantile'} or None, default='auto'
+        Scaling of the numeric columns inside the network, learned in ``fit`` (the
+        first ``partial_fit``): 'standard' ``(x - mean) / std``; 'robust'
+        ``z = (x - median) / IQR`` then ``z / sqrt(1 + (z / 3) ** 2)`` (RealMLP's
+        smooth clipping); 'quantile' to a normal distribution through 1,000
+        quantiles (scikit-learn's QuantileTransformer). None leaves the values as
+        they are. 'auto' is 'robust' for a table with categorical columns or
+        missing values and None otherwise, so numeric data trains exactly as with
+        scikit-learn's MLP. Missing values (NaN, None, pd.NA) of a numeric column
+        are filled with its median in fit, and a column that had missing values in
+        fit also gets a 0/1 missing indicator.""",
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.
@@ -208,6 +237,11 @@ loss_ : float
 
     intercepts_ : list of ndarray of shape (n_units_out,)
         The Dense biases, input layer first (editable like ``coefs_``).
+
+    embeddings_ : dict of int to ndarray of shape (n_codes, n_values)
+        The learned embedding table of each embedded categorical column, by the
+        column's position in X (rows: 'other', missing, then the categories in
+        sorted order). Empty when no column is embedded.
 
     n_features_in_ : int
         Number of features seen during fit.

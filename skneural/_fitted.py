@@ -71,10 +71,16 @@ class FittedNetwork:
         self._frames: tuple | None = None
 
     @classmethod
-    def build(cls, plan: Plan, targets: Any, random_state) -> "FittedNetwork":
-        """A new, untrained network for ``plan``, seeded from ``random_state``."""
+    def build(
+        cls, plan: Plan, targets: Any, random_state, statistics: dict | None = None
+    ) -> "FittedNetwork":
+        """A new, untrained network for ``plan``, seeded from ``random_state``; the
+        table's preprocessing layer, if any, holds ``statistics``
+        (:func:`skneural._table.learn_table`)."""
         rng = make_rng(random_state)
         model = build_network(plan.network, rng)
+        if plan.network.table is not None:
+            model.get_layer("table").set_statistics(statistics)
         _compile(model, plan)
         record = TrainingState(learning_rate=plan.schedule.learning_rate_init)
         return cls(plan, targets, model, record, rng)
@@ -96,10 +102,11 @@ class FittedNetwork:
         """Train on ``X`` and ``Y`` (``y`` encoded by the targets); return the
         number of epochs (L-BFGS: iterations) run. ``incremental`` runs one epoch and
         never holds out."""
-        low, high = X.min(axis=0), X.max(axis=0)
+        # A table's missing values are NaN here; its categorical codes never move.
+        low, high = _nan_extremes(X)
         if self.input_range is not None:
-            low = np.minimum(low, self.input_range[0])
-            high = np.maximum(high, self.input_range[1])
+            low = np.fmin(low, self.input_range[0])
+            high = np.fmax(high, self.input_range[1])
         self.input_range = (low, high)
         plan, record = self.plan, self.record
         try:
@@ -124,6 +131,17 @@ class FittedNetwork:
     @property
     def n_epochs(self) -> int:
         return len(self.record.history)
+
+    @property
+    def table(self):
+        """The table's preprocessing plan (:class:`skneural._table.TableSpec`), or None."""
+        return self.plan.network.table
+
+    def embeddings(self) -> dict[int, np.ndarray]:
+        """The embedding table of each embedded categorical column, by position."""
+        if self.table is None:
+            return {}
+        return self.model.get_layer("table").embeddings()
 
     def weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases, input to output (``coefs_``,
@@ -204,6 +222,7 @@ class FittedNetwork:
             "input_range": self.input_range,
             # Keras's archive keeps each dropout layer's seed but not how far it advanced.
             "seed_states": [v.numpy() for v in _seed_states(self.model)],
+            **({} if self.table is None else {"table": self.table.to_config()}),
         }
 
     @classmethod
@@ -270,6 +289,16 @@ def _checked(name: str, assigned, current: list[np.ndarray]) -> list[np.ndarray]
             raise ValueError(f"{how}; {name}[{i}] has shape {array.shape}.")
         arrays.append(array)
     return arrays
+
+
+def _nan_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column minimum and maximum, ignoring NaN (NaN where a column has none)."""
+    if not np.isnan(X).any():
+        return X.min(axis=0), X.max(axis=0)
+    present = ~np.isnan(X)
+    low = np.where(present, X, np.inf).min(axis=0)
+    high = np.where(present, X, -np.inf).max(axis=0)
+    return np.where(present.any(axis=0), low, np.nan), np.where(present.any(axis=0), high, np.nan)
 
 
 def _seed_states(model: keras.Model) -> list:
