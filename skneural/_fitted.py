@@ -24,6 +24,7 @@ from ._config import make_rng
 from ._epoch import TrainData
 from ._holdout import split_for_training
 from ._inference import ForwardPass
+from ._inputs import widened_range
 from ._lbfgs import fit_lbfgs
 from ._network import build_network, dense_layers
 from ._plan import Plan, check_continuation
@@ -102,12 +103,7 @@ class FittedNetwork:
         """Train on ``X`` and ``Y`` (``y`` encoded by the targets); return the
         number of epochs (L-BFGS: iterations) run. ``incremental`` runs one epoch and
         never holds out."""
-        # A table's missing values are NaN here; its categorical codes never move.
-        low, high = _nan_extremes(X)
-        if self.input_range is not None:
-            low = np.fmin(low, self.input_range[0])
-            high = np.fmax(high, self.input_range[1])
-        self.input_range = (low, high)
+        self.input_range = widened_range(self.input_range, X)
         plan, record = self.plan, self.record
         try:
             if plan.optimizer.solver == LBFGS:
@@ -138,10 +134,8 @@ class FittedNetwork:
         return self.plan.network.table
 
     def embeddings(self) -> dict[int, np.ndarray]:
-        """The embedding table of each embedded categorical column, by position."""
-        if self.table is None:
-            return {}
-        return self.model.get_layer("table").embeddings()
+        """Each embedded categorical column's table, by position (``embeddings_``)."""
+        return {} if self.table is None else self.model.get_layer("table").embeddings()
 
     def weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases, input to output (``coefs_``,
@@ -289,16 +283,6 @@ def _checked(name: str, assigned, current: list[np.ndarray]) -> list[np.ndarray]
             raise ValueError(f"{how}; {name}[{i}] has shape {array.shape}.")
         arrays.append(array)
     return arrays
-
-
-def _nan_extremes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column minimum and maximum, ignoring NaN (NaN where a column has none)."""
-    if not np.isnan(X).any():
-        return X.min(axis=0), X.max(axis=0)
-    present = ~np.isnan(X)
-    low = np.where(present, X, np.inf).min(axis=0)
-    high = np.where(present, X, -np.inf).max(axis=0)
-    return np.where(present.any(axis=0), low, np.nan), np.where(present.any(axis=0), high, np.nan)
 
 
 def _seed_states(model: keras.Model) -> list:

@@ -9,6 +9,8 @@ by one (:mod:`skneural._table_columns`), and its categories replaced by the code
 the categories the fit learned (:class:`skneural._table.TableSpec`).
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_X_y
@@ -101,3 +103,14 @@ def _shaped(X):
         # validate_data gives scikit-learn's own message for this.
         return np.empty((0, 0))
     return array
+
+
+def widened_range(bounds: "tuple[np.ndarray, np.ndarray] | None", X: np.ndarray):
+    """``bounds`` (per-column minimum and maximum, or None) widened to hold ``X``'s
+    values, missing ones (NaN) aside: the range ``clip='data'`` keeps attacks in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column in a batch
+        low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    if bounds is None:
+        return low, high
+    return np.fmin(low, bounds[0]), np.fmax(high, bounds[1])
