@@ -122,6 +122,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         categorical_features="from_dtype",
         min_frequency=None,
         input_scaling="auto",
+        numeric_embedding=None,
         class_weight=None,
     ):
         super().__init__(
@@ -167,6 +168,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             input_scaling=input_scaling,
+            numeric_embedding=numeric_embedding,
         )
         self.class_weight = class_weight
 

@@ -208,7 +208,15 @@ default='from_dtype'
         missing values and None otherwise, so numeric data trains exactly as with
         scikit-learn's MLP. Missing values (NaN, None, pd.NA) of a numeric column
         are filled with its median in fit, and a column that had missing values in
-        fit also gets a 0/1 missing indicator.""",
+        fit also gets a 0/1 missing indicator.
+
+    numeric_embedding : {'periodic', 'piecewise_linear'} or None, default=None
+        Each numeric column, filled and scaled, as a vector instead of one number
+        (Gorishniy et al., 2022). 'periodic': sines and cosines of 48 learned
+        frequencies, then a linear layer of its own per column to 24 values and a
+        ReLU. 'piecewise_linear': 16 bins between the column's quantiles in fit, each
+        filled in proportion to how far the value reaches into it. None: one number
+        per column.""",
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _model_file as files
 from ._model_schema import ConfigSchema
+from ._numeric_embedding import N_FREQUENCIES, n_parameters
 from ._table import TableSpec
 from .exceptions import ModelFileError
 
@@ -69,12 +70,16 @@ class NetworkExpectation:
         table_parameters, vocabulary = 0, 0
         if table is not None:
             numeric = len(table.numeric)
-            table_parameters = numeric * (3 + table.n_quantiles) + sum(
-                table.slots(k) * dim for k, dim in enumerate(table.embedding_dims)
+            table_parameters = (
+                numeric * (3 + table.n_quantiles)
+                + n_parameters(table.numeric_embedding, numeric)
+                + sum(table.slots(k) * dim for k, dim in enumerate(table.embedding_dims))
             )
             # JSON may escape each character as \uXXXX (6 bytes), plus quotes and comma.
             vocabulary = sum(6 * len(c) + 4 for cs in table.categories for c in cs)
         slots = [table.slots(k) for k in range(len(table.categorical))] if table else []
+        if table is not None and table.numeric_embedding is not None:
+            slots.append(2 * N_FREQUENCIES)  # the periodic kernels' shape
         self.widest = max(self.n_features, features, *slots, *self.hidden, self.n_outputs or 1)
         widths = [features, *self.hidden, self.n_outputs or self.widest]
         self.dense_parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))

@@ -25,7 +25,7 @@ from ._config import NetworkSpec
 from ._network import build_network
 from ._plan import OptimizerPlan
 from ._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
-from ._table import ONE_HOT_MAX, SCALINGS, TableSpec, embedding_dim
+from ._table import NUMERIC_EMBEDDINGS, ONE_HOT_MAX, SCALINGS, TableSpec, embedding_dim
 from .exceptions import ModelFileError
 
 _ABSENT = "<absent>"
@@ -160,8 +160,9 @@ _CATEGORIES = tuple(f"category {i}" for i in range(ONE_HOT_MAX + 1))
 
 
 def _table(i: int) -> TableSpec:
-    """A preprocessing layer for the ``i``-th network: every scaling in turn, a
-    missing indicator, and a categorical column one-hot or embedded."""
+    """A preprocessing layer for the ``i``-th network: every scaling and numeric
+    embedding in turn, a missing indicator, and a categorical column one-hot or
+    embedded."""
     scaling = (None, *SCALINGS)[i % (len(SCALINGS) + 1)]
     embedded = i % 2 == 1
     categories = _CATEGORIES if embedded else _CATEGORIES[:2]
@@ -173,6 +174,7 @@ def _table(i: int) -> TableSpec:
         categorical=(2,),
         categories=(categories,),
         embedding_dims=(embedding_dim(len(categories) + 2) if embedded else 0,),
+        numeric_embedding=(None, *NUMERIC_EMBEDDINGS)[i % (len(NUMERIC_EMBEDDINGS) + 1)],
     )
 
 

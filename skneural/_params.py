@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from ._compat import HasMethods, Interval, Options, StrOptions
 from ._registry import ACTIVATIONS, INITIALIZERS, LBFGS, OPTIMIZERS
 from ._schedules import SCHEDULES
-from ._table import SCALINGS
+from ._table import NUMERIC_EMBEDDINGS, SCALINGS
 
 
 class MLPParams(BaseEstimator, metaclass=ABCMeta):
@@ -74,6 +74,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
             None,
         ],
         "input_scaling": [StrOptions({"auto", *SCALINGS}), None],
+        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
     }
 
     @abstractmethod
@@ -121,6 +122,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         categorical_features,
         min_frequency,
         input_scaling,
+        numeric_embedding,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -164,3 +166,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.input_scaling = input_scaling
+        self.numeric_embedding = numeric_embedding

@@ -116,6 +116,7 @@ default='squared_error'
         categorical_features="from_dtype",
         min_frequency=None,
         input_scaling="auto",
+        numeric_embedding=None,
         huber_delta=1.0,
     ):
         super().__init__(
@@ -161,6 +162,7 @@ default='squared_error'
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             input_scaling=input_scaling,
+            numeric_embedding=numeric_embedding,
         )
         self.loss = loss
         self.huber_delta = huber_delta

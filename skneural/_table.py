@@ -23,6 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._numeric_embedding import KINDS as NUMERIC_EMBEDDINGS
+from ._numeric_embedding import learn_edges
+from ._numeric_embedding import width as numeric_width
+from ._table_scaling import scale
 from .exceptions import ModelFileError
 
 #: Categorical columns with at most this many categories are one-hot (RealMLP's rule).
@@ -60,6 +64,7 @@ class TableSpec:
     categorical: tuple[int, ...]
     categories: tuple[tuple[str, ...], ...]
     embedding_dims: tuple[int, ...]
+    numeric_embedding: str | None = None
 
     @property
     def n_features(self) -> int:
@@ -75,7 +80,8 @@ class TableSpec:
         categorical = sum(
             dim or self.slots(k) for k, dim in enumerate(self.embedding_dims)
         )
-        return len(self.numeric) + categorical + len(self.indicators)
+        numeric = len(self.numeric) * numeric_width(self.numeric_embedding)
+        return numeric + categorical + len(self.indicators)
 
     def encode(self, values: np.ndarray, keys: dict[int, np.ndarray]) -> np.ndarray:
         """The network's input: ``values`` (numeric columns, from
@@ -95,6 +101,7 @@ class TableSpec:
             "categorical": list(self.categorical),
             "categories": [list(c) for c in self.categories],
             "embedding_dims": list(self.embedding_dims),
+            "numeric_embedding": self.numeric_embedding,
         }
 
     @classmethod
@@ -133,7 +140,12 @@ class TableSpec:
             )
         dims = counts("embedding_dims", MAX_EMBEDDING_DIM + 1)
         scaling, n_quantiles = config["scaling"], config["n_quantiles"]
-        if len(dims) != len(categorical) or scaling not in (None, *SCALINGS):
+        embedding = config["numeric_embedding"]
+        if (
+            len(dims) != len(categorical)
+            or scaling not in (None, *SCALINGS)
+            or embedding not in (None, *NUMERIC_EMBEDDINGS)
+        ):
             raise ModelFileError("the manifest's table has a malformed scaling or embedding")
         if not (isinstance(n_quantiles, int) and 0 <= n_quantiles <= N_QUANTILES):
             raise ModelFileError(f"the manifest's table.n_quantiles must be in [0, {N_QUANTILES}]")
@@ -145,6 +157,7 @@ class TableSpec:
             categorical=categorical,
             categories=tuple(tuple(c) for c in categories),
             embedding_dims=dims,
+            numeric_embedding=embedding,
         )
 
 
@@ -181,7 +194,8 @@ def learn_table(
         _all_missing(names[numeric[position]])
     has_missing = bool(missing.any())
     scaling = resolve_scaling(params["input_scaling"], bool(categorical), has_missing)
-    if not categorical and not has_missing and scaling is None:
+    embedding = params["numeric_embedding"] if numeric else None
+    if not categorical and not has_missing and scaling is None and embedding is None:
         return None, {}
     categories = tuple(
         _categories(keys[j], names[j], params["min_frequency"]) for j in categorical
@@ -198,8 +212,14 @@ def learn_table(
         categorical=categorical,
         categories=categories,
         embedding_dims=dims,
+        numeric_embedding=embedding,
     )
-    return spec, _statistics(values[:, numeric], scaling, n_quantiles)
+    stats = _statistics(values[:, numeric], scaling, n_quantiles)
+    if embedding == "piecewise_linear":
+        filled = np.where(np.isnan(values[:, numeric]), stats["fill"], values[:, numeric])
+        scaled = scale(filled, scaling, stats["center"], stats["scale"], stats.get("quantiles"))
+        stats["edges"] = learn_edges(scaled)
+    return spec, stats
 
 
 def _all_missing(name: str) -> None:

@@ -4,7 +4,8 @@
 (:mod:`skneural._table`): it reads the input matrix (numeric columns in their own
 units, NaN where missing; categorical columns as integer codes) and gives the first
 Dense layer, in this order, each numeric column filled and scaled, each categorical
-column one-hot or embedded, then each missing indicator. Its configuration holds the
+column one-hot or embedded, then each missing indicator; with ``numeric_embedding``
+each numeric column is a vector (:mod:`skneural._numeric_embedding`). Its configuration holds the
 plan, categories included, so the model file keeps them; the learned statistics
 (fill values, centers, scales, quantiles) are non-trainable weights and the
 embedding tables trainable ones. :class:`NumpyTableFeatures` computes the same in
@@ -14,12 +15,14 @@ numpy for the fast predict path.
 import keras
 import numpy as np
 import tensorflow as tf
-from scipy.special import ndtri
 
+from ._numeric_embedding import add_weights, embed, numpy_embed, numpy_weights
 from ._table import TableSpec
+from ._table_scaling import QUANTILE_EPS, scale
 
-#: Quantile scaling clips its uniform value to [EPS, 1 - EPS] (scikit-learn's bound).
-_QUANTILE_EPS = 1e-7
+
+#: The spread of the embedding tables' initial values (PyTorch's ``nn.Embedding``: 1).
+EMBEDDING_STDDEV = 1.0
 
 
 @keras.saving.register_keras_serializable(package="skneural")
@@ -28,10 +31,11 @@ class TableFeatures(keras.layers.Layer):
 
     Parameters
     ----------
-    numeric, indicators, scaling, n_quantiles, categorical, categories, embedding_dims
+    numeric, indicators, scaling, n_quantiles, categorical, categories, embedding_dims, \
+numeric_embedding
         The fields of a :class:`skneural._table.TableSpec`.
     seed : int or None
-        Seeds the embedding tables' initial values.
+        Seeds the embedding tables' and the numeric embedding's initial values.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class TableFeatures(keras.layers.Layer):
         categorical,
         categories,
         embedding_dims,
+        numeric_embedding=None,
         seed=None,
         **kwargs,
     ):
@@ -55,6 +60,7 @@ class TableFeatures(keras.layers.Layer):
             categorical=tuple(categorical),
             categories=tuple(tuple(c) for c in categories),
             embedding_dims=tuple(embedding_dims),
+            numeric_embedding=numeric_embedding,
         )
         self.seed = seed
 
@@ -72,6 +78,8 @@ class TableFeatures(keras.layers.Layer):
             self.quantiles = self.add_weight(
                 shape=(n, spec.n_quantiles), name="quantiles", **frozen
             )
+        seed = None if self.seed is None else self.seed + len(spec.categorical)
+        add_weights(self, spec.numeric_embedding, n, seed)
         self.tables = {}
         for k, dim in enumerate(spec.embedding_dims):
             if dim:
@@ -79,7 +87,7 @@ class TableFeatures(keras.layers.Layer):
                 self.tables[k] = self.add_weight(
                     shape=(spec.slots(k), dim),
                     name=f"embedding_{k}",
-                    initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed),
+                    initializer=keras.initializers.RandomNormal(stddev=EMBEDDING_STDDEV, seed=seed),
                 )
 
     def set_statistics(self, stats: dict[str, np.ndarray]) -> None:
@@ -104,7 +112,7 @@ class TableFeatures(keras.layers.Layer):
                 x = x / tf.sqrt(1 + tf.square(x / 3))
             elif spec.scaling == "quantile":
                 x = _quantile_normal(x, self.quantiles)
-            parts.append(x)
+            parts.append(embed(self, spec.numeric_embedding, x))
         for k, column in enumerate(spec.categorical):
             codes = tf.cast(tf.clip_by_value(inputs[:, column], 0, spec.slots(k) - 1), "int32")
             if k in self.tables:
@@ -135,7 +143,7 @@ def _quantile_normal(x, quantiles):
     gap = high - low
     within = tf.where(gap > 0, (xt - low) / tf.where(gap > 0, gap, tf.ones_like(gap)), 0)
     p = (tf.cast(upper - 1, x.dtype) + within) / (n_quantiles - 1)
-    p = tf.clip_by_value(p, _QUANTILE_EPS, 1 - _QUANTILE_EPS)
+    p = tf.clip_by_value(p, QUANTILE_EPS, 1 - QUANTILE_EPS)
     return tf.transpose(tf.math.ndtri(p))
 
 
@@ -157,6 +165,7 @@ class NumpyTableFeatures:
         )
         self._quantiles = layer.quantiles.numpy() if self.spec.scaling == "quantile" else None
         self._tables = {k: t.numpy().astype(self._dtype) for k, t in layer.tables.items()}
+        self._embedding = numpy_weights(layer, self.spec.numeric_embedding, self._dtype)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         spec, dtype, parts = self.spec, self._dtype, []
@@ -164,13 +173,8 @@ class NumpyTableFeatures:
             x = X[:, list(spec.numeric)]
             missing = np.isnan(x)
             x = np.where(missing, self._fill, x)
-            if spec.scaling in ("standard", "robust"):
-                x = (x - self._center) / self._scale
-            if spec.scaling == "robust":
-                x = x / np.sqrt(1 + np.square(x / 3))
-            elif spec.scaling == "quantile":
-                x = _numpy_quantile_normal(x, self._quantiles).astype(dtype)
-            parts.append(x)
+            x = scale(x, spec.scaling, self._center, self._scale, self._quantiles)
+            parts.append(numpy_embed(self._embedding, spec.numeric_embedding, x))
         for k, column in enumerate(spec.categorical):
             codes = np.clip(X[:, column], 0, spec.slots(k) - 1).astype(np.int64)
             if k in self._tables:
@@ -180,19 +184,3 @@ class NumpyTableFeatures:
         if spec.indicators:
             parts.append(missing[:, list(spec.indicators)].astype(dtype))
         return np.concatenate(parts, axis=1).astype(dtype, copy=False)
-
-
-def _numpy_quantile_normal(x: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    # In the network's dtype throughout: near 0 and 1 float32 rounds the clipped
-    # value, and the normal quantile there is steep.
-    n_quantiles, real = quantiles.shape[1], x.dtype.type
-    out = np.empty(x.shape, dtype=x.dtype)
-    for i in range(x.shape[1]):
-        q = quantiles[i].astype(x.dtype)
-        upper = np.clip(np.searchsorted(q, x[:, i], side="right"), 1, n_quantiles - 1)
-        low, high = q[upper - 1], q[upper]
-        gap = high - low
-        within = np.where(gap > 0, (x[:, i] - low) / np.where(gap > 0, gap, 1), 0)
-        p = ((upper - 1).astype(x.dtype) + within.astype(x.dtype)) / real(n_quantiles - 1)
-        out[:, i] = ndtri(np.clip(p, real(_QUANTILE_EPS), real(1 - _QUANTILE_EPS)))
-    return out

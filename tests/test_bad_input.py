@@ -243,6 +243,7 @@ BAD_PARAMS = {
     "categorical_features": ["dtype", 7],
     "min_frequency": ["rare", 0],
     "input_scaling": [1, "minmax"],
+    "numeric_embedding": [True, "fourier"],
     "hidden_layer_sizes": ["wide", -3],
     "activation": [1, "sigmoid"],
     "solver": [None, "newton"],

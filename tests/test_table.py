@@ -380,3 +380,54 @@ def test_regressor_on_a_frame():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.predict(_frame(seed=3))
+
+
+# -- numeric embeddings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["periodic", "piecewise_linear"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_numeric_embeddings_numpy_path_equals_keras(kind, dtype):
+    frame = _frame()
+    if dtype == "float32":
+        frame = frame[["num", "share"]].astype("float32")
+    est = _fit(frame, numeric_embedding=kind, input_scaling="quantile")
+    network = est._network
+    X = prediction_input(est, frame, network.table)
+    keras_out = np.asarray(network.model(X, training=False))
+    assert_allclose(network.forward(X), keras_out, atol=1e-6, rtol=1e-5)
+
+
+def test_piecewise_linear_bins_follow_the_papers_formula():
+    rng = np.random.default_rng(0)
+    X = rng.exponential(size=(300, 2))
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=2, input_scaling=None,
+                        numeric_embedding="piecewise_linear", random_state=0)
+    est.fit(X, X[:, 0])
+    test = np.vstack([rng.exponential(size=(20, 2)), [[-1.0, 100.0]]])
+    features = _features(est, test)
+    for j in range(2):
+        edges = np.quantile(X[:, j], np.linspace(0, 1, 17))
+        expected = np.array(
+            [[min(max((x - lo) / (hi - lo), 0), 1) for lo, hi in zip(edges, edges[1:])] for x in test[:, j]]
+        )
+        assert_allclose(features[:, 16 * j: 16 * (j + 1)], expected, rtol=1e-12)
+    assert est.coefs_[0].shape == (32, 4)
+
+
+def test_periodic_embedding_follows_its_formula():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=3, input_scaling=None,
+                        numeric_embedding="periodic", random_state=0).fit(X, X[:, 0])
+    layer = est.model_.get_layer("table")
+    c, W, b = (v.numpy() for v in (layer.frequencies, layer.periodic_kernel, layer.periodic_bias))
+    features = _features(est, X[:5])
+    for j in range(2):
+        v = np.concatenate([np.sin(2 * np.pi * np.outer(X[:5, j], c[j])),
+                            np.cos(2 * np.pi * np.outer(X[:5, j], c[j]))], axis=1)
+        assert_allclose(features[:, 24 * j: 24 * (j + 1)], np.maximum(v @ W[j] + b[j], 0), atol=1e-12)
+    # The frequencies are trained.
+    start = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=1, input_scaling=None,
+                          numeric_embedding="periodic", random_state=0).fit(X, X[:, 0])
+    assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)

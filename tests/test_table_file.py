@@ -37,10 +37,19 @@ def _labels(frame):
     return ((frame["job"] == "nurse").to_numpy() ^ (frame["age"].fillna(40) > 40).to_numpy()).astype(int)
 
 
-@pytest.mark.parametrize("scaling", ["robust", "standard", "quantile", None])
-def test_save_and_load_predict_identically(tmp_path, scaling):
+@pytest.mark.parametrize(
+    "scaling, embedding",
+    [("robust", None), ("standard", "periodic"), ("quantile", "piecewise_linear"), (None, None)],
+)
+def test_save_and_load_predict_identically(tmp_path, scaling, embedding):
     frame = _frame()
-    est = MLPClassifierX(hidden_layer_sizes=(6,), max_iter=5, random_state=0, input_scaling=scaling)
+    est = MLPClassifierX(
+        hidden_layer_sizes=(6,),
+        max_iter=5,
+        random_state=0,
+        input_scaling=scaling,
+        numeric_embedding=embedding,
+    )
     est.fit(frame, _labels(frame))
     path = tmp_path / "table.skneural"
     save(est, path)
