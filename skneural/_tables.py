@@ -121,9 +121,10 @@ def choose_task(y: pd.Series) -> tuple[str, str]:
 
 
 #: What ``skneural fit`` sets unless a ``--param`` says otherwise: a table read from a
-#: file is scaled whatever its columns (the estimators scale only tables with
-#: categorical columns or missing values, to stay scikit-learn's MLP on numeric data).
-FIT_DEFAULTS = {"input_scaling": "robust"}
+#: file is scaled whatever its columns, as the tables with categorical columns or
+#: missing values are by default (the estimators leave numeric data unscaled, to stay
+#: scikit-learn's MLP).
+FIT_DEFAULTS = {"input_scaling": "standard"}
 
 
 def column_notes(table, names) -> list[str]:

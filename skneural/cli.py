@@ -8,7 +8,7 @@
 
 DATA is a CSV or Parquet file. ``fit`` trains the estimator on the table as it is:
 text columns are categories, missing values are filled, and numeric columns are
-scaled (``input_scaling='robust'`` unless a ``--param`` says otherwise), all inside
+scaled (``input_scaling='standard'`` unless a ``--param`` says otherwise), all inside
 the network (docs/tabular.md); it saves the estimator in a pickle-free file
 (``_pipeline_file.py``). Outputs are written in one step
 and never over one of the command's inputs. Every error prints one line and exits

@@ -52,7 +52,7 @@ def test_fit_predict_attack_round_trip(table, capsys):
     pipeline, target = load_fit(model)
     assert target == "label"
     assert pipeline.get_params()["activation"] == "tanh"
-    assert pipeline.get_params()["input_scaling"] == "robust"  # the command's default
+    assert pipeline.get_params()["input_scaling"] == "standard"  # the command's default
     assert pipeline.score(frame.drop(columns=["label"]), frame["label"]) > 0.8
 
     predictions = folder / "predictions.csv"

@@ -270,10 +270,10 @@ def test_the_numpy_path_equals_the_keras_model(scaling, dtype):
 
 
 def test_auto_scales_tables_and_leaves_numeric_data_alone():
-    assert _fit()._network.table.scaling == "robust"
+    assert _fit()._network.table.scaling == "standard"
     numeric = _frame()[["num", "share"]].dropna()
     assert _fit(numeric)._network.table is None
-    assert _fit(_frame()[["num", "share"]])._network.table.scaling == "robust"  # NaN
+    assert _fit(_frame()[["num", "share"]])._network.table.scaling == "standard"  # NaN
 
 
 # -- bad input -------------------------------------------------------------------
