@@ -197,7 +197,7 @@ default='from_dtype'
         Categories seen fewer times in fit than this count (an int), or this share
         of the samples (a float in (0, 1)), read as 'other'. None keeps them all.
 
-    input_scaling : {'auto', 'standard', 'robust', 'quantile'} or None, default='auto'
+    input_scaling : {'auto', 'standard', 'robust', 'quantile', None}, default='auto'
         Scaling of the numeric columns inside the network, learned in ``fit`` (the
         first ``partial_fit``): 'standard' ``(x - mean) / std``; 'robust'
         ``z = (x - median) / IQR`` then ``z / sqrt(1 + (z / 3) ** 2)`` (RealMLP's
@@ -209,7 +209,7 @@ default='from_dtype'
         are filled with its median in fit, and a column that had missing values in
         fit also gets a 0/1 missing indicator.
 
-    numeric_embedding : {'periodic', 'piecewise_linear'} or None, default=None
+    numeric_embedding : {None, 'periodic', 'piecewise_linear'}, default=None
         Each numeric column, filled and scaled, as a vector (Gorishniy et al., 2022).
         'periodic': sines and cosines of 48 learned frequencies, then a linear layer
         per column to 24 values and a ReLU. 'piecewise_linear': 16 bins between the

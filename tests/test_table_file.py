@@ -142,3 +142,25 @@ def test_adversarial_training_never_moves_category_codes():
     est.fit(frame, _labels(frame))
     eps = est._network.plan.objective.adversarial_eps
     assert eps == (0.3, 0.0, 0.0, 0.3, 0.3)
+
+
+def test_a_wide_vocabulary_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 20_000
+    frame = pd.DataFrame({"id": [f"user {i}" for i in range(n)], "x": rng.normal(size=n)})
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    est.fit(frame, rng.normal(size=n))
+    path = tmp_path / "ids.skneural"
+    save(est, path)
+    loaded = load(path)
+    assert loaded._network.table.categories == est._network.table.categories
+    assert_array_equal(loaded.predict(frame.head(50)), est.predict(frame.head(50)))
+
+
+def test_sparse_input_cannot_have_categorical_columns():
+    import scipy.sparse as sp
+
+    X = sp.random(20, 3, density=0.5, format="csr", random_state=0)
+    est = MLPClassifierX(hidden_layer_sizes=(2,), max_iter=1, categorical_features=[0])
+    with pytest.raises(TypeError, match="A sparse X cannot have categorical columns"):
+        est.fit(X, np.arange(20) % 2)
