@@ -90,13 +90,26 @@ solver : %(solvers)s
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers where every class can be represented), stop when its score
-        (accuracy or R²) stops improving, and restore the weights of the best
-        epoch. When the held-out set would have fewer than 2 samples, a warning is
+        (``scoring``; by default accuracy or R²) stops improving, and restore the
+        weights of the best epoch. When the held-out set would have fewer than 2 samples, a warning is
         issued and training uses all the data. ``partial_fit`` ignores it, as
         scikit-learn's ``SGDClassifier.partial_fit`` does.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
+
+    scoring : str, callable or None, default=None
+        What early stopping scores the held-out data by, each epoch, to decide
+        whether it improved and which epoch's weights to keep (higher is better).
+        None: scikit-learn's MLP rule, accuracy for a classifier and R² for a
+        regressor. 'loss': the held-out loss (the loss minimised, without the
+        penalty), as HistGradientBoosting's ``scoring='loss'``. Any other string: a
+        scikit-learn scorer name such as 'roc_auc', 'neg_log_loss' or
+        'neg_root_mean_squared_error' (``sklearn.metrics.get_scorer_names()``). A
+        callable: a scorer ``scorer(estimator, X, y)``, given a view of the network
+        at that epoch with ``predict``, ``predict_proba`` and ``classes_`` (the rows
+        of ``X`` are indices into the held-out set). Only used with
+        ``early_stopping=True``.
 
     beta_1 : float, default=0.9
         Decay of the first-moment estimate of the Adam family and 'lamb'; 'lion''s

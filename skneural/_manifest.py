@@ -166,6 +166,11 @@ def fitted_targets(estimator, fitted: dict):
         raise ModelFileError(
             f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
         )
+    if targets.loss_options != estimator._loss_options():
+        raise ModelFileError(
+            f"the fitted targets' loss options {targets.loss_options!r:.80} are not those "
+            f"of the estimator's parameters, {estimator._loss_options()!r}"
+        )
     return targets
 
 

@@ -66,6 +66,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "adversarial_eps": [Interval(Real, 0, None, closed="left"), "array-like"],
         "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
         "batch_norm_momentum": [Interval(Real, 0, 1, closed="left")],
+        "scoring": [str, callable, None],
     }
 
     @abstractmethod
@@ -110,6 +111,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         adversarial_eps,
         adversarial_ratio,
         batch_norm_momentum,
+        scoring,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -150,3 +152,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.adversarial_eps = adversarial_eps
         self.adversarial_ratio = adversarial_ratio
         self.batch_norm_momentum = batch_norm_momentum
+        self.scoring = scoring

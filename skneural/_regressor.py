@@ -113,6 +113,7 @@ default='squared_error'
         adversarial_eps=0.0,
         adversarial_ratio=0.5,
         batch_norm_momentum=0.9,
+        scoring=None,
         huber_delta=1.0,
     ):
         super().__init__(
@@ -155,6 +156,7 @@ default='squared_error'
             adversarial_eps=adversarial_eps,
             adversarial_ratio=adversarial_ratio,
             batch_norm_momentum=batch_norm_momentum,
+            scoring=scoring,
         )
         self.loss = loss
         self.huber_delta = huber_delta
@@ -205,9 +207,11 @@ default='squared_error'
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
+    def _loss_options(self) -> tuple:
+        return (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
+
     def _learn_targets(self, y, previous, incremental: bool, classes):
-        options = (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
-        return RegressionTargets.learn(y, self.loss, options)
+        return RegressionTargets.learn(y, self.loss, self._loss_options())
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.
