@@ -91,8 +91,8 @@ solver : %(solvers)s
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers where every class can be represented), stop when its score
         (``scoring``; by default accuracy or R²) stops improving, and restore the
-        weights of the best epoch. When the held-out set would have fewer than 2 samples, a warning is
-        issued and training uses all the data. ``partial_fit`` ignores it, as
+        weights of the best epoch. When the held-out set would have fewer than 2
+        samples, a warning is issued and training uses all the data. ``partial_fit`` ignores it, as
         scikit-learn's ``SGDClassifier.partial_fit`` does.
 
     validation_fraction : float, default=0.1

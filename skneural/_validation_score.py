@@ -50,7 +50,12 @@ def validation_score(scoring, targets, y, sample_weight: np.ndarray) -> Score:
     def score(loss: float, outputs: np.ndarray) -> float:
         if not np.isfinite(outputs).all():
             return np.nan
-        return float(scorer(view(targets, outputs), rows, y, **weights))
+        try:
+            return float(scorer(view(targets, outputs), rows, y, **weights))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"scoring={scoring!r} could not score the held-out set: {exc}"
+            ) from exc
 
     return score
 

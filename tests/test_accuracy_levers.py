@@ -188,3 +188,13 @@ def test_an_unknown_scorer_name_is_refused_and_the_fit_kept():
         est.set_params(scoring="acuracy", early_stopping=True).fit(X, y)
     for before, after in zip(coefs, est.coefs_, strict=True):
         assert_array_equal(before, after)
+
+
+def test_a_scorer_that_fails_on_the_held_out_set_names_scoring():
+    # roc_auc reads a 2-label indicator's probabilities as a binary problem's, as it
+    # does for scikit-learn's own MLPClassifier.
+    X, y = _classification()
+    Y = np.column_stack([y == 0, y == 1]).astype(int)
+    est = MLPClassifierX((8,), max_iter=2, scoring="roc_auc", early_stopping=True)
+    with pytest.raises(ValueError, match="scoring='roc_auc' could not score the held-out set"):
+        est.fit(X, Y)
