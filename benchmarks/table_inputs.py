@@ -103,7 +103,9 @@ def compare(n_splits: int) -> list[dict]:
                     "accuracy": accuracy_score(y_test, proba > 0.5),
                     "log_loss": log_loss(y_test, proba),
                     "fit_s": seconds,
-                    "epochs": estimator[-1].n_iter_ if hasattr(estimator, "steps") else estimator.n_iter_,
+                    "epochs": estimator[-1].n_iter_
+                    if hasattr(estimator, "steps")
+                    else estimator.n_iter_,
                 }
             )
             print(name, seed, scores[name][-1], flush=True)

@@ -38,6 +38,10 @@ class BaseMLPX(MLPParams):
         """The targets object of :mod:`skneural._targets` this fit trains for;
         ``previous`` is the fitted network's when the fit continues it, else None."""
 
+    @abstractmethod
+    def _loss_options(self) -> tuple:
+        """The loss's keyword options the parameters set, as (name, value) pairs."""
+
     def _class_sample_weight(self, y, targets, incremental: bool) -> np.ndarray | None:
         """Per-sample weights implied by ``class_weight``; None when there are none."""
         return None

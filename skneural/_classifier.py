@@ -1,5 +1,7 @@
 """MLPClassifierX: binary, multiclass and multilabel classification."""
 
+from numbers import Real
+
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
@@ -15,7 +17,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMLPX
 from ._columns import is_real_number
-from ._compat import StrOptions, _fit_context
+from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
 from ._params import MLPParams
 from ._targets import ClassificationTargets, squeeze
@@ -43,6 +45,14 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         Weights of the classes, multiplied into ``sample_weight``; 'balanced' uses
         ``n_samples / (n_classes * np.bincount(y))``. Not available for multilabel
         targets, nor 'balanced' in ``partial_fit``.
+
+    label_smoothing : float, default=0.0
+        Trains against softened targets, as Keras's losses do: each one-hot target
+        becomes ``(1 - label_smoothing) * y + label_smoothing / n_classes`` (a binary
+        or multilabel target ``(1 - label_smoothing) * y + label_smoothing / 2``), which
+        keeps the network from pushing its probabilities to 0 and 1. In [0, 1); the
+        loss it minimises, ``loss_curve_`` and the validation loss are the smoothed
+        cross-entropy. ``0`` is scikit-learn's loss.
 
     Attributes
     ----------
@@ -74,6 +84,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
     _parameter_constraints: dict = {
         **MLPParams._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
     _numeric_targets = False
 
@@ -123,7 +134,9 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         min_frequency=None,
         input_scaling="auto",
         numeric_embedding=None,
+        scoring=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -169,8 +182,10 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             min_frequency=min_frequency,
             input_scaling=input_scaling,
             numeric_embedding=numeric_embedding,
+            scoring=scoring,
         )
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
@@ -227,7 +242,15 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    def _loss_options(self) -> tuple:
+        smoothing = float(self.label_smoothing)
+        return (("label_smoothing", smoothing),) if smoothing else ()
+
     def _learn_targets(self, y, previous, incremental: bool, classes):
+        targets = self._learn_classes(y, previous, incremental, classes)
+        return targets.with_options(self._loss_options())
+
+    def _learn_classes(self, y, previous, incremental: bool, classes):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)

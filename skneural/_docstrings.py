@@ -8,6 +8,7 @@ reads which parameter come from the registries (:mod:`skneural._registry_text`).
 from typing import TypeVar
 
 from ._registry_text import REGISTRY_TEXT
+from ._table_docstrings import TABLE_PARAMETERS
 
 T = TypeVar("T")
 
@@ -90,13 +91,26 @@ solver : %(solvers)s
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
         classifiers where every class can be represented), stop when its score
-        (accuracy or R²) stops improving, and restore the weights of the best
-        epoch. When the held-out set would have fewer than 2 samples, a warning is
-        issued and training uses all the data. ``partial_fit`` ignores it, as
+        (``scoring``; by default accuracy or R²) stops improving, and restore the
+        weights of the best epoch. When the held-out set would have fewer than 2
+        samples, a warning is issued and training uses all the data. ``partial_fit`` ignores it, as
         scikit-learn's ``SGDClassifier.partial_fit`` does.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
+
+    scoring : str, callable or None, default=None
+        What early stopping scores the held-out data by, each epoch, to decide
+        whether it improved and which epoch's weights to keep (higher is better).
+        None: scikit-learn's MLP rule, accuracy for a classifier and R² for a
+        regressor. 'loss': the held-out loss (the loss minimised, without the
+        penalty), as HistGradientBoosting's ``scoring='loss'``. Any other string: a
+        scikit-learn scorer name such as 'roc_auc', 'neg_log_loss' or
+        'neg_root_mean_squared_error' (``sklearn.metrics.get_scorer_names()``). A
+        callable: a scorer ``scorer(estimator, X, y)``, given a view of the network
+        at that epoch with ``predict``, ``predict_proba`` and ``classes_`` (the rows
+        of ``X`` are indices into the held-out set). Only used with
+        ``early_stopping=True``.
 
     beta_1 : float, default=0.9
         Decay of the first-moment estimate of the Adam family and 'lamb'; 'lion''s
@@ -179,41 +193,8 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         allowed. 0 turns it off.
 
     adversarial_ratio : float, default=0.5
-        Share of each batch replaced by adversarial examples, in (0, 1].
-
-    categorical_features : 'from_dtype', array-like of str, int or bool, or None, \
-default='from_dtype'
-        Which columns of X are categories rather than numbers. 'from_dtype' takes a
-        DataFrame's columns of text (``str``, ``string``, ``object``) or ``category``
-        dtype; numeric arrays and numeric or bool DataFrames have none. Also column
-        names, positions or a boolean mask; None has none. The network learns each
-        categorical column's categories in ``fit`` (matched by their text; missing
-        is a category of its own) and encodes them inside itself: one-hot up to 9
-        categories, else an embedding of ``min(32, round(1.6 * n ** 0.56))`` values
-        for ``n`` codes (``embeddings_``). A category unseen in fit (or rarer than
-        ``min_frequency``) reads as a reserved 'other' code (docs/tabular.md).
-
-    min_frequency : int, float or None, default=None
-        Categories seen fewer times in fit than this count (an int), or this share
-        of the samples (a float in (0, 1)), read as 'other'. None keeps them all.
-
-    input_scaling : {'auto', 'standard', 'robust', 'quantile', None}, default='auto'
-        Scaling of the numeric columns inside the network, learned in ``fit`` (the
-        first ``partial_fit``): 'standard' ``(x - mean) / std``; 'robust'
-        ``z = (x - median) / IQR`` then ``z / sqrt(1 + (z / 3) ** 2)`` (RealMLP's
-        smooth clipping); 'quantile' to a normal distribution through 1,000
-        quantiles (scikit-learn's QuantileTransformer). None leaves the values as
-        they are. 'auto' is 'standard' for a table with categorical columns or
-        missing values (the best on adult, docs/tabular.md) and None otherwise, so
-        numeric data trains exactly as with scikit-learn's MLP. Missing values (NaN, None, pd.NA) of a numeric column
-        are filled with its median in fit, and a column that had missing values in
-        fit also gets a 0/1 missing indicator.
-
-    numeric_embedding : {None, 'periodic', 'piecewise_linear'}, default=None
-        Each numeric column, filled and scaled, as a vector (Gorishniy et al., 2022).
-        'periodic': sines and cosines of 48 learned frequencies, then a linear layer
-        per column to 24 values and a ReLU. 'piecewise_linear': 16 bins between the
-        column's quantiles in fit, each filled as far as the value reaches into it.""",
+        Share of each batch replaced by adversarial examples, in (0, 1]."""
+    + TABLE_PARAMETERS,
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.

@@ -16,6 +16,7 @@ from ._config import draw_seed
 from ._epoch import TrainData
 from ._plan import Plan
 from ._training import Validation
+from ._validation_score import validation_score
 
 
 def split_for_training(
@@ -71,4 +72,5 @@ def split_for_training(
         return everything()
     data = TrainData.from_arrays(X[train], Y[train], sample_weight[train], dtype)
     held_out = TrainData.from_arrays(X[val], Y[val], sample_weight[val], dtype)
-    return data, Validation(held_out, targets.scorer(y[val], sample_weight[val]))
+    score = validation_score(rule.scoring, targets, y[val], sample_weight[val])
+    return data, Validation(held_out, score)

@@ -90,7 +90,9 @@ def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
     _refuse_sparse(X)
     validate_data(estimator, X, skip_check_array=True, reset=False)
     values, keys = read_table(X, _mask_of(table, table.n_features))
-    values = check_array(values, ensure_all_finite="allow-nan", dtype=np.float64, estimator=estimator)
+    values = check_array(
+        values, ensure_all_finite="allow-nan", dtype=np.float64, estimator=estimator
+    )
     return table.encode(values, keys)
 
 

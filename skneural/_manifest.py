@@ -169,6 +169,11 @@ def fitted_targets(estimator, fitted: dict):
         raise ModelFileError(
             f"a {type(estimator).__name__} cannot have {fitted['targets']['kind']} targets"
         )
+    if targets.loss_options != estimator._loss_options():
+        raise ModelFileError(
+            f"the fitted targets' loss options {targets.loss_options!r:.80} are not those "
+            f"of the estimator's parameters, {estimator._loss_options()!r}"
+        )
     return targets
 
 
@@ -179,7 +184,9 @@ def fitted_table(fitted: dict) -> TableSpec | None:
         return None
     n_features = fitted.get("n_features_in_")
     if not is_count(n_features):
-        raise ModelFileError(f"the manifest's n_features_in_ must be a count, got {n_features!r:.40}")
+        raise ModelFileError(
+            f"the manifest's n_features_in_ must be a count, got {n_features!r:.40}"
+        )
     return TableSpec.from_config(fitted["table"], n_features)
 
 

@@ -3,7 +3,8 @@
 Nothing here is a hand-kept list: the networks are built by
 :func:`~skneural._network.build_network` over every activation, output activation and
 initializer in the registries (both dtypes, with and without batch normalization,
-dropout, skip connections and a table's preprocessing layer with each scaling), compiled with every optimizer in
+dropout, skip connections and a table's preprocessing layer with each scaling and
+numeric embedding), compiled with every optimizer in
 :data:`~skneural._registry.OPTIMIZERS`, and serialized as Keras writes them into
 ``config.json``. Adding a registry entry extends the allow-list by itself.
 

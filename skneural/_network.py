@@ -1,7 +1,8 @@
 """Build the Keras network from a :class:`~skneural._config.NetworkSpec`.
 
 A table that needs preprocessing (:mod:`skneural._table`) enters through a
-:class:`~skneural._table_layer.TableFeatures` layer named ``table``. Each hidden block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``, and
+:class:`~skneural._table_layer.TableFeatures` layer named ``table``. Each hidden
+block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``, and
 with ``residual`` a block whose input has its own width adds that input to its output
 (a skip connection, ``x + block(x)``); the output block is ``Dense -> Activation``.
 Layers have fixed names (``hidden_0``, ``batch_norm_0``, ``activation_0``,

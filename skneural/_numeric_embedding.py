@@ -81,7 +81,10 @@ def embed(layer: keras.layers.Layer, kind: str | None, x):
     return x
 
 
-_WEIGHTS = {"periodic": ("frequencies", "periodic_kernel", "periodic_bias"), "piecewise_linear": ("edges",)}
+_WEIGHTS = {
+    "periodic": ("frequencies", "periodic_kernel", "periodic_bias"),
+    "piecewise_linear": ("edges",),
+}
 
 
 def numpy_weights(layer: keras.layers.Layer, kind: str | None, dtype) -> dict:

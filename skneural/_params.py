@@ -75,6 +75,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         ],
         "input_scaling": [StrOptions({"auto", *SCALINGS}), None],
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
+        "scoring": [str, callable, None],
     }
 
     @abstractmethod
@@ -123,6 +124,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         min_frequency,
         input_scaling,
         numeric_embedding,
+        scoring,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -167,3 +169,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.min_frequency = min_frequency
         self.input_scaling = input_scaling
         self.numeric_embedding = numeric_embedding
+        self.scoring = scoring

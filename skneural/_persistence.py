@@ -124,6 +124,11 @@ def save(estimator, path: "str | os.PathLike") -> None:
             "random_state is a RandomState instance, which this format cannot store; "
             "set an int or None before saving."
         )
+    if callable(params["scoring"]):
+        raise TypeError(
+            "scoring is a callable, which this format cannot store (it stores no code); "
+            "set a scorer name or None before saving."
+        )
     fitted = hasattr(estimator, "model_")
     manifest = write_manifest(estimator, params)
     _check_loadable(estimator, manifest, path)

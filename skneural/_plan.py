@@ -28,6 +28,7 @@ from ._config import (
 from ._registry import LBFGS, LOSSES, OPTIMIZERS
 from ._schedules import Schedule
 from ._table import TableSpec
+from ._validation_score import check_scoring
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class StoppingRule:
     verbose: int = 0
     early_stopping: bool = False
     validation_fraction: float = 0.1
+    scoring: Any = None  # what the held-out set is scored by (_validation_score)
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ def make_plan(
         verbose=int(params["verbose"]),
         early_stopping=bool(params["early_stopping"]),
         validation_fraction=params["validation_fraction"],
+        scoring=check_scoring(params["scoring"]),
     )
     return Plan(
         network=network,

@@ -207,11 +207,16 @@ OPTIMIZERS: dict[str, Optimizer] = {
 }
 
 
-def _log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+def _log_loss(y: tf.Tensor, logits: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
+    if label_smoothing:  # Keras's rule: towards the uniform distribution over the classes
+        n_classes = tf.cast(tf.shape(y)[1], y.dtype)
+        y = y * (1.0 - label_smoothing) + label_smoothing / n_classes
     return tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
 
 
-def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
+    if label_smoothing:  # each label towards 1/2
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
     return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
 
 

@@ -117,6 +117,7 @@ default='squared_error'
         min_frequency=None,
         input_scaling="auto",
         numeric_embedding=None,
+        scoring=None,
         huber_delta=1.0,
     ):
         super().__init__(
@@ -163,6 +164,7 @@ default='squared_error'
             min_frequency=min_frequency,
             input_scaling=input_scaling,
             numeric_embedding=numeric_embedding,
+            scoring=scoring,
         )
         self.loss = loss
         self.huber_delta = huber_delta
@@ -213,9 +215,11 @@ default='squared_error'
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
+    def _loss_options(self) -> tuple:
+        return (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
+
     def _learn_targets(self, y, previous, incremental: bool, classes):
-        options = (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
-        return RegressionTargets.learn(y, self.loss, options)
+        return RegressionTargets.learn(y, self.loss, self._loss_options())
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.

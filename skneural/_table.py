@@ -77,9 +77,7 @@ class TableSpec:
     @property
     def width(self) -> int:
         """How many features the layer gives the first Dense layer."""
-        categorical = sum(
-            dim or self.slots(k) for k, dim in enumerate(self.embedding_dims)
-        )
+        categorical = sum(dim or self.slots(k) for k, dim in enumerate(self.embedding_dims))
         numeric = len(self.numeric) * numeric_width(self.numeric_embedding)
         return numeric + categorical + len(self.indicators)
 
@@ -128,9 +126,7 @@ class TableSpec:
             isinstance(categories, list)
             and len(categories) == len(categorical)
             and all(
-                isinstance(c, list)
-                and all(isinstance(v, str) for v in c)
-                and sorted(set(c)) == c
+                isinstance(c, list) and all(isinstance(v, str) for v in c) and sorted(set(c)) == c
                 for c in categories
             )
         ):
@@ -199,12 +195,8 @@ def learn_table(
     embedding = params["numeric_embedding"] if numeric else None
     if not categorical and not has_missing and scaling is None and embedding is None:
         return None, {}
-    categories = tuple(
-        _categories(keys[j], names[j], params["min_frequency"]) for j in categorical
-    )
-    dims = tuple(
-        0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories
-    )
+    categories = tuple(_categories(keys[j], names[j], params["min_frequency"]) for j in categorical)
+    dims = tuple(0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories)
     n_quantiles = min(N_QUANTILES, n_samples) if scaling == "quantile" else 0
     spec = TableSpec(
         numeric=numeric,

@@ -29,7 +29,7 @@ def is_categorical_dtype(dtype) -> bool:
     """Text, object or category: the dtypes ``'from_dtype'`` takes as categorical."""
     return (
         isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype))
-        or dtype == object
+        or dtype == np.dtype(object)
         or getattr(dtype, "kind", None) in ("O", "S", "U")
     )
 
@@ -93,7 +93,9 @@ def category_keys(column, name: str) -> np.ndarray:
     category: a ValueError names the column and the first such value.
     """
     missing = _missing(column)
-    if isinstance(column, pd.Series) and isinstance(column.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+    if isinstance(column, pd.Series) and isinstance(
+        column.dtype, (pd.CategoricalDtype, pd.StringDtype)
+    ):
         keys = column.astype(object).to_numpy()
     else:
         keys = np.asarray(column, dtype=object)
@@ -126,7 +128,9 @@ def numeric_values(column, name: str) -> np.ndarray:
         values = np.full(len(objects), np.nan)
         for i in np.flatnonzero(~missing):
             value = objects[i]
-            if isinstance(value, (str, bytes)) or not isinstance(value, (Integral, float, np.generic, bool)):
+            if isinstance(value, (str, bytes)) or not isinstance(
+                value, (Integral, float, np.generic, bool)
+            ):
                 raise ValueError(
                     f"Column {name} is numeric (not categorical), so it must hold numbers, "
                     f"got {value!r:.60} ({type(value).__name__}). List it in "

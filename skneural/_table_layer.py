@@ -20,7 +20,6 @@ from ._numeric_embedding import add_weights, embed, numpy_embed, numpy_weights
 from ._table import TableSpec
 from ._table_scaling import QUANTILE_EPS, scale
 
-
 #: The spread of the embedding tables' initial values: small, so that an embedded
 #: column starts near zero (measured on adult, benchmarks/table_inputs.md: 1.0,
 #: PyTorch's ``nn.Embedding``, lost 0.0025 ROC AUC to 0.01).

@@ -25,10 +25,11 @@ from ._record import TrainingState
 
 @dataclass
 class Validation:
-    """A held-out set and how to score the model's outputs on it (higher is better)."""
+    """A held-out set and how to score the model on it, from its loss and outputs
+    there (higher is better)."""
 
     data: TrainData
-    score: Callable[[np.ndarray], float]
+    score: Callable[[float, np.ndarray], float]
 
 
 #: scikit-learn's words when training ends before any weights were finite.
@@ -168,7 +169,7 @@ class EpochLoop:
 
         if validation is not None:
             val_loss, outputs = runner.evaluate(validation.data)
-            score = validation.score(outputs)
+            score = validation.score(val_loss, outputs)
             row.update(val_loss=val_loss, val_score=score)
             state.validation_scores.append(score)
             self._say(f"Validation score: {score:f}")

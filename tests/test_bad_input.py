@@ -284,6 +284,8 @@ BAD_PARAMS = {
     "adversarial_ratio": ["r", 0.0],
     "batch_norm_momentum": ["m", 1.0],
     "class_weight": ["heavy", 3],
+    "label_smoothing": ["some", 1.0],
+    "scoring": [3, "acuracy"],
 }
 
 

@@ -202,5 +202,7 @@ def test_code_in_the_network_is_refused(tmp_path):
 def test_what_cannot_be_saved(tmp_path):
     with pytest.raises(TypeError, match="RandomState instance"):
         save(MLPClassifierX(random_state=np.random.RandomState(0)), tmp_path / "x")
+    with pytest.raises(TypeError, match="scoring is a callable"):
+        save(MLPClassifierX(scoring=lambda est, X, y: 0.0), tmp_path / "x")
     with pytest.raises(TypeError, match="save takes an MLPClassifierX or MLPRegressorX"):
         save(object(), tmp_path / "x")

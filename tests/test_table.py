@@ -150,9 +150,11 @@ def test_one_hot_columns_match_scikit_learns_one_hot_encoder():
     encoder = OneHotEncoder(
         categories=[["oslo", "paris", "rome"], ["blue", "red"]], handle_unknown="ignore"
     )
-    reference = encoder.fit(frame[["city", "color"]].dropna()).transform(
-        test[["city", "color"]].astype(object)
-    ).toarray()
+    reference = (
+        encoder.fit(frame[["city", "color"]].dropna())
+        .transform(test[["city", "color"]].astype(object))
+        .toarray()
+    )
     assert_array_equal(features[:, [6, 7, 8, 11, 12]], reference)
     city = test["city"]
     assert_array_equal(features[:, 4], city.notna() & ~city.isin(["oslo", "paris", "rome"]))
@@ -342,7 +344,9 @@ def test_pickle_clone_and_model_selection_on_raw_frames():
     frame, y = _frame(), _target(_frame())
     est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
     fitted = clone(est).fit(frame, y)
-    assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict_proba(frame), fitted.predict_proba(frame))
+    assert_array_equal(
+        pickle.loads(pickle.dumps(fitted)).predict_proba(frame), fitted.predict_proba(frame)
+    )
     scores = cross_val_score(est, frame, y, cv=3)
     assert scores.shape == (3,)
     search = GridSearchCV(est, {"input_scaling": ["robust", "standard"]}, cv=2).fit(frame, y)
@@ -401,33 +405,56 @@ def test_numeric_embeddings_numpy_path_equals_keras(kind, dtype):
 def test_piecewise_linear_bins_follow_the_papers_formula():
     rng = np.random.default_rng(0)
     X = rng.exponential(size=(300, 2))
-    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=2, input_scaling=None,
-                        numeric_embedding="piecewise_linear", random_state=0)
+    est = MLPRegressorX(
+        hidden_layer_sizes=(4,),
+        max_iter=2,
+        input_scaling=None,
+        numeric_embedding="piecewise_linear",
+        random_state=0,
+    )
     est.fit(X, X[:, 0])
     test = np.vstack([rng.exponential(size=(20, 2)), [[-1.0, 100.0]]])
     features = _features(est, test)
     for j in range(2):
         edges = np.quantile(X[:, j], np.linspace(0, 1, 17))
+        bins = list(zip(edges[:-1], edges[1:], strict=True))
         expected = np.array(
-            [[min(max((x - lo) / (hi - lo), 0), 1) for lo, hi in zip(edges, edges[1:])] for x in test[:, j]]
+            [[min(max((x - lo) / (hi - lo), 0), 1) for lo, hi in bins] for x in test[:, j]]
         )
-        assert_allclose(features[:, 16 * j: 16 * (j + 1)], expected, rtol=1e-12)
+        assert_allclose(features[:, 16 * j : 16 * (j + 1)], expected, rtol=1e-12)
     assert est.coefs_[0].shape == (32, 4)
 
 
 def test_periodic_embedding_follows_its_formula():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 2))
-    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=3, input_scaling=None,
-                        numeric_embedding="periodic", random_state=0).fit(X, X[:, 0])
+    est = MLPRegressorX(
+        hidden_layer_sizes=(4,),
+        max_iter=3,
+        input_scaling=None,
+        numeric_embedding="periodic",
+        random_state=0,
+    ).fit(X, X[:, 0])
     layer = est.model_.get_layer("table")
     c, W, b = (v.numpy() for v in (layer.frequencies, layer.periodic_kernel, layer.periodic_bias))
     features = _features(est, X[:5])
     for j in range(2):
-        v = np.concatenate([np.sin(2 * np.pi * np.outer(X[:5, j], c[j])),
-                            np.cos(2 * np.pi * np.outer(X[:5, j], c[j]))], axis=1)
-        assert_allclose(features[:, 24 * j: 24 * (j + 1)], np.maximum(v @ W[j] + b[j], 0), atol=1e-12)
+        v = np.concatenate(
+            [
+                np.sin(2 * np.pi * np.outer(X[:5, j], c[j])),
+                np.cos(2 * np.pi * np.outer(X[:5, j], c[j])),
+            ],
+            axis=1,
+        )
+        assert_allclose(
+            features[:, 24 * j : 24 * (j + 1)], np.maximum(v @ W[j] + b[j], 0), atol=1e-12
+        )
     # The frequencies are trained.
-    start = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=1, input_scaling=None,
-                          numeric_embedding="periodic", random_state=0).fit(X, X[:, 0])
+    start = MLPRegressorX(
+        hidden_layer_sizes=(4,),
+        max_iter=1,
+        input_scaling=None,
+        numeric_embedding="periodic",
+        random_state=0,
+    ).fit(X, X[:, 0])
     assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)

@@ -34,7 +34,9 @@ def _frame(n=150, seed=0):
 
 
 def _labels(frame):
-    return ((frame["job"] == "nurse").to_numpy() ^ (frame["age"].fillna(40) > 40).to_numpy()).astype(int)
+    return (
+        (frame["job"] == "nurse").to_numpy() ^ (frame["age"].fillna(40) > 40).to_numpy()
+    ).astype(int)
 
 
 @pytest.mark.parametrize(
