@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import tensorflow as tf
 
-from ._compat import _check_sample_weight, validate_data
+from ._compat import _check_sample_weight
 from ._diagnostics import diagnose
 from ._fitted import FittedNetwork, network_of
+from ._inputs import prediction_input, training_input
 from ._memory import check_memory, out_of_memory_named
 from ._params import MLPParams
 from ._plan import make_plan
@@ -72,8 +72,16 @@ class BaseMLPX(MLPParams):
         previous = vars(self).get("_network")
         continuing = previous is not None and (self.warm_start or incremental)
         try:
-            X, y, sample_weight = self._validate_training_data(
-                X, y, sample_weight, reset=not continuing
+            X, y, table, statistics = training_input(
+                self,
+                X,
+                y,
+                previous.table if continuing else None,
+                learn=not continuing,
+                numeric_targets=self._numeric_targets,
+            )
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
             targets = self._learn_targets(
                 y, previous.targets if continuing else None, incremental, classes
@@ -88,7 +96,7 @@ class BaseMLPX(MLPParams):
                         "weight 0, so nothing would be learned."
                     )
             dtype = previous.plan.network.dtype if continuing else X.dtype.name
-            plan = make_plan(self.get_params(deep=False), targets, X.shape[1], dtype)
+            plan = make_plan(self.get_params(deep=False), targets, X.shape[1], dtype, table)
             batch_size = plan.batch_size_for(X.shape[0])
             check_memory(plan.network, batch_size, plan.optimizer.weight_copies())
             if continuing:
@@ -96,7 +104,7 @@ class BaseMLPX(MLPParams):
                 network = previous
             else:
                 with out_of_memory_named(plan.network, batch_size):
-                    network = FittedNetwork.build(plan, targets, self.random_state)
+                    network = FittedNetwork.build(plan, targets, self.random_state, statistics)
             if (continuing or self.warm_start or incremental) and "coefs_" in before:
                 # scikit-learn continues from coefs_ / intercepts_ as they are now,
                 # also when they were assigned by hand before a first partial_fit.
@@ -124,24 +132,6 @@ class BaseMLPX(MLPParams):
         # "_": coefs_ assigned by hand before a first partial_fit are a starting point.
         return "_network" in vars(self)
 
-    def _validate_training_data(self, X, y, sample_weight, reset: bool):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            y_numeric=self._numeric_targets,
-            reset=reset,
-        )
-        if sp.issparse(X):
-            X = X.toarray()
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        return X, y, sample_weight
-
     def _publish(self, network: FittedNetwork, n_iter: int) -> None:
         """Set scikit-learn's fitted attributes from the fitted network."""
         self._network = network
@@ -158,6 +148,7 @@ class BaseMLPX(MLPParams):
         )
         self.best_validation_score_ = record.best_validation_score
         self.coefs_, self.intercepts_ = network.weights()
+        self.embeddings_ = network.embeddings()
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = network.plan.network.n_outputs
         self.out_activation_ = network.plan.network.out_activation
@@ -195,16 +186,13 @@ class BaseMLPX(MLPParams):
         """The network's output on validated ``X``, after the output activation unless
         ``logits``."""
         network = network_of(self)
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
-        )
-        if sp.issparse(X):
-            X = X.toarray()
-        return network.forward(X, logits=logits)
+        return network.forward(prediction_input(self, X, network.table), logits=logits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # Missing values are filled inside the network (see input_scaling).
+        tags.input_tags.allow_nan = True
         return tags
 
 

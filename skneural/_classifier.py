@@ -130,6 +130,10 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         adversarial_eps=0.0,
         adversarial_ratio=0.5,
         batch_norm_momentum=0.9,
+        categorical_features="from_dtype",
+        min_frequency=None,
+        input_scaling="auto",
+        numeric_embedding=None,
         scoring=None,
         class_weight=None,
         label_smoothing=0.0,
@@ -174,6 +178,10 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             adversarial_eps=adversarial_eps,
             adversarial_ratio=adversarial_ratio,
             batch_norm_momentum=batch_norm_momentum,
+            categorical_features=categorical_features,
+            min_frequency=min_frequency,
+            input_scaling=input_scaling,
+            numeric_embedding=numeric_embedding,
             scoring=scoring,
         )
         self.class_weight = class_weight

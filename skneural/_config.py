@@ -13,6 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from ._table import TableSpec
+
 _MAX_SEED = 2**31 - 1
 
 
@@ -32,6 +34,8 @@ class NetworkSpec:
     n_outputs: int
     out_activation: str
     dtype: str
+    #: The table's preprocessing layer (categories, missing values, scaling), or None.
+    table: TableSpec | None = None
 
 
 def resolve_hidden_layer_sizes(value: Any) -> tuple[int, ...]:

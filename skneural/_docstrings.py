@@ -8,6 +8,7 @@ reads which parameter come from the registries (:mod:`skneural._registry_text`).
 from typing import TypeVar
 
 from ._registry_text import REGISTRY_TEXT
+from ._table_docstrings import TABLE_PARAMETERS
 
 T = TypeVar("T")
 
@@ -192,7 +193,8 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         allowed. 0 turns it off.
 
     adversarial_ratio : float, default=0.5
-        Share of each batch replaced by adversarial examples, in (0, 1].""",
+        Share of each batch replaced by adversarial examples, in (0, 1]."""
+    + TABLE_PARAMETERS,
     "fitted_attributes": """\
 loss_ : float
         The loss of the last epoch.
@@ -221,6 +223,11 @@ loss_ : float
 
     intercepts_ : list of ndarray of shape (n_units_out,)
         The Dense biases, input layer first (editable like ``coefs_``).
+
+    embeddings_ : dict of int to ndarray of shape (n_codes, n_values)
+        The learned embedding table of each embedded categorical column, by the
+        column's position in X (rows: 'other', missing, then the categories in
+        sorted order). Empty when no column is embedded.
 
     n_features_in_ : int
         Number of features seen during fit.

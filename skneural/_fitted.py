@@ -24,6 +24,7 @@ from ._config import make_rng
 from ._epoch import TrainData
 from ._holdout import split_for_training
 from ._inference import ForwardPass
+from ._inputs import widened_range
 from ._lbfgs import fit_lbfgs
 from ._network import build_network, dense_layers
 from ._plan import Plan, check_continuation
@@ -71,10 +72,16 @@ class FittedNetwork:
         self._frames: tuple | None = None
 
     @classmethod
-    def build(cls, plan: Plan, targets: Any, random_state) -> "FittedNetwork":
-        """A new, untrained network for ``plan``, seeded from ``random_state``."""
+    def build(
+        cls, plan: Plan, targets: Any, random_state, statistics: dict | None = None
+    ) -> "FittedNetwork":
+        """A new, untrained network for ``plan``, seeded from ``random_state``; the
+        table's preprocessing layer, if any, holds ``statistics``
+        (:func:`skneural._table.learn_table`)."""
         rng = make_rng(random_state)
         model = build_network(plan.network, rng)
+        if plan.network.table is not None:
+            model.get_layer("table").set_statistics(statistics)
         _compile(model, plan)
         record = TrainingState(learning_rate=plan.schedule.learning_rate_init)
         return cls(plan, targets, model, record, rng)
@@ -96,11 +103,7 @@ class FittedNetwork:
         """Train on ``X`` and ``Y`` (``y`` encoded by the targets); return the
         number of epochs (L-BFGS: iterations) run. ``incremental`` runs one epoch and
         never holds out."""
-        low, high = X.min(axis=0), X.max(axis=0)
-        if self.input_range is not None:
-            low = np.minimum(low, self.input_range[0])
-            high = np.maximum(high, self.input_range[1])
-        self.input_range = (low, high)
+        self.input_range = widened_range(self.input_range, X)
         plan, record = self.plan, self.record
         try:
             if plan.optimizer.solver == LBFGS:
@@ -124,6 +127,15 @@ class FittedNetwork:
     @property
     def n_epochs(self) -> int:
         return len(self.record.history)
+
+    @property
+    def table(self):
+        """The table's preprocessing plan (:class:`skneural._table.TableSpec`), or None."""
+        return self.plan.network.table
+
+    def embeddings(self) -> dict[int, np.ndarray]:
+        """Each embedded categorical column's table, by position (``embeddings_``)."""
+        return {} if self.table is None else self.model.get_layer("table").embeddings()
 
     def weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases, input to output (``coefs_``,
@@ -204,6 +216,7 @@ class FittedNetwork:
             "input_range": self.input_range,
             # Keras's archive keeps each dropout layer's seed but not how far it advanced.
             "seed_states": [v.numpy() for v in _seed_states(self.model)],
+            **({} if self.table is None else {"table": self.table.to_config()}),
         }
 
     @classmethod

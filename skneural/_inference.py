@@ -18,6 +18,7 @@ import numpy as np
 
 from ._config import NetworkSpec
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._table_layer import NumpyTableFeatures, TableFeatures
 
 
 class ForwardPass:
@@ -38,10 +39,13 @@ class ForwardPass:
         self._dtype = np.dtype(spec.dtype)
         # Each step is (kind, a, b): "affine" x -> x @ a + b for a 2-D kernel, x * a + b
         # for a 1-D one (batch norm at inference); "activation" x -> a(x); "dense"
-        # starts a block, whose input "residual" adds back.
+        # starts a block, whose input "residual" adds back; "table" is the table's
+        # preprocessing.
         self._steps: list[tuple[str, Any, Any]] = []
         for layer in model.layers:
-            if isinstance(layer, keras.layers.Dense):
+            if isinstance(layer, TableFeatures):
+                self._steps.append(("table", NumpyTableFeatures(layer, self._dtype), None))
+            elif isinstance(layer, keras.layers.Dense):
                 kernel, bias = (w.astype(self._dtype) for w in layer.get_weights())
                 self._steps.append(("dense", kernel, bias))
             elif isinstance(layer, keras.layers.BatchNormalization):
@@ -72,7 +76,7 @@ class ForwardPass:
         out = np.asarray(X, dtype=self._dtype)
         block_input = out
         for kind, a, b in self._steps[:-1] if logits else self._steps:
-            if kind == "activation":
+            if kind in ("activation", "table"):
                 out = a(out)
             elif kind == "residual":
                 out = block_input + out

@@ -29,6 +29,7 @@ from ._model_network import NetworkExpectation
 from ._plan import make_plan
 from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from ._regressor import MLPRegressorX
+from ._table import TableSpec
 from ._tagged_json import encode
 from ._targets import ClassificationTargets, RegressionTargets, targets_from_config
 from .exceptions import ModelFileError
@@ -42,7 +43,8 @@ MANIFEST_KEYS = {"format", "format_version", "versions", "estimator", "params", 
 FITTED = ("n_features_in_", "feature_names_in_", "n_iter_")
 # What FittedNetwork.to_state writes, and the estimator's own entries.
 _NETWORK_STATE = ("targets", "training", "rng", "input_range", "seed_states")
-_FITTED_KEYS = {*FITTED, *_NETWORK_STATE}
+# A table's preprocessing plan, only in files of networks that have one.
+_FITTED_KEYS = {*FITTED, *_NETWORK_STATE, "table"}
 _REQUIRED_FITTED_KEYS = {"n_features_in_", *_NETWORK_STATE}
 
 
@@ -151,6 +153,7 @@ def network_expectation(estimator, fitted: Any) -> NetworkExpectation:
             targets.n_outputs,
             ACTIVATIONS[estimator.activation].keras_name,
             out_activation.keras_name,
+            fitted_table(fitted),
         )
     except ModelFileError:
         raise
@@ -174,12 +177,27 @@ def fitted_targets(estimator, fitted: dict):
     return targets
 
 
+def fitted_table(fitted: dict) -> TableSpec | None:
+    """The table's preprocessing plan the fitted state describes, checked (None when
+    the network has no preprocessing layer)."""
+    if fitted.get("table") is None:
+        return None
+    n_features = fitted.get("n_features_in_")
+    if not is_count(n_features):
+        raise ModelFileError(
+            f"the manifest's n_features_in_ must be a count, got {n_features!r:.40}"
+        )
+    return TableSpec.from_config(fitted["table"], n_features)
+
+
 def reference_config(estimator, fitted: dict, dtype) -> dict:
     """The configuration of the network skneural builds and compiles for the
     estimator's parameters and fitted targets, as Keras writes it."""
     targets = fitted_targets(estimator, fitted)
     params = estimator.get_params(deep=False)
-    plan = make_plan(params, targets, fitted["n_features_in_"], str(np.dtype(dtype)))
+    plan = make_plan(
+        params, targets, fitted["n_features_in_"], str(np.dtype(dtype)), fitted_table(fitted)
+    )
     model = reference_network(plan)
     return json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
 

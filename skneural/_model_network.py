@@ -23,6 +23,8 @@ import numpy as np
 
 from . import _model_file as files
 from ._model_schema import ConfigSchema
+from ._numeric_embedding import N_FREQUENCIES, n_parameters
+from ._table import TableSpec
 from .exceptions import ModelFileError
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -49,18 +51,42 @@ class NetworkExpectation:
         Keras names of the hidden and output activations.
     """
 
-    def __init__(self, n_features, hidden, n_outputs, activation: str, out_activation: str):
+    def __init__(
+        self,
+        n_features,
+        hidden,
+        n_outputs,
+        activation: str,
+        out_activation: str,
+        table: "TableSpec | None" = None,
+    ):
         self.n_features = _count(n_features, "n_features_in_")
         self.hidden = tuple(_count(width, "hidden_layer_sizes") for width in hidden)
         self.n_outputs = None if n_outputs is None else _count(n_outputs, "n_outputs_")
         self.activation, self.out_activation = _as_written(activation), _as_written(out_activation)
-        self.widest = max(self.n_features, *self.hidden, self.n_outputs or 1)
-        widths = [self.n_features, *self.hidden, self.n_outputs or self.widest]
+        # A table's preprocessing layer widens the first Dense layer's input and adds
+        # its statistics, embedding tables and categories (in the configuration).
+        features = self.n_features if table is None else table.width
+        table_parameters, vocabulary = 0, 0
+        if table is not None:
+            numeric = len(table.numeric)
+            table_parameters = (
+                numeric * (3 + table.n_quantiles)
+                + n_parameters(table.numeric_embedding, numeric)
+                + sum(table.slots(k) * dim for k, dim in enumerate(table.embedding_dims))
+            )
+            # JSON may escape each character as \uXXXX (6 bytes), plus quotes and comma.
+            vocabulary = sum(6 * len(c) + 4 for cs in table.categories for c in cs)
+        slots = [table.slots(k) for k in range(len(table.categorical))] if table else []
+        if table is not None and table.numeric_embedding is not None:
+            slots.append(2 * N_FREQUENCIES)  # the periodic kernels' shape
+        self.widest = max(self.n_features, features, *slots, *self.hidden, self.n_outputs or 1)
+        widths = [features, *self.hidden, self.n_outputs or self.widest]
         self.dense_parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
-        parameters = self.dense_parameters + 4 * sum(self.hidden)  # batch normalization
-        n_variables = 8 * len(widths)
+        parameters = self.dense_parameters + 4 * sum(self.hidden) + table_parameters
+        n_variables = 8 * len(widths) + (4 + len(slots) if table else 0)
         self.weights_bytes = _BYTES_PER_PARAMETER * parameters + 2**14 * n_variables + 2**20
-        self.config_bytes = 2**16 + 2**15 * len(widths)
+        self.config_bytes = 2**16 + 2**15 * len(widths) + 2 * vocabulary + 2**15
         self.archive_bytes = (
             self.weights_bytes + self.config_bytes + files.MAX_METADATA_BYTES + 2**16
         )

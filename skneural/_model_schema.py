@@ -3,7 +3,8 @@
 Nothing here is a hand-kept list: the networks are built by
 :func:`~skneural._network.build_network` over every activation, output activation and
 initializer in the registries (both dtypes, with and without batch normalization,
-dropout and skip connections), compiled with every optimizer in
+dropout, skip connections and a table's preprocessing layer with each scaling and
+numeric embedding), compiled with every optimizer in
 :data:`~skneural._registry.OPTIMIZERS`, and serialized as Keras writes them into
 ``config.json``. Adding a registry entry extends the allow-list by itself.
 
@@ -25,6 +26,7 @@ from ._config import NetworkSpec
 from ._network import build_network
 from ._plan import OptimizerPlan
 from ._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
+from ._table import NUMERIC_EMBEDDINGS, ONE_HOT_MAX, SCALINGS, TableSpec, embedding_dim
 from .exceptions import ModelFileError
 
 _ABSENT = "<absent>"
@@ -148,9 +150,33 @@ def _specs() -> list[NetworkSpec]:
                 n_outputs=1 + i % 3,
                 out_activation=outputs[i % len(outputs)],
                 dtype=("float32", "float64")[i % 2],
+                table=_table(i) if full else None,
             )
         )
     return specs
+
+
+#: The categories of the schema's tables: a model file's own are free text there.
+_CATEGORIES = tuple(f"category {i}" for i in range(ONE_HOT_MAX + 1))
+
+
+def _table(i: int) -> TableSpec:
+    """A preprocessing layer for the ``i``-th network: every scaling and numeric
+    embedding in turn, a missing indicator, and a categorical column one-hot or
+    embedded."""
+    scaling = (None, *SCALINGS)[i % (len(SCALINGS) + 1)]
+    embedded = i % 2 == 1
+    categories = _CATEGORIES if embedded else _CATEGORIES[:2]
+    return TableSpec(
+        numeric=(0, 1),
+        indicators=(1,),
+        scaling=scaling,
+        n_quantiles=5 if scaling == "quantile" else 0,
+        categorical=(2,),
+        categories=(categories,),
+        embedding_dims=(embedding_dim(len(categories) + 2) if embedded else 0,),
+        numeric_embedding=(None, *NUMERIC_EMBEDDINGS)[i % (len(NUMERIC_EMBEDDINGS) + 1)],
+    )
 
 
 def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema]:
@@ -165,6 +191,7 @@ def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema
     models = [build_network(spec, rng) for spec in _specs()]
     for model in models:
         names.update(layer.name for layer in model.layers)
+    names.update(_CATEGORIES)
     for i, params in enumerate(param_sets):
         model = models[i % len(models)]
         settings = params.get_params(deep=False)

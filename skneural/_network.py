@@ -1,6 +1,8 @@
 """Build the Keras network from a :class:`~skneural._config.NetworkSpec`.
 
-Each hidden block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``, and
+A table that needs preprocessing (:mod:`skneural._table`) enters through a
+:class:`~skneural._table_layer.TableFeatures` layer named ``table``. Each hidden
+block is ``Dense -> [BatchNormalization] -> Activation -> [Dropout]``, and
 with ``residual`` a block whose input has its own width adds that input to its output
 (a skip connection, ``x + block(x)``); the output block is ``Dense -> Activation``.
 Layers have fixed names (``hidden_0``, ``batch_norm_0``, ``activation_0``,
@@ -18,6 +20,7 @@ import tensorflow as tf
 
 from ._config import NetworkSpec, draw_seed
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
+from ._table_layer import TableFeatures
 
 
 @keras.saving.register_keras_serializable(package="skneural")
@@ -52,6 +55,9 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
+    if spec.table is not None:
+        table = TableFeatures.from_spec(spec.table, draw_seed(rng), dtype=dtype, name="table")
+        x = table(inputs)
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
         kernel_seeds[f"hidden_{i}"] = seed = draw_seed(rng)

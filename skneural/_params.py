@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator
 from ._compat import HasMethods, Interval, Options, StrOptions
 from ._registry import ACTIVATIONS, INITIALIZERS, LBFGS, OPTIMIZERS
 from ._schedules import SCHEDULES
+from ._table import NUMERIC_EMBEDDINGS, SCALINGS
 
 
 class MLPParams(BaseEstimator, metaclass=ABCMeta):
@@ -66,6 +67,14 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "adversarial_eps": [Interval(Real, 0, None, closed="left"), "array-like"],
         "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
         "batch_norm_momentum": [Interval(Real, 0, 1, closed="left")],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "min_frequency": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "input_scaling": [StrOptions({"auto", *SCALINGS}), None],
+        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
         "scoring": [str, callable, None],
     }
 
@@ -111,6 +120,10 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         adversarial_eps,
         adversarial_ratio,
         batch_norm_momentum,
+        categorical_features,
+        min_frequency,
+        input_scaling,
+        numeric_embedding,
         scoring,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -152,4 +165,8 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.adversarial_eps = adversarial_eps
         self.adversarial_ratio = adversarial_ratio
         self.batch_norm_momentum = batch_norm_momentum
+        self.categorical_features = categorical_features
+        self.min_frequency = min_frequency
+        self.input_scaling = input_scaling
+        self.numeric_embedding = numeric_embedding
         self.scoring = scoring

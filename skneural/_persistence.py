@@ -44,6 +44,7 @@ from ._manifest import (
     built_config,
     check_fitted,
     fitted_state,
+    fitted_table,
     fitted_targets,
     network_expectation,
     read_manifest,
@@ -266,7 +267,11 @@ def _load(archive_file, tmp: str):
 def _restore(estimator, fitted: dict, model: keras.Model) -> None:
     targets = fitted_targets(estimator, fitted)
     plan = make_plan(
-        estimator.get_params(deep=False), targets, fitted["n_features_in_"], model.inputs[0].dtype
+        estimator.get_params(deep=False),
+        targets,
+        fitted["n_features_in_"],
+        model.inputs[0].dtype,
+        fitted_table(fitted),
     )
     network = FittedNetwork.from_state(plan, targets, model, fitted)
     estimator._adopt(network, {name: fitted[name] for name in FITTED if name in fitted})

@@ -27,6 +27,7 @@ from ._config import (
 )
 from ._registry import LBFGS, LOSSES, OPTIMIZERS
 from ._schedules import Schedule
+from ._table import TableSpec
 from ._validation_score import check_scoring
 
 
@@ -138,10 +139,17 @@ class Plan:
         return resolve_batch_size(self.batch_size, n_samples)
 
 
-def make_plan(params: Mapping[str, Any], targets: Any, n_features: int, dtype: str) -> Plan:
+def make_plan(
+    params: Mapping[str, Any],
+    targets: Any,
+    n_features: int,
+    dtype: str,
+    table: TableSpec | None = None,
+) -> Plan:
     """The plan for ``params`` (``get_params(deep=False)``), a targets object of
     :mod:`skneural._targets` (the loss and the number of outputs) and data with
-    ``n_features`` columns in ``dtype``."""
+    ``n_features`` columns in ``dtype``, read through ``table``'s preprocessing if
+    any (adversarial training never moves its categorical columns' codes)."""
     sizes = resolve_hidden_layer_sizes(params["hidden_layer_sizes"])
     network = NetworkSpec(
         n_features=n_features,
@@ -155,8 +163,12 @@ def make_plan(params: Mapping[str, Any], targets: Any, n_features: int, dtype: s
         n_outputs=targets.n_outputs,
         out_activation=LOSSES[targets.loss].out_activation,
         dtype=dtype,
+        table=table,
     )
     eps = check_budget(params["adversarial_eps"], n_features, "adversarial_eps")
+    if table is not None and table.categorical:
+        eps = eps.copy()
+        eps[list(table.categorical)] = 0.0
     objective = Objective(
         loss=targets.loss,
         loss_options=targets.loss_options,

@@ -113,6 +113,10 @@ default='squared_error'
         adversarial_eps=0.0,
         adversarial_ratio=0.5,
         batch_norm_momentum=0.9,
+        categorical_features="from_dtype",
+        min_frequency=None,
+        input_scaling="auto",
+        numeric_embedding=None,
         scoring=None,
         huber_delta=1.0,
     ):
@@ -156,6 +160,10 @@ default='squared_error'
             adversarial_eps=adversarial_eps,
             adversarial_ratio=adversarial_ratio,
             batch_norm_momentum=batch_norm_momentum,
+            categorical_features=categorical_features,
+            min_frequency=min_frequency,
+            input_scaling=input_scaling,
+            numeric_embedding=numeric_embedding,
             scoring=scoring,
         )
         self.loss = loss

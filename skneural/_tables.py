@@ -1,5 +1,5 @@
-"""Tables for the command line: reading CSV and Parquet files, choosing the task, and
-the preprocessing Pipeline ``skneural fit`` puts in front of the network.
+"""Tables for the command line: reading CSV and Parquet files and choosing the task.
+The estimators take the table as it is (:mod:`skneural._table`).
 
 Nothing here imports TensorFlow, so the command line can read and check its data
 before paying for TensorFlow's start-up.
@@ -9,16 +9,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ._columns import holds_real_numbers
-
-#: Most values of one text column that get a one-hot column each; the rarer ones
-#: share the all-zero encoding (as unseen values do), so that an ID-like column cannot
-#: blow the encoded width up to one column per row.
-MAX_CATEGORIES = 100
 #: A numeric target with at most this many distinct whole values is taken for labels.
 MAX_AUTO_CLASSES = 20
 
@@ -129,43 +120,23 @@ def choose_task(y: pd.Series) -> tuple[str, str]:
     return "regression", f"{y.dtype} target with fractional values"
 
 
-def frequent_categories(column: pd.Series) -> tuple[list, int]:
-    """The values of a text column that get their own one-hot column (at most
-    :data:`MAX_CATEGORIES`, the most frequent, sorted), and how many values it has."""
-    counts = column.dropna().value_counts(sort=True)
-    kept = counts.index[:MAX_CATEGORIES].tolist()
-    return sorted(kept, key=lambda value: (type(value).__name__, value)), len(counts)
+#: What ``skneural fit`` sets unless a ``--param`` says otherwise: a table read from a
+#: file is scaled whatever its columns, as the tables with categorical columns or
+#: missing values are by default (the estimators leave numeric data unscaled, to stay
+#: scikit-learn's MLP).
+FIT_DEFAULTS = {"input_scaling": "standard"}
 
 
-def preprocessing(numeric: list, categorical: list, categories: list) -> ColumnTransformer:
-    """Standardise the ``numeric`` columns, one-hot encode the ``categorical`` ones
-    with the given ``categories`` (values not among them encode as all zeros)."""
-    steps = []
-    if numeric:
-        steps.append(("numeric", StandardScaler(), numeric))
-    if categorical:
-        encoder = OneHotEncoder(categories=categories, handle_unknown="ignore")
-        steps.append(("categorical", encoder, categorical))
-    # Dense output: its width is bounded by MAX_CATEGORIES per text column.
-    return ColumnTransformer(steps, sparse_threshold=0.0)
-
-
-def make_pipeline(X: pd.DataFrame, estimator) -> tuple[Pipeline, list[str]]:
-    """Preprocessing for ``X`` followed by ``estimator``, and a note for each text
-    column with more than :data:`MAX_CATEGORIES` values (whose rarer values are
-    grouped)."""
-    # Real numbers are standardised (the attacks move the same columns); the rest,
-    # bools included, are one-hot encoded.
-    numeric = [c for c in X.columns if holds_real_numbers(X[c])]
-    categorical = [c for c in X.columns if c not in numeric]
-    categories, notes = [], []
-    for column in categorical:
-        kept, total = frequent_categories(X[column])
-        categories.append(kept)
-        if total > MAX_CATEGORIES:
-            notes.append(
-                f"column {column!r} has {total} distinct values: its {MAX_CATEGORIES} most "
-                "frequent are one-hot encoded, the others share one all-zero encoding"
-            )
-    columns = preprocessing(numeric, categorical, categories)
-    return Pipeline([("columns", columns), ("model", estimator)]), notes
+def column_notes(table, names) -> list[str]:
+    """One line per categorical column of a fitted ``table``
+    (:class:`skneural._table.TableSpec`, or None): its categories, and how the network
+    encodes them."""
+    if table is None:
+        return []
+    notes = []
+    for column, categories, dim in zip(
+        table.categorical, table.categories, table.embedding_dims, strict=True
+    ):
+        how = f"embedded in {dim} values" if dim else "one-hot"
+        notes.append(f"column {names[column]!r}: {len(categories)} categories, {how}")
+    return notes

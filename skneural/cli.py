@@ -6,9 +6,11 @@
     skneural predict MODEL DATA --out FILE
     skneural attack MODEL DATA --target COL --eps EPS [--norm {inf,1,2}]
 
-DATA is a CSV or Parquet file. ``fit`` standardises the numeric columns and one-hot
-encodes the others in a Pipeline (``_tables.py``), and saves the pipeline in a
-pickle-free file (``_pipeline_file.py``). Outputs are written in one step
+DATA is a CSV or Parquet file. ``fit`` trains the estimator on the table as it is:
+text columns are categories, missing values are filled, and numeric columns are
+scaled (``input_scaling='standard'`` unless a ``--param`` says otherwise), all inside
+the network (docs/tabular.md); it saves the estimator in a pickle-free file
+(``_pipeline_file.py``). Outputs are written in one step
 and never over one of the command's inputs. Every error prints one line and exits
 with status 2 (usage) or 1 (anything else).
 
@@ -102,31 +104,31 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from sklearn.model_selection import cross_val_score
 
     from ._classifier import MLPClassifierX
-    from ._pipeline_file import save_pipeline
+    from ._pipeline_file import save_fit
     from ._regressor import MLPRegressorX
-    from ._tables import make_pipeline
+    from ._tables import FIT_DEFAULTS, column_notes
 
     cls = MLPClassifierX if task == "classification" else MLPRegressorX
     unknown = sorted(set(params) - set(cls().get_params()))
     if unknown:
         raise CLIError(f"unknown parameter(s) for {cls.__name__}: {', '.join(unknown)}")
-    pipeline, notes = make_pipeline(X, cls(**params))
+    model = cls(**{**FIT_DEFAULTS, **params})
     print(f"{cls.__name__} on {len(X)} rows, {X.shape[1]} columns, target {args.target!r}")
-    for note in notes:
-        print(note)
     if args.cv:
-        scores = cross_val_score(pipeline, X, y, cv=args.cv, error_score="raise")
+        scores = cross_val_score(model, X, y, cv=args.cv, error_score="raise")
         metric = "accuracy" if task == "classification" else "R²"
         print(f"{args.cv}-fold CV {metric}: {scores.mean():.4f} ± {scores.std():.4f}")
-    pipeline.set_params(model__verbose=1).fit(X, y)
-    pipeline.named_steps["model"].set_params(verbose=params.get("verbose", 0))
-    save_pipeline(pipeline, X, args.target, args.out)
+    model.set_params(verbose=1).fit(X, y)
+    model.set_params(verbose=params.get("verbose", 0))
+    for note in column_notes(model._network.table, model.feature_names_in_):
+        print(note)
+    save_fit(model, X, args.target, args.out)
     print(f"saved {args.out}")
     return 0
 
 
-def _features(pipeline, frame, target: str):
-    expected = list(pipeline.named_steps["columns"].feature_names_in_)
+def _features(model, frame, target: str):
+    expected = list(model.feature_names_in_)
     missing = [c for c in expected if c not in frame.columns or c == target]
     if missing:
         raise CLIError(f"the data lacks the model's column(s): {', '.join(map(str, missing))}")
@@ -144,16 +146,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from sklearn.base import is_classifier
 
     from ._atomic import write_atomically
-    from ._pipeline_file import load_pipeline
+    from ._pipeline_file import load_fit
 
-    pipeline, target = load_pipeline(args.model)
-    X = _features(pipeline, frame, target)
-    predictions = pipeline.predict(X)
+    model, target = load_fit(args.model)
+    X = _features(model, frame, target)
+    predictions = model.predict(X)
     column = predictions if predictions.ndim == 1 else [list(row) for row in predictions]
     out = pd.DataFrame({"prediction": column}, index=X.index)
-    if is_classifier(pipeline.named_steps["model"]):
-        proba = pipeline.predict_proba(X)
-        for i, label in enumerate(pipeline.classes_):
+    if is_classifier(model):
+        proba = model.predict_proba(X)
+        for i, label in enumerate(model.classes_):
             out[f"proba_{label}"] = proba[:, i]
     write_atomically(args.out, lambda temporary: out.to_csv(temporary, index=False))
     print(f"wrote {len(out)} predictions to {args.out}")
@@ -169,14 +171,14 @@ def cmd_attack(args: argparse.Namespace) -> int:
     import numpy as np
     from sklearn.base import is_classifier
 
-    from ._pipeline_file import load_pipeline
+    from ._pipeline_file import load_fit
     from .adversarial import robustness_curve
 
-    pipeline, _ = load_pipeline(args.model)
-    X = _features(pipeline, X, args.target)
+    model, _ = load_fit(args.model)
+    X = _features(model, X, args.target)
     norm = np.inf if args.norm == "inf" else int(args.norm)
-    curve = robustness_curve(pipeline, X, y, sorted({0.0, *args.eps}), norm=norm)
-    metric = "accuracy" if is_classifier(pipeline.named_steps["model"]) else "R²"
+    curve = robustness_curve(model, X, y, sorted({0.0, *args.eps}), norm=norm)
+    metric = "accuracy" if is_classifier(model) else "R²"
     print(f"FGSM ({args.norm}-norm, in the data's own units) against {args.model}")
     print(f"{'eps':>10}  {metric}")
     for eps, score in zip(curve["eps"], curve["score"], strict=True):
@@ -207,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="smaller grid, fewer epochs")
     demo.set_defaults(run=cmd_demo)
 
-    fit = commands.add_parser("fit", help="fit a pipeline on a CSV or Parquet file")
+    fit = commands.add_parser("fit", help="fit an estimator on a CSV or Parquet file")
     fit.add_argument("data", help="CSV or Parquet file")
     fit.add_argument("--target", required=True, help="the column to predict")
     kind = fit.add_mutually_exclusive_group()

@@ -60,7 +60,10 @@ def _partial_fit_twice():
 
 CASES = {
     # -- X ---------------------------------------------------------------------------
-    "fit: NaN in X": (lambda: _clf().fit(_with(X, 0, 0, np.nan), Y_CLASS), "Input X contains NaN"),
+    "fit: an all-missing column": (
+        lambda: _clf().fit(FRAME.assign(p=np.nan), Y_CLASS),
+        "Column 'p' has no values in fit",
+    ),
     "fit: inf in X": (lambda: _clf().fit(_with(X, 1, 2, np.inf), Y_CLASS), "X contains infinity"),
     "predict: NaN in X": (lambda: FITTED_CLF.predict(_with(X, 0, 0, np.nan)), "contains NaN"),
     "predict_proba: inf in X": (
@@ -88,8 +91,12 @@ CASES = {
     "fit: 3-D X": (lambda: _reg().fit(X.reshape(40, 2, 2), Y_REG), "Found array with dim 3"),
     "fit: zero samples": (lambda: _reg().fit(X[:0], Y_REG[:0]), "0 sample\\(s\\)"),
     "predict: zero samples": (lambda: FITTED_CLF.predict(X[:0]), "0 sample\\(s\\)"),
-    "fit: object column of strings": (
-        lambda: _clf().fit(FRAME.assign(p=["x"] * 40), Y_CLASS),
+    "fit: object column of lists": (
+        lambda: _clf().fit(FRAME.assign(p=[["x"]] * 40), Y_CLASS),
+        "Column 'p' is categorical, so its values must be text, numbers or bools",
+    ),
+    "fit: strings in an array": (
+        lambda: _clf().fit(np.array([["x", 1.0]] * 40, dtype=object), Y_CLASS),
         "could not convert string to float",
     ),
     "fit: complex numbers": (
@@ -233,6 +240,10 @@ def test_bad_input_is_refused_with_a_clear_message(case):
 
 # Every constructor parameter given a wrong type and an out-of-range value.
 BAD_PARAMS = {
+    "categorical_features": ["dtype", 7],
+    "min_frequency": ["rare", 0],
+    "input_scaling": [1, "minmax"],
+    "numeric_embedding": [True, "fourier"],
     "hidden_layer_sizes": ["wide", -3],
     "activation": [1, "sigmoid"],
     "solver": [None, "newton"],

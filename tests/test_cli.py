@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from skneural._pipeline_file import load_pipeline
+from skneural._pipeline_file import load_fit
 from skneural.cli import main
 
 
@@ -49,9 +49,10 @@ def test_fit_predict_attack_round_trip(table, capsys):
     )  # fmt: skip
     assert status == 0
     assert "MLPClassifierX on 240 rows" in out and "2-fold CV accuracy:" in out
-    pipeline, target = load_pipeline(model)
+    pipeline, target = load_fit(model)
     assert target == "label"
-    assert pipeline[-1].get_params()["activation"] == "tanh"
+    assert pipeline.get_params()["activation"] == "tanh"
+    assert pipeline.get_params()["input_scaling"] == "standard"  # the command's default
     assert pipeline.score(frame.drop(columns=["label"]), frame["label"]) > 0.8
 
     predictions = folder / "predictions.csv"
@@ -77,8 +78,9 @@ def test_fit_infers_regression_and_drops_other_targets(table, capsys):
         capsys, "fit", data, "--target", "price", "--out", model, "--param", "max_iter=5",
     )  # fmt: skip
     assert status == 0 and "MLPRegressorX" in out
-    pipeline, _ = load_pipeline(model)
-    assert set(pipeline[0].feature_names_in_) == {"height", "weight", "city", "label"}
+    model, _ = load_fit(model)
+    assert set(model.feature_names_in_) == {"height", "weight", "city", "label"}
+    assert "city" in model.feature_names_in_[list(model._network.table.categorical)]
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from skneural import _pipeline_file
-from skneural._pipeline_file import load_pipeline
-from skneural._tables import MAX_CATEGORIES
+from skneural._pipeline_file import load_fit
+from skneural._table import embedding_dim
 from skneural.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_a_failed_prediction_write_keeps_the_previous_file(files, tmp_path, monk
 # -- no silent wrong answer ----------------------------------------------------------
 
 
-def test_an_id_column_is_grouped_to_a_bounded_width(tmp_path, capsys):
+def test_an_id_column_costs_an_embedding_not_a_column_per_value(tmp_path, capsys):
     rng = np.random.default_rng(1)
     n = 20_000
     frame = pd.DataFrame({"id": [f"user-{i:05d}" for i in rng.permutation(n)]})
@@ -157,10 +157,10 @@ def test_an_id_column_is_grouped_to_a_bounded_width(tmp_path, capsys):
     argv = ["fit", data, "--target", "y", "--param", "max_iter=1", "--param", "batch_size=2000"]
     status, out, _ = _run(capsys, *argv, "--out", model)
     assert status == 0
-    assert f"column 'id' has {n} distinct values: its {MAX_CATEGORIES} most frequent" in out
-    pipeline, _ = load_pipeline(model)
-    width = pipeline[0].transform(frame.drop(columns="y")).shape[1]
-    assert width == MAX_CATEGORIES + 1 == pipeline[-1].n_features_in_
+    dim = embedding_dim(n + 2)
+    assert f"column 'id': {n} categories, embedded in {dim} values" in out
+    estimator, _ = load_fit(model)
+    assert estimator.n_features_in_ == 2 and estimator.coefs_[0].shape[0] == 1 + dim
 
 
 def _parquet_bytes() -> bytes:
@@ -206,23 +206,16 @@ def _edit_spec(model: Path, target: Path, edit) -> Path:
 
 
 _EDITS = {
-    "negative scale": lambda s: s["numeric"].update(scale=[-1.0]),
-    "text mean": lambda s: s["numeric"].update(mean=["abc"]),
-    "columns not covered": lambda s: s.update(columns=["x", "kind", "other"]),
+    "columns not the network's": lambda s: s.update(columns=["kind", "x"]),
     "target a feature": lambda s: s.update(target="x"),
     "foreign format": lambda s: s.update(format="something-else"),
+    "the earlier format": lambda s: s.update(format="skneural-pipeline"),
+    "another version": lambda s: s.update(version=3),
     "unknown key": lambda s: s.update(code="import os"),
-    "categories not lists": lambda s: s["categorical"].update(categories="ab"),
-    "one category more": lambda s: s["categorical"]["categories"][0].append("c"),
+    "columns not a list": lambda s: s.update(columns="ab"),
     # Names equal as text but not as values: a raw KeyError before (issue 14).
-    "columns of another type": lambda s: (
-        s.update(columns=["x", 1]),
-        s["categorical"].update(columns=["1"]),
-    ),
-    "a NUL in a column": lambda s: (
-        s.update(columns=["x\0", "kind"]),
-        s["numeric"].update(columns=["x\0"]),
-    ),
+    "columns of another type": lambda s: s.update(columns=["x", 1]),
+    "a NUL in a column": lambda s: s.update(columns=["x\0", "kind"]),
 }
 
 

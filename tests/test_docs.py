@@ -200,7 +200,7 @@ def test_parameter_table_names_every_registered_value(parameter, names):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", ["quickstart.md", "scaling.md"])
+@pytest.mark.parametrize("page", ["quickstart.md", "scaling.md", "tabular.md"])
 def test_walk_through_runs(page, tmp_path, monkeypatch):
     blocks = _python_blocks(page)
     assert blocks, f"no python blocks in {page}"

@@ -47,7 +47,8 @@ def _attack(
         step = 2.5 * eps / n_iter  # Madry et al.'s choice
     else:
         step = check_budget(step_size, n_features, "step_size")
-    allowed = check_mask(mask, n_samples, n_features) & target.movable
+    # A missing value (NaN, which the network fills) stays missing.
+    allowed = check_mask(mask, n_samples, n_features) & target.movable & ~np.isnan(target.x)
     bounds = check_clip(clip, target)
     if y is not None and len(y) != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
@@ -64,16 +65,21 @@ def _attack(
             batch_rows = rows_of(X, rows)
             delta = np.zeros_like(x)
             if random_start:
-                delta = bounded(x + random_point(rng, x.shape, eps, norm, ok), bounds) - x
+                delta = _within(x, random_point(rng, x.shape, eps, norm, ok), bounds)
             for _ in range(n_iter):
                 gradient = target.gradient(x + delta, batch_rows, Y[rows])
                 gradient = np.where(ok, np.nan_to_num(gradient), 0.0)
                 delta = delta + sign * steepest_ascent(gradient, step, norm)
                 if iterative:
                     delta = project(delta, eps, norm)
-                delta = bounded(x + delta, bounds) - x
+                delta = _within(x, delta, bounds)
             x_adv[rows] = bounded(x + delta, bounds)
     return like(X, x0, x_adv, allowed)
+
+
+def _within(x: np.ndarray, delta: np.ndarray, bounds) -> np.ndarray:
+    """``delta`` cut to keep ``x + delta`` within ``bounds``; 0 where ``x`` is missing."""
+    return np.where(np.isnan(x), 0.0, bounded(x + delta, bounds) - x)
 
 
 def fgsm(

@@ -15,6 +15,7 @@ from .._classifier import MLPClassifierX
 from .._columns import holds_real_numbers, is_real_number
 from .._compat import validate_data
 from .._fitted import network_of
+from .._inputs import prediction_input
 from .._regressor import MLPRegressorX
 from ._differentiable import differentiable
 
@@ -52,9 +53,19 @@ class Target:
             self.movable = self.transform.movable & real
         else:
             # Read only: the attack writes its result to a copy.
-            self.x = validate_data(final, X, dtype=np.float64, reset=False)
+            table = self.network.table
+            if table is None:
+                self.x = validate_data(final, X, dtype=np.float64, reset=False)
+                self.movable = _network_input_columns(X)
+            else:
+                # The network's own input: numbers in their units, NaN where missing,
+                # categorical columns as codes, which never move.
+                self.x = prediction_input(final, X, table).astype(np.float64)
+                self.movable = np.zeros(self.x.shape[1], dtype=bool)
+                columns = _columns(X)
+                for j in table.numeric:
+                    self.movable[j] = holds_real_numbers(columns[j])
             self.transform = None
-            self.movable = _network_input_columns(X)
         self._network_gradient = None
 
     @property
@@ -202,8 +213,9 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
             if not allowed[:, j].any():
                 continue
             if pd.api.types.is_integer_dtype(dtype):
-                step = np.trunc(moved[:, j] - x0[:, j]).astype(np.int64)
-                values = X.iloc[:, j].to_numpy() + step
+                # A missing value (NaN in x0) does not move.
+                step = np.trunc(np.nan_to_num(moved[:, j] - x0[:, j])).astype(np.int64)
+                values = X.iloc[:, j] + step
             else:
                 values = moved[:, j]
             out.isetitem(j, pd.Series(values, index=X.index).astype(dtype))

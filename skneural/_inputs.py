@@ -1,0 +1,118 @@
+"""``X`` at the estimators' boundary: validated as scikit-learn validates it
+(``n_features_in_``, ``feature_names_in_`` and their errors), and a table's columns
+read into the network's input matrix.
+
+Numeric data goes through ``validate_data`` as it always has (missing values
+allowed where a network fills them; infinity refused). A table with categorical
+columns has its names and width checked by ``validate_data``, its columns read one
+by one (:mod:`skneural._table_columns`), and its categories replaced by the codes of
+the categories the fit learned (:class:`skneural._table.TableSpec`).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array, check_X_y
+
+from ._compat import validate_data
+from ._table import TableSpec, learn_table
+from ._table_columns import categorical_mask, column_name, read_table
+
+_SPARSE = ["csr", "csc"]
+
+
+def _mask_of(table: TableSpec, n_features: int) -> np.ndarray:
+    mask = np.zeros(n_features, dtype=bool)
+    mask[list(table.categorical)] = True
+    return mask
+
+
+def _refuse_sparse(X) -> None:
+    if sp.issparse(X):
+        raise TypeError(
+            "A sparse X cannot have categorical columns (categorical_features); pass a "
+            "DataFrame, or a dense array of objects."
+        )
+
+
+def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, numeric_targets: bool):
+    """``(X as the network's input, y, table spec, statistics)`` for a fit.
+
+    With ``learn`` (a new fit), the table's preprocessing is learned from ``X``
+    (``table`` is ignored; the spec is None for data that needs none); otherwise
+    ``X`` is read through ``table``, the fitted network's (None: numeric data, and no
+    missing values, as in its first fit)."""
+    params = estimator.get_params(deep=False)
+    check_y = {"multi_output": True, "y_numeric": numeric_targets, "estimator": estimator}
+    if learn:
+        categorical = categorical_mask(_shaped(X), params["categorical_features"])
+    elif table is not None and table.categorical:
+        categorical = _mask_of(table, table.n_features)
+    else:
+        categorical = np.zeros(0, dtype=bool)
+    if categorical.any():
+        _refuse_sparse(X)
+        validate_data(estimator, X, skip_check_array=True, reset=learn)
+        values, keys = read_table(X, categorical)
+        values, y = check_X_y(values, y, ensure_all_finite="allow-nan", dtype=np.float64, **check_y)
+    else:
+        values, y = validate_data(
+            estimator,
+            X,
+            y,
+            accept_sparse=_SPARSE,
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan" if learn or table is not None else True,
+            reset=learn,
+            **{k: v for k, v in check_y.items() if k != "estimator"},
+        )
+        values, keys = values.toarray() if sp.issparse(values) else values, {}
+    statistics = None
+    if learn:
+        names = [column_name(X, j) for j in range(values.shape[1])]
+        table, statistics = learn_table(values, keys, names, params)
+    return (table.encode(values, keys) if keys else values), y, table, statistics
+
+
+def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
+    """``X`` as the fitted network's input."""
+    if table is None or not table.categorical:
+        values = validate_data(
+            estimator,
+            X,
+            accept_sparse=_SPARSE,
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=True if table is None else "allow-nan",
+            reset=False,
+        )
+        return values.toarray() if sp.issparse(values) else values
+    _refuse_sparse(X)
+    validate_data(estimator, X, skip_check_array=True, reset=False)
+    values, keys = read_table(X, _mask_of(table, table.n_features))
+    values = check_array(
+        values, ensure_all_finite="allow-nan", dtype=np.float64, estimator=estimator
+    )
+    return table.encode(values, keys)
+
+
+def _shaped(X):
+    """``X`` with a shape to pick columns from (lists become object arrays)."""
+    if hasattr(X, "shape") and len(X.shape) == 2:
+        return X
+    array = np.asarray(X, dtype=object)
+    if array.ndim != 2:
+        # validate_data gives scikit-learn's own message for this.
+        return np.empty((0, 0))
+    return array
+
+
+def widened_range(bounds: "tuple[np.ndarray, np.ndarray] | None", X: np.ndarray):
+    """``bounds`` (per-column minimum and maximum, or None) widened to hold ``X``'s
+    values, missing ones (NaN) aside: the range ``clip='data'`` keeps attacks in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column in a batch
+        low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    if bounds is None:
+        return low, high
+    return np.fmin(low, bounds[0]), np.fmax(high, bounds[1])

@@ -1,0 +1,110 @@
+"""``numeric_embedding``: each numeric column, filled and scaled, as a vector of
+features instead of one number (Gorishniy et al., "On Embeddings for Numerical
+Features in Tabular Deep Learning", 2022), in TensorFlow and in numpy.
+
+- ``'periodic'``: ``[sin(2 pi c x), cos(2 pi c x)]`` for :data:`N_FREQUENCIES`
+  learned frequencies ``c`` per column (initialised from N(0, :data:`FREQUENCY_SCALE`)),
+  then a linear layer of its own per column to :data:`PERIODIC_WIDTH` values and a
+  ReLU (the paper's PLR; rtdl's defaults).
+- ``'piecewise_linear'``: :data:`N_BINS` bins between the column's quantiles in fit;
+  the value fills the bins below it (1 each), the one it falls in in proportion, and
+  leaves those above at 0 (values beyond the fit's range fill all or none).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+N_FREQUENCIES, FREQUENCY_SCALE, PERIODIC_WIDTH = 48, 0.01, 24
+N_BINS = 16
+KINDS = ("periodic", "piecewise_linear")
+
+
+def width(kind: str | None) -> int:
+    """Features per numeric column."""
+    return {None: 1, "periodic": PERIODIC_WIDTH, "piecewise_linear": N_BINS}[kind]
+
+
+def n_parameters(kind: str | None, n_columns: int) -> int:
+    """The embedding's weights for ``n_columns`` numeric columns."""
+    if kind == "periodic":
+        per_column = N_FREQUENCIES + (2 * N_FREQUENCIES + 1) * PERIODIC_WIDTH
+        return n_columns * per_column
+    return n_columns * (N_BINS + 1) if kind == "piecewise_linear" else 0
+
+
+def learn_edges(x: np.ndarray) -> np.ndarray:
+    """The bins' edges of each column of ``x`` (filled and scaled values): its
+    quantiles, :data:`N_BINS` + 1 of them."""
+    return np.quantile(x, np.linspace(0, 1, N_BINS + 1), axis=0).T
+
+
+def add_weights(layer: keras.layers.Layer, kind: str | None, n: int, seed: int | None):
+    """Create the embedding's weights on ``layer`` (its ``build``)."""
+    if kind == "periodic":
+        layer.frequencies = layer.add_weight(
+            shape=(n, N_FREQUENCIES),
+            name="frequencies",
+            initializer=keras.initializers.RandomNormal(stddev=FREQUENCY_SCALE, seed=seed),
+        )
+        bound = 1 / np.sqrt(2 * N_FREQUENCIES)  # PyTorch's Linear
+        layer.periodic_kernel = layer.add_weight(
+            shape=(n, 2 * N_FREQUENCIES, PERIODIC_WIDTH),
+            name="periodic_kernel",
+            initializer=keras.initializers.RandomUniform(
+                -bound, bound, seed=None if seed is None else seed + 1
+            ),
+        )
+        layer.periodic_bias = layer.add_weight(
+            shape=(n, PERIODIC_WIDTH), name="periodic_bias", initializer="zeros"
+        )
+    elif kind == "piecewise_linear":
+        layer.edges = layer.add_weight(
+            shape=(n, N_BINS + 1), name="edges", initializer="zeros", trainable=False
+        )
+
+
+def embed(layer: keras.layers.Layer, kind: str | None, x):
+    """The embedding of ``x`` (batch x numeric columns) in TensorFlow."""
+    if kind == "periodic":
+        angles = 2 * np.pi * x[:, :, None] * layer.frequencies[None]
+        waves = tf.concat([tf.sin(angles), tf.cos(angles)], axis=2)
+        out = tf.einsum("bnk,nkd->bnd", waves, layer.periodic_kernel) + layer.periodic_bias
+        return tf.reshape(tf.nn.relu(out), (-1, x.shape[1] * PERIODIC_WIDTH))
+    if kind == "piecewise_linear":
+        low, high = layer.edges[:, :-1], layer.edges[:, 1:]
+        gap = high - low
+        ramp = (x[:, :, None] - low) / tf.where(gap > 0, gap, tf.ones_like(gap))
+        step = tf.cast(x[:, :, None] >= low, x.dtype)
+        filled = tf.clip_by_value(tf.where(gap > 0, ramp, step), 0, 1)
+        return tf.reshape(filled, (-1, x.shape[1] * N_BINS))
+    return x
+
+
+_WEIGHTS = {
+    "periodic": ("frequencies", "periodic_kernel", "periodic_bias"),
+    "piecewise_linear": ("edges",),
+}
+
+
+def numpy_weights(layer: keras.layers.Layer, kind: str | None, dtype) -> dict:
+    """The embedding's weights as arrays of ``dtype``, for :func:`numpy_embed`."""
+    names = _WEIGHTS.get(kind, ())
+    return {name: getattr(layer, name).numpy().astype(dtype) for name in names}
+
+
+def numpy_embed(weights: dict, kind: str | None, x: np.ndarray) -> np.ndarray:
+    """:func:`embed` in numpy, from :func:`numpy_weights`."""
+    if kind == "periodic":
+        angles = 2 * np.pi * x[:, :, None] * weights["frequencies"][None]
+        waves = np.concatenate([np.sin(angles), np.cos(angles)], axis=2)
+        out = np.einsum("bnk,nkd->bnd", waves, weights["periodic_kernel"])
+        out += weights["periodic_bias"]
+        return np.maximum(out, 0).reshape(len(x), -1)
+    if kind == "piecewise_linear":
+        low, high = weights["edges"][:, :-1], weights["edges"][:, 1:]
+        gap = high - low
+        ramp = (x[:, :, None] - low) / np.where(gap > 0, gap, 1)
+        step = (x[:, :, None] >= low).astype(x.dtype)
+        return np.clip(np.where(gap > 0, ramp, step), 0, 1).reshape(len(x), -1)
+    return x
