@@ -11,7 +11,8 @@ takes the data set's raw DataFrame (string, category, numeric columns, missing v
 - **skneural (pipeline)**: the same Pipeline in front of skneural's estimator with its
   defaults and ``early_stopping=True``.
 - **skneural (raw)**: skneural's estimator given the raw DataFrame; with
-  ``skneural.presets`` when that module exists, its defaults otherwise.
+  ``skneural.presets`` when that module exists, otherwise its defaults and
+  ``early_stopping=True``.
 - **HistGradientBoosting**: scikit-learn's gradient-boosted trees with native
   categorical support (``categorical_features="from_dtype"``; text columns are given
   the pandas ``category`` dtype first, which is all the estimator asks for).
@@ -132,7 +133,8 @@ def skneural_raw(task: str, columns: Columns, seed: int):
     else:
         params = presets.TABULAR_CLASSIFIER if task == CLASSIFICATION else presets.TABULAR_REGRESSOR
     cls = MLPClassifierX if task == CLASSIFICATION else MLPRegressorX
-    return cls(**{**params, "random_state": seed})
+    # Without presets: the defaults with early stopping, as the Pipeline peers.
+    return cls(**{"early_stopping": True, **params, "random_state": seed})
 
 
 def hist_gradient_boosting(task: str, columns: Columns, seed: int):
