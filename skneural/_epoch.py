@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._network import dense_layers, hidden_activations, logits_model
+from ._network import dense_layers
 from ._plan import Objective
 from ._registry import LOSSES
+from ._updates import direct_update
 
 
 @dataclasses.dataclass
@@ -90,10 +91,15 @@ class EpochRunner:
         self.model = model
         self._diagnostics = diagnostics
         self._adversarial = objective.adversarial_eps is not None
-        self._logits = logits_model(model)
-        self._training_outputs = keras.Model(
-            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
-        )
+        # The layers from the first hidden one to the logits, applied one by one.
+        self._layers = [
+            layer
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer) and layer.name != "output_activation"
+        ]
+        self._hidden_units = [
+            layer.units for layer in dense_layers(model) if layer.name.startswith("hidden_")
+        ]
         self._per_sample = functools.partial(
             LOSSES[objective.loss].per_sample, **dict(objective.loss_options)
         )
@@ -106,6 +112,8 @@ class EpochRunner:
         # replicas; otherwise on the default strategy's one replica.
         self._strategy = tf.distribute.get_strategy()
         self._distributed = tf.distribute.has_strategy()
+        update = None if self._distributed else direct_update(model.optimizer)
+        self._update = update or model.optimizer.apply
         self._dtype = dtype = model.inputs[0].dtype
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
@@ -204,7 +212,7 @@ class EpochRunner:
             tf.constant(0.0, X.dtype),
             tf.constant(0.0, X.dtype),
             tf.zeros([len(self._kernels)], X.dtype),
-            [tf.zeros([h.shape[-1]], X.dtype) for h in self._training_outputs.outputs[1:]],
+            [tf.zeros([units], X.dtype) for units in self._hidden_units],
         )
         steps, total, first_loss, norms, activity = tf.while_loop(
             lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
@@ -214,7 +222,7 @@ class EpochRunner:
         # The epoch's loss was taken before each step; the last step's result is
         # checked too, on the first batch: finite weights can still overflow outputs.
         first = order[: tf.minimum(batch_size, n)]
-        after = self._per_sample(tf.gather(Y, first), self._logits(tf.gather(X, first)))
+        after = self._per_sample(tf.gather(Y, first), self._forward(tf.gather(X, first))[0])
         finite = tf.reduce_all(
             [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
             + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
@@ -255,7 +263,7 @@ class EpochRunner:
             x = self._adversarial_batch(x, y, attacked)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            logits, *hidden = tf.nest.flatten(self._training_outputs(x, training=True))
+            logits, hidden = self._forward(x, training=True)
             weighted = tf.reduce_sum(w * self._per_sample(y, logits))
             weighted += self._penalty() / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
@@ -264,7 +272,7 @@ class EpochRunner:
         if replicas > 1:
             batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
             update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
-        self.model.optimizer.apply(update, variables)
+        self._update(update, variables)
         if not self._diagnostics:
             return batch_loss, tf.zeros([len(self._kernels)], x.dtype), []
         # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
@@ -273,6 +281,30 @@ class EpochRunner:
         if replicas > 1:
             seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
         return batch_loss, squared, seen
+
+    def _forward(self, x, training=False):
+        """The logits and the hidden activations (input side first) of ``x``.
+
+        Each layer is applied through its own ``call``: the ops ``model(x)`` runs, in
+        the same order, without Keras's per-layer bookkeeping around them, which made
+        a third of an epoch's trace. The walk follows ``build_network``'s names: a
+        residual block adds the input of its Dense layer to its output.
+        """
+        hidden, block_input = [], x
+        for layer in self._layers:
+            name = layer.name
+            if name.startswith("hidden_"):
+                block_input = x
+                x = layer.call(x)
+            elif name.startswith("residual_"):
+                x = layer.call([block_input, x])
+            elif name.startswith(("dropout_", "batch_norm_")):
+                x = layer.call(x, training=training)
+            else:  # activation_i, output
+                x = layer.call(x)
+            if name.startswith("activation_"):
+                hidden.append(x)
+        return x, hidden
 
     def _n_attacked(self, size):
         """How many rows of a batch of ``size`` the adversarial share replaces."""
@@ -289,15 +321,15 @@ class EpochRunner:
         """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
         with tf.GradientTape() as tape:
             tape.watch(X)
-            loss = tf.reduce_sum(self._per_sample(Y, self._logits(X, training=False)))
+            loss = tf.reduce_sum(self._per_sample(Y, self._forward(X)[0]))
         return tape.gradient(loss, X)
 
     def _run_evaluate(self, X, Y, W):
-        logits = self._logits(X, training=False)
+        logits = self._forward(X)[0]
         loss = tf.math.divide_no_nan(
             tf.reduce_sum(W * self._per_sample(Y, logits)), tf.reduce_sum(W)
         )
-        return loss, self.model.get_layer("output_activation")(logits)
+        return loss, self.model.get_layer("output_activation").call(logits)
 
     def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""
