@@ -179,7 +179,7 @@ class EpochRunner:
             tf.constant(0.0, X.dtype),
             tf.constant(0.0, X.dtype),
             tf.zeros([len(minibatch.kernels)], X.dtype),
-            [tf.zeros([h.shape[-1]], X.dtype) for h in minibatch.training_outputs.outputs[1:]],
+            [tf.zeros([units], X.dtype) for units in minibatch.hidden_units],
         )
         steps, total, first_loss, norms, activity = tf.while_loop(
             lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
@@ -189,7 +189,7 @@ class EpochRunner:
         # The epoch's loss was taken before each step; the last step's result is
         # checked too, on the first batch: finite weights can still overflow outputs.
         first = order[: tf.minimum(batch_size, n)]
-        after = minibatch.per_sample(tf.gather(Y, first), minibatch.logits(tf.gather(X, first)))
+        after = minibatch.per_sample(tf.gather(Y, first), minibatch.forward(tf.gather(X, first))[0])
         finite = tf.reduce_all(
             [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
             + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
@@ -205,11 +205,11 @@ class EpochRunner:
         )
 
     def _run_evaluate(self, X, Y, W):
-        logits = self._step.logits(X, training=False)
+        logits = self._step.forward(X)[0]
         loss = tf.math.divide_no_nan(
             tf.reduce_sum(W * self._step.per_sample(Y, logits)), tf.reduce_sum(W)
         )
-        return loss, self.model.get_layer("output_activation")(logits)
+        return loss, self.model.get_layer("output_activation").call(logits)
 
     def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""

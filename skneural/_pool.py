@@ -92,7 +92,9 @@ class RunnerPool:
     def _new_runner(
         spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective
     ) -> EpochRunner:
-        # The workspace's own initial weights are overwritten before every use.
+        # The workspace's own initial weights are overwritten before every use, so it
+        # draws none (zeros: ~2.5 ms less per new shape than glorot's draws).
+        spec = dataclasses.replace(spec, kernel_initializer="zeros")
         workspace = build_network(spec, np.random.default_rng(0))
         workspace.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
         return EpochRunner(workspace, objective)

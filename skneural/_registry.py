@@ -208,7 +208,10 @@ OPTIMIZERS: dict[str, Optimizer] = {
 
 
 def _log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    return tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    # The op that tf.nn.softmax_cross_entropy_with_logits runs on 2-D logits, without
+    # the reshapes and checks it wraps around it for other ranks: the same values, and
+    # the dearest call of an epoch's trace.
+    return tf.raw_ops.SoftmaxCrossEntropyWithLogits(features=logits, labels=y)[0]
 
 
 def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:

@@ -11,9 +11,10 @@ activity). :class:`skneural._epoch.EpochRunner` loops over it inside one graph.
 import keras
 import tensorflow as tf
 
-from ._network import dense_layers, hidden_activations, logits_model
+from ._network import dense_layers
 from ._objective import penalty, per_sample_loss
 from ._plan import Objective
+from ._updates import direct_update
 
 
 class MinibatchStep:
@@ -30,10 +31,18 @@ class MinibatchStep:
         self.model = model
         self.diagnostics = diagnostics
         self.adversarial = objective.adversarial_eps is not None
-        self.logits = logits_model(model)
-        self.training_outputs = keras.Model(
-            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
-        )
+        # The layers from the first hidden one to the logits, applied one by one.
+        self._layers = [
+            layer
+            for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer) and layer.name != "output_activation"
+        ]
+        self.hidden_units = [
+            layer.units for layer in dense_layers(model) if layer.name.startswith("hidden_")
+        ]
+        # Under a strategy, Keras's apply does the cross-replica part of the update.
+        update = None if tf.distribute.has_strategy() else direct_update(model.optimizer)
+        self._update = update or model.optimizer.apply
         self.per_sample = per_sample_loss(objective)
         self.kernels = [layer.kernel for layer in dense_layers(model)]
         kernel_ids = {id(k) for k in self.kernels}
@@ -84,7 +93,7 @@ class MinibatchStep:
             x = self._adversarial_batch(x, y, attacked)
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            logits, *hidden = tf.nest.flatten(self.training_outputs(x, training=True))
+            logits, hidden = self.forward(x, training=True)
             weighted = tf.reduce_sum(w * self.per_sample(y, logits))
             weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
@@ -93,7 +102,7 @@ class MinibatchStep:
         if replicas > 1:
             batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
             update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
-        self.model.optimizer.apply(update, variables)
+        self._update(update, variables)
         if not self.diagnostics:
             return batch_loss, tf.zeros([len(self.kernels)], x.dtype), []
         # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
@@ -102,6 +111,30 @@ class MinibatchStep:
         if replicas > 1:
             seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
         return batch_loss, squared, seen
+
+    def forward(self, x, training=False):
+        """The logits and the hidden activations (input side first) of ``x``.
+
+        Each layer is applied through its own ``call``: the ops ``model(x)`` runs, in
+        the same order, without Keras's per-layer bookkeeping around them, which made
+        a third of an epoch's trace. The walk follows ``build_network``'s names: a
+        residual block adds the input of its Dense layer to its output.
+        """
+        hidden, block_input = [], x
+        for layer in self._layers:
+            name = layer.name
+            if name.startswith("hidden_"):
+                block_input = x
+                x = layer.call(x)
+            elif name.startswith("residual_"):
+                x = layer.call([block_input, x])
+            elif name.startswith(("dropout_", "batch_norm_")):
+                x = layer.call(x, training=training)
+            else:  # activation_i, output
+                x = layer.call(x)
+            if name.startswith("activation_"):
+                hidden.append(x)
+        return x, hidden
 
     def _adversarial_batch(self, x, y, k):
         """The batch with its first ``k`` rows (batches are shuffled) replaced by
@@ -114,7 +147,7 @@ class MinibatchStep:
         """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
         with tf.GradientTape() as tape:
             tape.watch(X)
-            loss = tf.reduce_sum(self.per_sample(Y, self.logits(X, training=False)))
+            loss = tf.reduce_sum(self.per_sample(Y, self.forward(X)[0]))
         return tape.gradient(loss, X)
 
 
