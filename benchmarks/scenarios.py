@@ -246,9 +246,9 @@ def scenario_f(cfg: W.Config, peers=None) -> dict:
 
 class DiagnosticsCost:
     """Epoch times of skneural's compiled epoch with and without its diagnostics, on
-    one data set: two runners (``EpochRunner``) built the way ``RunnerPool._new_runner``
-    builds a workspace, from the same initial weights, trained on the same orders (the
-    diagnostics change no weight, so both follow the same trajectory).
+    one data set: two runners (``EpochRunner``) on Keras workspaces built the way
+    ``skneural._pool`` builds one, from the same initial weights, trained on the same
+    orders (the diagnostics change no weight, so both follow the same trajectory).
 
     ``diagnostics=False`` drops only the per-step gradient norms and unit activity;
     the per-epoch backup of every variable and the finiteness check run in both, so
@@ -266,6 +266,7 @@ class DiagnosticsCost:
 
         from skneural._epoch import EpochRunner, TrainData
         from skneural._network import build_network
+        from skneural._workspace import KerasWorkspace
 
         # A fit on a few rows gives the estimator's network spec, objective and
         # optimizer, and leaves a traced workspace of this shape in the pool for the
@@ -284,11 +285,11 @@ class DiagnosticsCost:
         for diagnostics in (True, False):
             model = build_network(plan.network, np.random.default_rng(SEED))
             model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
-            runner = EpochRunner(model, objective, diagnostics=diagnostics)
+            runner = EpochRunner(KerasWorkspace(model), objective, diagnostics=diagnostics)
             runner.configure(objective)
             self.runners[diagnostics] = runner
 
-        model = self.runners[True].model
+        model = self.runners[True].workspace.model
         state = [*model.variables, *model.optimizer.variables]
         backup = [tf.Variable(v.value, trainable=False) for v in state]
 

@@ -5,54 +5,42 @@ with its numbers as variables (``alpha``, ``l1``, the adversarial budget and sha
 so that a grid over them reuses one compiled graph), the adversarial examples made
 before the step, the split of the batch and the all-reduce of the gradients under a
 ``tf.distribute`` strategy, and the diagnostics (gradient norms, hidden units'
-activity). :class:`skneural._epoch.EpochRunner` loops over it inside one graph.
+activity). The network and its update are the workspace's
+(:mod:`skneural._workspace`, :mod:`skneural._shapeless`).
+:class:`skneural._epoch.EpochRunner` loops over the step inside one graph.
 """
 
-import keras
 import tensorflow as tf
 
-from ._network import dense_layers
 from ._objective import penalty, per_sample_loss
 from ._plan import Objective
-from ._updates import direct_update
 
 
 class MinibatchStep:
-    """The step of one workspace model, and the loss and input gradient it is built on.
+    """The step of one workspace, and the loss and input gradient it is built on.
 
     Parameters
     ----------
-    model, objective, diagnostics
+    workspace, objective, diagnostics
         Those of the :class:`skneural._epoch.EpochRunner` that loops over the step;
         the objective's numbers are set by :meth:`configure`.
     """
 
-    def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool):
-        self.model = model
+    def __init__(self, workspace, objective: Objective, diagnostics: bool):
+        self.workspace = workspace
         self.diagnostics = diagnostics
         self.adversarial = objective.adversarial_eps is not None
-        # The layers from the first hidden one to the logits, applied one by one.
-        self._layers = [
-            layer
-            for layer in model.layers
-            if not isinstance(layer, keras.layers.InputLayer) and layer.name != "output_activation"
-        ]
-        self.hidden_units = [
-            layer.units for layer in dense_layers(model) if layer.name.startswith("hidden_")
-        ]
-        # Under a strategy, Keras's apply does the cross-replica part of the update.
-        update = None if tf.distribute.has_strategy() else direct_update(model.optimizer)
-        self._update = update or model.optimizer.apply
         self.per_sample = per_sample_loss(objective)
-        self.kernels = [layer.kernel for layer in dense_layers(model)]
+        self.kernels = workspace.kernels
         kernel_ids = {id(k) for k in self.kernels}
         self._kernel_index = [
-            i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
+            i for i, v in enumerate(workspace.trainable_variables) if id(v) in kernel_ids
         ]
-        dtype = model.inputs[0].dtype
+        dtype, width = workspace.dtype, workspace.n_features
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
-        self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
+        # One budget per feature; a width-free workspace takes any number of features.
+        self._eps = tf.Variable(tf.zeros([width or 0], dtype), shape=[width], trainable=False)
         self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
 
     def configure(self, objective: Objective) -> None:
@@ -91,9 +79,9 @@ class MinibatchStep:
             attacked = tf.clip_by_value(attacked - first, 0, stop - first)
         if self.adversarial:
             x = self._adversarial_batch(x, y, attacked)
-        variables = self.model.trainable_variables
+        variables = self.workspace.trainable_variables
         with tf.GradientTape() as tape:
-            logits, hidden = self.forward(x, training=True)
+            logits, hidden = self.workspace.forward(x, training=True)
             weighted = tf.reduce_sum(w * self.per_sample(y, logits))
             weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
@@ -101,8 +89,8 @@ class MinibatchStep:
         update = grads
         if replicas > 1:
             batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
-            update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
-        self._update(update, variables)
+            update = [g / replicas for g in self.workspace.clip(grads)]
+        self.workspace.apply(update, variables)
         if not self.diagnostics:
             return batch_loss, tf.zeros([len(self.kernels)], x.dtype), []
         # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
@@ -111,30 +99,6 @@ class MinibatchStep:
         if replicas > 1:
             seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
         return batch_loss, squared, seen
-
-    def forward(self, x, training=False):
-        """The logits and the hidden activations (input side first) of ``x``.
-
-        Each layer is applied through its own ``call``: the ops ``model(x)`` runs, in
-        the same order, without Keras's per-layer bookkeeping around them, which made
-        a third of an epoch's trace. The walk follows ``build_network``'s names: a
-        residual block adds the input of its Dense layer to its output.
-        """
-        hidden, block_input = [], x
-        for layer in self._layers:
-            name = layer.name
-            if name.startswith("hidden_"):
-                block_input = x
-                x = layer.call(x)
-            elif name.startswith("residual_"):
-                x = layer.call([block_input, x])
-            elif name.startswith(("dropout_", "batch_norm_")):
-                x = layer.call(x, training=training)
-            else:  # activation_i, output
-                x = layer.call(x)
-            if name.startswith("activation_"):
-                hidden.append(x)
-        return x, hidden
 
     def _adversarial_batch(self, x, y, k):
         """The batch with its first ``k`` rows (batches are shuffled) replaced by
@@ -147,16 +111,6 @@ class MinibatchStep:
         """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
         with tf.GradientTape() as tape:
             tape.watch(X)
-            loss = tf.reduce_sum(self.per_sample(Y, self.forward(X)[0]))
+            loss = tf.reduce_sum(self.per_sample(Y, self.workspace.forward(X)[0]))
         return tape.gradient(loss, X)
 
-
-def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
-    """``grads`` clipped by the optimizer's own rule (Keras's order of precedence)."""
-    if optimizer.clipnorm:
-        return [tf.clip_by_norm(g, optimizer.clipnorm) for g in grads]
-    if optimizer.global_clipnorm:
-        return tf.clip_by_global_norm(grads, optimizer.global_clipnorm)[0]
-    if optimizer.clipvalue:
-        return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
-    return grads

@@ -41,8 +41,20 @@ def _train(make_optimizer, dtype, direct):
         lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
         lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.5),
         lambda: keras.optimizers.SGD(learning_rate=0.1),
+        lambda: keras.optimizers.Adam(learning_rate=3e-3, weight_decay=0.01),
+        lambda: keras.optimizers.AdamW(learning_rate=3e-3),
+        lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.05),
     ],
-    ids=["adam", "adam-settings", "sgd-nesterov", "sgd-momentum", "sgd-plain"],
+    ids=[
+        "adam",
+        "adam-settings",
+        "sgd-nesterov",
+        "sgd-momentum",
+        "sgd-plain",
+        "adam-weight-decay",
+        "adamw",
+        "sgd-weight-decay",
+    ],
 )
 def test_direct_update_equals_optimizer_apply_bitwise(make_optimizer, dtype):
     expected = _train(make_optimizer, dtype, direct=False)
@@ -55,15 +67,13 @@ def test_direct_update_equals_optimizer_apply_bitwise(make_optimizer, dtype):
 @pytest.mark.parametrize(
     "optimizer",
     [
-        keras.optimizers.Adam(weight_decay=0.01),
         keras.optimizers.Adam(clipnorm=1.0),
         keras.optimizers.Adam(amsgrad=True),
         keras.optimizers.SGD(clipvalue=0.5),
         keras.optimizers.SGD(global_clipnorm=1.0),
         keras.optimizers.RMSprop(),
-        keras.optimizers.AdamW(),
     ],
-    ids=["weight-decay", "clipnorm", "amsgrad", "clipvalue", "global-clipnorm", "rmsprop", "adamw"],
+    ids=["clipnorm", "amsgrad", "clipvalue", "global-clipnorm", "rmsprop"],
 )
 def test_other_optimizers_and_options_keep_keras_apply(optimizer):
     assert direct_update(optimizer) is None
