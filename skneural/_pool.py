@@ -69,7 +69,7 @@ class RunnerPool:
         # A workspace made inside a tf.distribute scope has its variables on that
         # strategy's devices and its graph runs the strategy's replicas.
         strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
-        shapeless = shapeless_key(spec, model, strategy) if self.shapeless else None
+        shapeless = shapeless_key(spec, model, objective, strategy) if self.shapeless else None
         if shapeless is not None:
             key = ("shapeless", len(spec.hidden_layer_sizes), shapeless, objective.graph_key)
         else:
@@ -123,7 +123,8 @@ def _new_runner(
     spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective, shapeless: bool
 ) -> EpochRunner:
     if shapeless:
-        return EpochRunner(ShapelessWorkspace(spec, update_rule(optimizer)), objective)
+        workspace = ShapelessWorkspace(spec, objective, update_rule(optimizer))
+        return EpochRunner(workspace, objective)
     # The workspace's own initial weights are overwritten before every use, so it
     # draws none (zeros: ~2.5 ms less per new shape than glorot's draws).
     spec = dataclasses.replace(spec, kernel_initializer="zeros")

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from ._config import NetworkSpec
 from ._network import dense_layers
+from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._updates import UpdateRule, update_rule
 
@@ -34,12 +35,20 @@ _LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
 
 #: Hidden activations one graph picks from by a graph input (scikit-learn's four);
 #: an empty tuple compiles a graph per activation.
-SWITCHED = ()
+SWITCHED = ("identity", "logistic", "tanh", "relu")
 
 
-def shapeless_key(spec: NetworkSpec, model: keras.Model, strategy) -> tuple | None:
-    """What fixes the width-free graph that trains ``model`` (built from ``spec``),
-    or None where this workspace does not serve the fit."""
+def shapeless_key(
+    spec: NetworkSpec, model: keras.Model, objective: Objective, strategy
+) -> tuple | None:
+    """What fixes the width-free graph that trains ``model`` (built from ``spec``)
+    for ``objective``, or None where this workspace does not serve the fit.
+
+    The activation is a graph input when it is one of :data:`SWITCHED` and the
+    objective has no L1 term: with one, grappler sums a kernel's three gradient
+    terms in another order around the switch than without it (the last bits of
+    float32 weights), so such fits get a graph of their activation alone.
+    """
     if strategy is not None or spec.batch_normalization:
         return None
     rule = update_rule(model.optimizer)
@@ -47,12 +56,16 @@ def shapeless_key(spec: NetworkSpec, model: keras.Model, strategy) -> tuple | No
         return None
     return (
         spec.dtype,
-        "switched" if spec.activation in SWITCHED else spec.activation,
+        "switched" if _switched(spec, objective) else spec.activation,
         spec.dropout,
         _residual_blocks(spec),
         spec.out_activation,
         rule.structure,
     )
+
+
+def _switched(spec: NetworkSpec, objective: Objective) -> bool:
+    return spec.activation in SWITCHED and objective.l1 == 0
 
 
 def _residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:
@@ -83,14 +96,14 @@ class ShapelessWorkspace:
 
     Parameters
     ----------
-    spec : NetworkSpec
-        A network this workspace serves (only what :func:`shapeless_key` names is
-        read from it).
+    spec, objective : NetworkSpec, Objective
+        A fit this workspace serves (only what :func:`shapeless_key` names is read
+        from them).
     rule : UpdateRule
         The optimizer's written-out step; its numbers are variables, loaded per fit.
     """
 
-    def __init__(self, spec: NetworkSpec, rule: UpdateRule):
+    def __init__(self, spec: NetworkSpec, objective: Objective, rule: UpdateRule):
         self.dtype = dtype = tf.as_dtype(spec.dtype)
         self.n_features = self.n_outputs = None
         depth = len(spec.hidden_layer_sizes)
@@ -115,10 +128,9 @@ class ShapelessWorkspace:
         self._residual = _residual_blocks(spec)
         self._product = _einsum_product if spec.dtype == "float64" else keras.ops.matmul
         self._activations = [_keras_activation(a) for a in SWITCHED]
-        self._switched = spec.activation in SWITCHED
+        self._switched = _switched(spec, objective)
         if self._switched:
             self._activation_index = tf.Variable(0, dtype=tf.int32, trainable=False)
-            self._activation = self._switched_activation
         else:
             self._activation = _keras_activation(spec.activation)
         self._output = keras.activations.get(OUTPUT_ACTIVATIONS[spec.out_activation].keras_name)
@@ -141,7 +153,7 @@ class ShapelessWorkspace:
         hidden = []
         for i, rate in enumerate(self._rates):
             block_input = x
-            x = self._activation(self._dense(x, i))
+            x = self._hidden_layer(x, i)
             hidden.append(x)
             if training and rate:
                 x = keras.random.dropout(x, rate, seed=self._seeds[i])
@@ -149,8 +161,16 @@ class ShapelessWorkspace:
                 x = keras.ops.add(block_input, x)
         return self._dense(x, len(self._rates)), hidden
 
-    def _switched_activation(self, x):
-        branches = [functools.partial(activation, x) for activation in self._activations]
+    def _hidden_layer(self, x, i):
+        if not self._switched:
+            return self._activation(self._dense(x, i))
+        # Each branch holds the whole layer, so that grappler fuses its product, bias
+        # and activation as in a graph of that activation alone (oneDNN's fused tanh
+        # and sigmoid round differently from the separate ops).
+        branches = [
+            functools.partial(lambda f: f(self._dense(x, i)), activation)
+            for activation in self._activations
+        ]
         return tf.switch_case(self._activation_index.value(), branches)
 
     def _dense(self, x, i):

@@ -66,6 +66,24 @@ def test_a_shared_graph_gives_the_result_of_a_fresh_one(data, monkeypatch, confi
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["logistic", "tanh", "identity"])
+def test_a_switched_activation_gives_the_result_of_its_own_graph(
+    data, monkeypatch, activation, dtype
+):
+    data = (data[0].astype(dtype), data[1])
+    params = dict(hidden_layer_sizes=(12, 6), activation=activation, dropout=0.1)
+    monkeypatch.setattr("skneural._shapeless.SWITCHED", ())
+    pool = _use_pool(monkeypatch)
+    alone = _fit(data, **params)
+    assert "switched" not in str(next(iter(pool._idle)))
+    monkeypatch.undo()
+    pool = _use_pool(monkeypatch)
+    _fit(data, **dict(params, activation="relu", hidden_layer_sizes=(7, 3)))
+    _assert_same_fit(_fit(data, **params), alone)
+    assert len(pool._idle) == 1  # relu's graph served the other activation
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
 def test_the_shared_graph_trains_as_a_keras_workspace_does(data, monkeypatch, config, dtype):
     data = (data[0].astype(dtype), data[1])
