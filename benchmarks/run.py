@@ -194,8 +194,8 @@ SCENARIOS = {
             "configurations on (a)'s recipe at {arch_rows:,} x {arch_features}, 5 classes, "
             "`cv=3`, {arch_epochs} epochs (36 fits). Otherwise the peers' shared settings "
             "(batches of 256, lr 1e-3, alpha 0, fixed epochs). skneural's pooled "
-            "workspaces are dropped between the parts, so every configuration of every "
-            "part compiles anew. {repeats} process(es) per peer.",
+            "workspaces are dropped between the parts, so every part starts with no "
+            "compiled graph, as a fresh process does. {repeats} process(es) per peer.",
             (Column("cold_cv_s", "cold (c) (s)", ".2f"),
              Column("cold_accuracy", "cold (c) accuracy", ".3f"),
              Column("digits_grid_s", "digits grid (s)", ".2f"),

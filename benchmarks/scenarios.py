@@ -692,8 +692,8 @@ def arch_search(peer: P.Peer, grid: dict, X, y, epochs: int) -> dict[str, float]
 
 def forget_compiled(peer: P.Peer) -> None:
     """Drop skneural's pooled workspaces, so that the next part of (j) compiles every
-    shape as a fresh process would (a workspace's graph is its own; nothing else of a
-    trace is kept)."""
+    graph as a fresh process would (a workspace's graphs are its own; nothing else of
+    a trace is kept)."""
     if peer is P.SKNEURAL:
         from skneural._pool import POOL
 

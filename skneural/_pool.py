@@ -62,14 +62,22 @@ class RunnerPool:
 
     @contextmanager
     def borrow(
-        self, spec: NetworkSpec, model: keras.Model, objective: Objective, write_back: bool = True
+        self,
+        spec: NetworkSpec,
+        model: keras.Model,
+        objective: Objective,
+        write_back: bool = True,
+        n_rows: int = 0,
     ) -> Iterator[EpochRunner]:
         """A runner loaded with ``model``'s state; with ``write_back``, the trained state
-        is copied back to ``model`` when the block exits, also by an exception."""
+        is copied back to ``model`` when the block exits, also by an exception.
+        ``n_rows`` is the number of rows each epoch trains on (0: none)."""
         # A workspace made inside a tf.distribute scope has its variables on that
         # strategy's devices and its graph runs the strategy's replicas.
         strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
-        shapeless = shapeless_key(spec, model, objective, strategy) if self.shapeless else None
+        shapeless = None
+        if self.shapeless:
+            shapeless = shapeless_key(spec, model, objective, strategy, n_rows)
         if shapeless is not None:
             key = ("shapeless", len(spec.hidden_layer_sizes), shapeless, objective.graph_key)
         else:
@@ -81,7 +89,7 @@ class RunnerPool:
             )
         runner = self._take(key)
         if runner is None:
-            runner = _new_runner(spec, model.optimizer, objective, shapeless is not None)
+            runner = _new_runner(spec, model.optimizer, objective, shapeless)
         runner.workspace.load(model)
         runner.configure(objective)
         try:
@@ -120,10 +128,13 @@ class RunnerPool:
 
 
 def _new_runner(
-    spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective, shapeless: bool
+    spec: NetworkSpec,
+    optimizer: keras.optimizers.Optimizer,
+    objective: Objective,
+    shapeless: tuple | None,
 ) -> EpochRunner:
-    if shapeless:
-        workspace = ShapelessWorkspace(spec, objective, update_rule(optimizer))
+    if shapeless is not None:
+        workspace = ShapelessWorkspace(shapeless, spec, update_rule(optimizer))
         return EpochRunner(workspace, objective)
     # The workspace's own initial weights are overwritten before every use, so it
     # draws none (zeros: ~2.5 ms less per new shape than glorot's draws).

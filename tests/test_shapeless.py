@@ -167,3 +167,12 @@ def test_single_output_networks_match_the_keras_workspace_to_the_last_bits(data,
     keras_fit, shapeless_fit = fits
     np.testing.assert_array_equal(shapeless_fit.coefs_[0], keras_fit.coefs_[0])
     np.testing.assert_allclose(shapeless_fit.intercepts_[-1], keras_fit.intercepts_[-1], atol=1e-8)
+
+
+def test_fits_on_more_rows_get_a_graph_of_their_activation_alone(data, monkeypatch):
+    pool = _use_pool(monkeypatch)
+    switched = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
+    monkeypatch.setattr("skneural._shapeless.SWITCH_MAX_ROWS", len(data[0]) - 1)
+    alone = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
+    assert sorted(key[2][1] for key in pool._idle) == ["switched", "tanh"]
+    _assert_same_fit(alone, switched)
