@@ -9,7 +9,9 @@ and number of outputs: the epoch is traced once per *depth* and per the features
 that change its ops (activation, dropout rates, residual blocks, the optimizer's
 kind and options, dtype, output activation). The ops are those of the Keras layers'
 ``call`` and of :mod:`skneural._updates`, in the same order, so a fit trains to the
-same values bit for bit as through a Keras workspace (``tests/test_shapeless.py``).
+same values bit for bit as through a Keras workspace, but for the last bit of a
+single-output network's output intercept (``tests/test_shapeless.py``). On small
+data scikit-learn's four activations share one graph too, picked by a graph input.
 
 It serves networks without batch normalization, outside any ``tf.distribute``
 strategy, whose optimizer :mod:`skneural._updates` writes out (Adam, AdamW, SGD with
@@ -37,11 +39,14 @@ _LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
 #: an empty tuple compiles a graph per activation.
 SWITCHED = ("identity", "logistic", "tanh", "relu")
 
-#: The switch costs ~8 us per hidden layer and step, forward and backward (+1.4% on
-#: a digits fit, +9.5% on 13,000 x 50 with (128, 64)), and saves a compile (~0.25 s
-#: of CPU) per activation of a search: fits on more training rows than this get a
-#: graph of their activation alone (bit for bit the same results).
+#: The switch costs ~10-30 us per step (+1-1.4% of a digits fit's CPU, +4-10% on
+#: 13,000 x 50 with (128, 64)) and saves a compile (~0.2-0.3 s of CPU) per activation
+#: of a search: fits on more training rows than this get a graph of their activation
+#: alone (bit for bit the same results).
 SWITCH_MAX_ROWS = 5000
+
+#: The activation of a key whose graph switches between :data:`SWITCHED`.
+SWITCH = "switched"
 
 
 def shapeless_key(
@@ -70,10 +75,6 @@ def shapeless_key(
         spec.out_activation,
         rule.structure,
     )
-
-
-#: The activation of a key whose graph switches between :data:`SWITCHED`.
-SWITCH = "switched"
 
 
 def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
