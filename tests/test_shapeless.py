@@ -176,3 +176,23 @@ def test_fits_on_more_rows_get_a_graph_of_their_activation_alone(data, monkeypat
     alone = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
     assert sorted(key[2][1] for key in pool._idle) == ["switched", "tanh"]
     _assert_same_fit(alone, switched)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (dict(), dict(beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
+        (dict(solver="sgd", momentum=0.9), dict(solver="sgd", momentum=0.5)),
+        (dict(solver="adamw", weight_decay=0.01), dict(solver="adamw", weight_decay=0.1)),
+    ],
+    ids=["adam", "sgd", "adamw"],
+)
+def test_optimizer_numbers_share_a_graph_and_give_a_fresh_graphs_result(
+    data, monkeypatch, first, second
+):
+    _use_pool(monkeypatch)
+    fresh = _fit(data, hidden_layer_sizes=(8,), **second)
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(5,), **first)
+    _assert_same_fit(_fit(data, hidden_layer_sizes=(8,), **second), fresh)
+    assert len(pool._idle) == 1
