@@ -112,9 +112,9 @@ SCENARIOS = {
             "g", "What skneural's training diagnostics cost",
             "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_epoch.py) "
             "with `diagnostics=True` (per-step gradient norms and unit activity) and "
-            "`False`, two runners built as the pool builds them, same initial weights, "
-            "same shuffled orders; after a warm-up epoch each (the trace), {overhead_pairs} "
-            "pairs of timings, each as many epochs of each variant as fill "
+            "`False`, two runners on Keras workspaces as the pool builds them, same initial "
+            "weights, same shuffled orders; after a warm-up epoch each (the trace), "
+            "{overhead_pairs} pairs of timings, each as many epochs of each variant as fill "
             "{overhead_block_s} s, interleaved epoch by epoch (which goes first alternates). "
             "Overhead: with / without - 1, per pair. "
             "Both variants copy every variable to a backup and check finiteness each epoch; "
