@@ -123,7 +123,9 @@ class ShapelessWorkspace:
         depth = len(spec.hidden_layer_sizes)
         self.kernels = [_free(dtype, 2, trainable=True) for _ in range(depth + 1)]
         self.biases = [_free(dtype, 1, trainable=True) for _ in range(depth + 1)]
-        self.trainable_variables = [v for pair in zip(self.kernels, self.biases) for v in pair]
+        self.trainable_variables = [
+            v for pair in zip(self.kernels, self.biases, strict=True) for v in pair
+        ]
         self._rule = rule
         self.slots = [
             [_free(dtype, len(v.shape)) for v in self.trainable_variables]
@@ -224,7 +226,10 @@ class ShapelessWorkspace:
             ),
             (optimizer.iterations, self.iterations),
             (optimizer.learning_rate, self.learning_rate),
-            *((g.state, own.state.value) for g, own in zip(generators, self._seeds.values())),
+            *(
+                (g.state, own.state.value)
+                for g, own in zip(generators, self._seeds.values(), strict=True)
+            ),
         ]
 
     def load(self, model: keras.Model) -> None:

@@ -113,4 +113,3 @@ class MinibatchStep:
             tape.watch(X)
             loss = tf.reduce_sum(self.per_sample(Y, self.workspace.forward(X)[0]))
         return tape.gradient(loss, X)
-
