@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import workloads as W
-from peers import ALL_PEERS, LBFGS_PEERS, SKNEURAL, TRAINING_PEERS
+from peers import ALL_PEERS, LBFGS_PEERS, SKLEARN, SKNEURAL, TRAINING_PEERS
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "scenarios.py"
@@ -112,9 +112,9 @@ SCENARIOS = {
             "g", "What skneural's training diagnostics cost",
             "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_epoch.py) "
             "with `diagnostics=True` (per-step gradient norms and unit activity) and "
-            "`False`, two runners built as the pool builds them, same initial weights, "
-            "same shuffled orders; after a warm-up epoch each (the trace), {overhead_pairs} "
-            "pairs of timings, each as many epochs of each variant as fill "
+            "`False`, two runners on Keras workspaces as the pool builds them, same initial "
+            "weights, same shuffled orders; after a warm-up epoch each (the trace), "
+            "{overhead_pairs} pairs of timings, each as many epochs of each variant as fill "
             "{overhead_block_s} s, interleaved epoch by epoch (which goes first alternates). "
             "Overhead: with / without - 1, per pair. "
             "Both variants copy every variable to a backup and check finiteness each epoch; "
@@ -178,6 +178,33 @@ SCENARIOS = {
              Column("warm_up_s", "warm-up search, 1 epoch per fit (s)", ".2f"),
              Column("startup_s", "cluster start-up (s)", ".2f")),
             "wall_s", rows="way of running the search", baseline="serial",
+        ),
+        Scenario(
+            "j", "Grid search over architectures: the price of a new network shape",
+            "scikit-learn's MLP and skneural only, each repeat of each in a fresh process "
+            "of its own, after imports, in this order. Cold (c): `cross_val_score(cv=5)` "
+            "on digits ({cv_epochs} epochs, the peers' (256, 128) ReLU Adam) as the "
+            "process's first fit. New shape: for each of the 24 configurations of "
+            "`hidden_layer_sizes` in ((64,), (128,), (64, 64), (128, 64)) x `activation` in "
+            "(relu, tanh, logistic) x `solver` in (adam, sgd), a fit on the 1,198 training "
+            "rows of digits' first fold of 3 ({arch_digits_epochs} epochs), then a second "
+            "fit of the same configuration; new-shape cost = first - second. Digits grid: "
+            "serial `GridSearchCV` over those 24 configurations, `cv=3`, "
+            "{arch_digits_epochs} epochs per fit (72 fits). Large grid: the 12 Adam "
+            "configurations on (a)'s recipe at {arch_rows:,} x {arch_features}, 5 classes, "
+            "`cv=3`, {arch_epochs} epochs (36 fits). Otherwise the peers' shared settings "
+            "(batches of 256, lr 1e-3, alpha 0, fixed epochs). skneural's pooled "
+            "workspaces are dropped between the parts, so every part starts with no "
+            "compiled graph, as a fresh process does. {repeats} process(es) per peer.",
+            (Column("cold_cv_s", "cold (c) (s)", ".2f"),
+             Column("cold_accuracy", "cold (c) accuracy", ".3f"),
+             Column("digits_grid_s", "digits grid (s)", ".2f"),
+             Column("digits_best", "digits best score", ".3f"),
+             Column("large_grid_s", "large grid (s)", ".2f"),
+             Column("large_best", "large best score", ".3f"),
+             Column("new_shape_median_s", "new shape, median (s)", ".3f"),
+             Column("new_shape_max_s", "new shape, max (s)", ".3f")),
+            "digits_grid_s", baseline=SKLEARN.name,
         ),
         *(Scenario(
             key, f"solver='lbfgs' against scikit-learn's, {name}",
@@ -245,11 +272,13 @@ def run_per_peer(key: str, cfg: W.Config, processes: int, at_once: int = 1) -> d
 PER_PEER = {
     "c": lambda cfg: (1, 1),  # its repeats in the peer's own process
     "e": lambda cfg: (cfg.memory_repeats, 2),  # memory is not a timing: two at a time
+    # (j) measures first fits in a process: a fresh one per peer and repeat.
+    "j": lambda cfg: (cfg.repeats, 1),
     "k": lambda cfg: (1, 1),
     "l": lambda cfg: (1, 1),
 }
 #: The peers of a per-peer scenario that are not :data:`TRAINING_PEERS`.
-PER_PEER_PEERS = {"k": LBFGS_PEERS, "l": LBFGS_PEERS}
+PER_PEER_PEERS = {"j": (SKLEARN, SKNEURAL), "k": LBFGS_PEERS, "l": LBFGS_PEERS}
 
 
 def busy_cpu_s() -> float:
@@ -362,6 +391,34 @@ def flop_table(scenario: Scenario, a: dict, f: dict) -> list[str]:
     ]
 
 
+def architecture_tables(rows: list[dict]) -> list[str]:
+    """(j): skneural ÷ scikit-learn per part, then the new-shape cost per configuration."""
+    ratios = []
+    for metric, name in (
+        ("cold_cv_s", "cold (c)"),
+        ("digits_grid_s", "digits grid"),
+        ("large_grid_s", "large grid"),
+    ):
+        ours, theirs = (median_of(rows, peer.name, metric) for peer in (SKNEURAL, SKLEARN))
+        if ours and theirs:
+            ratios.append(f"{name} {ours / theirs:.2f}x")
+    lines = ["skneural ÷ scikit-learn (medians): " + ", ".join(ratios) + ".", ""]
+    ours = next((r for r in rows if r["peer"] == SKNEURAL.name and not r["error"]), None)
+    if ours is None:
+        return lines
+    configs = [m.split(":", 1)[1] for m in ours["values"] if m.startswith("new_shape_s:")]
+    body = [
+        [
+            config,
+            cell(ours["values"][f"new_shape_s:{config}"], ".3f"),
+            cell(ours["values"][f"repeat_s:{config}"], ".3f"),
+        ]
+        for config in configs
+    ]
+    header = ["configuration (skneural)", "new-shape cost (s)", "repeat fit (s)"]
+    return lines + markdown_table(header, body)
+
+
 def machine() -> list[str]:
     cpu = "unknown"
     try:
@@ -418,6 +475,9 @@ def report(keys, results, cfg, quick, started, total_s) -> str:
         lines += ["", f"## ({key}) {scenario.title}", "", scenario.what.format(**cfg.to_dict()), ""]
         if "error" in result:
             lines.append(f"Failed: {result['error']}")
+        elif key == "j":
+            lines += scenario_table(scenario, result["rows"])
+            lines += ["", *architecture_tables(result["rows"])]
         elif key == "f":
             a = results.get("a", {})
             lines += flop_table(scenario, a, result) if "rows" in a else ["n/a: (a) failed"]

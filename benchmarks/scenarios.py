@@ -40,6 +40,14 @@ TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 # at all, it turns off glibc's adaptive mmap threshold, so that every block above 128 KiB
 # (a 256 x 256 float32 activation) is mapped and unmapped afresh; None leaves it unset.
 GLIBC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: (j): the architectures a grid search tries; the digits grid crosses all three, the
+#: large one the first two with Adam only.
+ARCH_GRID = {
+    "hidden_layer_sizes": [(64,), (128,), (64, 64), (128, 64)],
+    "activation": ["relu", "tanh", "logistic"],
+    "solver": ["adam", "sgd"],
+}
+ARCH_FOLDS = 3
 PROBED = ("OMP_NUM_THREADS", *TF_POOLS, "MALLOC_TRIM_THRESHOLD_")  # (i): reported
 #: (i)'s ways of running the search: the row's name, joblib's backend, and Dask
 #: configuration set while the cluster runs.
@@ -238,9 +246,9 @@ def scenario_f(cfg: W.Config, peers=None) -> dict:
 
 class DiagnosticsCost:
     """Epoch times of skneural's compiled epoch with and without its diagnostics, on
-    one data set: two runners (``EpochRunner``) built the way ``RunnerPool._new_runner``
-    builds a workspace, from the same initial weights, trained on the same orders (the
-    diagnostics change no weight, so both follow the same trajectory).
+    one data set: two runners (``EpochRunner``) on Keras workspaces built the way
+    ``skneural._pool`` builds one, from the same initial weights, trained on the same
+    orders (the diagnostics change no weight, so both follow the same trajectory).
 
     ``diagnostics=False`` drops only the per-step gradient norms and unit activity;
     the per-epoch backup of every variable and the finiteness check run in both, so
@@ -258,6 +266,7 @@ class DiagnosticsCost:
 
         from skneural._epoch import EpochRunner, TrainData
         from skneural._network import build_network
+        from skneural._workspace import KerasWorkspace
 
         # A fit on a few rows gives the estimator's network spec, objective and
         # optimizer, and leaves a traced workspace of this shape in the pool for the
@@ -276,11 +285,11 @@ class DiagnosticsCost:
         for diagnostics in (True, False):
             model = build_network(plan.network, np.random.default_rng(SEED))
             model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
-            runner = EpochRunner(model, objective, diagnostics=diagnostics)
+            runner = EpochRunner(KerasWorkspace(model), objective, diagnostics=diagnostics)
             runner.configure(objective)
             self.runners[diagnostics] = runner
 
-        model = self.runners[True].model
+        model = self.runners[True].workspace.model
         state = [*model.variables, *model.optimizer.variables]
         backup = [tf.Variable(v.value, trainable=False) for v in state]
 
@@ -667,6 +676,84 @@ def scenario_i(cfg: W.Config, peers=None) -> dict:
     return {"rows": rows, "notes": notes}
 
 
+def arch_estimator(peer: P.Peer, epochs: int, **params):
+    estimator, _ = peer.make(P.CLASSIFICATION, epochs, SEED)
+    return estimator.set_params(**params)
+
+
+def arch_search(peer: P.Peer, grid: dict, X, y, epochs: int) -> dict[str, float]:
+    """(j): wall time and best mean score of ``GridSearchCV`` over ``grid``, serial."""
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(arch_estimator(peer, epochs), grid, cv=ARCH_FOLDS, n_jobs=1)
+    seconds = timed(lambda: search.fit(X, y))
+    return {"wall_s": seconds, "best_score": search.best_score_}
+
+
+def forget_compiled(peer: P.Peer) -> None:
+    """Drop skneural's pooled workspaces, so that the next part of (j) compiles every
+    graph as a fresh process would (a workspace's graphs are its own; nothing else of
+    a trace is kept)."""
+    if peer is P.SKNEURAL:
+        from skneural._pool import POOL
+
+        POOL.clear()
+    gc.collect()
+
+
+def config_name(params: dict) -> str:
+    sizes = ",".join(str(n) for n in params["hidden_layer_sizes"])
+    return f"({sizes}) {params['activation']} {params['solver']}"
+
+
+def scenario_j(cfg: W.Config, peers=(P.SKLEARN, P.SKNEURAL)) -> dict:
+    """Grid search over architectures: every configuration is a new network shape.
+
+    In this process, in this order (``run.py`` gives each peer and repeat a fresh
+    process): (c) cold, i.e. ``cross_val_score(cv=5)`` on digits as the first fit of
+    the process (TensorFlow's and the peer's first-use costs included, not the imports);
+    the new-shape table: for each of the 24 configurations of ``ARCH_GRID``, a fit on
+    the training rows of digits' first fold of 3 (1,198 rows), then a second fit of
+    the same configuration (a new estimator); then the digits grid, 24 configurations x
+    3 folds; then the large grid, 12 configurations (Adam) x 3 folds. Between parts
+    skneural's pooled workspaces are dropped, so every configuration of every part is a
+    new shape."""
+    from sklearn.model_selection import ParameterGrid, StratifiedKFold, cross_val_score
+
+    X, y = W.digits()
+    X_large, y_large = W.architecture_data(cfg)
+    large_grid = {**ARCH_GRID, "solver": ["adam"]}
+    train, _ = next(StratifiedKFold(ARCH_FOLDS).split(X, y))
+    X_fold, y_fold = X[train], y[train]
+
+    def measure(peer):
+        result = {}
+        estimator = arch_estimator(peer, cfg.cv_epochs)
+        start = time.perf_counter()
+        scores = cross_val_score(estimator, X, y, cv=5)
+        result["cold_cv_s"] = time.perf_counter() - start
+        result["cold_accuracy"] = scores.mean()
+        forget_compiled(peer)
+        overheads = []
+        for params in ParameterGrid(ARCH_GRID):
+            make = functools.partial(arch_estimator, peer, cfg.arch_digits_epochs, **params)
+            first, repeat = (timed(lambda m=make: m().fit(X_fold, y_fold)) for _ in range(2))
+            result[f"new_shape_s:{config_name(params)}"] = first - repeat
+            result[f"repeat_s:{config_name(params)}"] = repeat
+            overheads.append(first - repeat)
+        result["new_shape_median_s"] = statistics.median(overheads)
+        result["new_shape_max_s"] = max(overheads)
+        forget_compiled(peer)
+        digits = arch_search(peer, ARCH_GRID, X, y, cfg.arch_digits_epochs)
+        result.update(digits_grid_s=digits["wall_s"], digits_best=digits["best_score"])
+        forget_compiled(peer)
+        large = arch_search(peer, large_grid, X_large, y_large, cfg.arch_epochs)
+        result.update(large_grid_s=large["wall_s"], large_best=large["best_score"])
+        return result
+
+    return {"rows": measure_peers(peers, 1, measure)}
+
+
 def lbfgs_fits(X, y, cfg: W.Config, peers) -> dict:
     """(k), (l): ``solver='lbfgs'`` fits of each peer's classifier (same network, same
     ``max_iter``) on 75% of ``X``; fit time, iterations run and accuracy on the rest."""
@@ -714,6 +801,7 @@ SCENARIOS = {
     "g": scenario_g,
     "h": scenario_h,
     "i": scenario_i,
+    "j": scenario_j,
     "k": scenario_k,
     "l": scenario_l,
 }

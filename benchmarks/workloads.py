@@ -33,6 +33,10 @@ class Config:
     search_features: int = 40
     search_epochs: int = 20  # epochs of each of (i)'s 12 fits
     lbfgs_iter: int = 200  # max_iter of (k)'s and (l)'s L-BFGS fits (scikit-learn's default)
+    arch_digits_epochs: int = 30  # epochs of each fit of (j)'s digits grid and new-shape table
+    arch_rows: int = 20_000  # rows of (j)'s second grid ((a)'s recipe, 5 classes)
+    arch_features: int = 50
+    arch_epochs: int = 20  # epochs of each fit of (j)'s second grid
 
     @classmethod
     def full(cls, repeats: int | None = None) -> "Config":
@@ -59,6 +63,9 @@ class Config:
             search_rows=2_000,
             search_epochs=2,
             lbfgs_iter=10,
+            arch_digits_epochs=3,
+            arch_rows=2_000,
+            arch_epochs=2,
         )
 
     def to_dict(self) -> dict:
@@ -87,6 +94,13 @@ def attack_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 def search_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """(a)'s recipe at ``search_rows`` x ``search_features``, for the grid search of (i)."""
     return classification(replace(cfg, n_rows=cfg.search_rows, n_features=cfg.search_features))
+
+
+def architecture_data(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(a)'s recipe at ``arch_rows`` x ``arch_features`` with 5 classes, for (j)."""
+    return classification(
+        replace(cfg, n_rows=cfg.arch_rows, n_features=cfg.arch_features, n_classes=5)
+    )
 
 
 def regression(cfg: Config) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ made and reused by :mod:`skneural._pool`.
 import dataclasses
 import functools
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -60,7 +59,7 @@ class EpochResult:
 
 
 class EpochRunner:
-    """Compiled epoch and evaluation functions bound to one workspace model.
+    """Compiled epoch and evaluation functions bound to one workspace.
 
     The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
     loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
@@ -75,9 +74,9 @@ class EpochRunner:
 
     Parameters
     ----------
-    model : keras.Model
-        Built by :func:`skneural._network.build_network` and compiled with the
-        optimizer that trains it.
+    workspace : KerasWorkspace or ShapelessWorkspace
+        The variables, the forward pass and the update (:mod:`skneural._workspace`,
+        :mod:`skneural._shapeless`).
     objective : Objective
         The loss, and whether the steps train on adversarial examples; its numbers
         are set by :meth:`configure`.
@@ -86,17 +85,17 @@ class EpochRunner:
         (``benchmarks/``); the diagnostics it reports are then meaningless.
     """
 
-    def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool = True):
-        self.model = model
-        self._step = step = MinibatchStep(model, objective, diagnostics)
+    def __init__(self, workspace, objective: Objective, diagnostics: bool = True):
+        self.workspace = workspace
+        self._step = step = MinibatchStep(workspace, objective, diagnostics)
         # Made inside a tf.distribute scope, the workspace trains on that strategy's
         # replicas; otherwise on the default strategy's one replica.
         self._strategy = tf.distribute.get_strategy()
         self._distributed = tf.distribute.has_strategy()
-        self._dtype = dtype = model.inputs[0].dtype
+        self._dtype = dtype = workspace.dtype
         data_spec = [
-            tf.TensorSpec([None, model.inputs[0].shape[1]], dtype),
-            tf.TensorSpec([None, model.outputs[0].shape[1]], dtype),
+            tf.TensorSpec([None, workspace.n_features], dtype),
+            tf.TensorSpec([None, workspace.n_outputs], dtype),
             tf.TensorSpec([None], dtype),
         ]
         # TensorFlow warns when the same Python code is traced again and again (it keys
@@ -126,9 +125,8 @@ class EpochRunner:
         # function: a tf.function's dispatch (binding arguments to its signature)
         # costs ~0.15 ms a call, i.e. an epoch, or a batch of an attack.
         self._epoch = self._input_gradient = None
-        model.optimizer.build(model.trainable_variables)
-        self._state = [*model.variables, *model.optimizer.variables]
-        self._backup = [tf.Variable(v.value, trainable=False) for v in self._state]
+        self._state = workspace.state
+        self._backup = [tf.Variable(v, shape=v.shape, trainable=False) for v in self._state]
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
 
     def configure(self, objective: Objective) -> None:
@@ -147,12 +145,12 @@ class EpochRunner:
 
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
-            saved.assign(variable.value)
+            saved.assign(variable)
         self._started.assign_add(1)
         minibatch = self._step
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
-        variables = self.model.trainable_variables
+        variables = self.workspace.trainable_variables
 
         def step(i, total, first, norms, activity):
             idx = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
@@ -179,7 +177,7 @@ class EpochRunner:
             tf.constant(0.0, X.dtype),
             tf.constant(0.0, X.dtype),
             tf.zeros([len(minibatch.kernels)], X.dtype),
-            [tf.zeros([h.shape[-1]], X.dtype) for h in minibatch.training_outputs.outputs[1:]],
+            [tf.zeros([units], X.dtype) for units in self.workspace.hidden_units()],
         )
         steps, total, first_loss, norms, activity = tf.while_loop(
             lambda i, total, *_: tf.logical_and(i < n_batches, tf.math.is_finite(total)),
@@ -189,7 +187,8 @@ class EpochRunner:
         # The epoch's loss was taken before each step; the last step's result is
         # checked too, on the first batch: finite weights can still overflow outputs.
         first = order[: tf.minimum(batch_size, n)]
-        after = minibatch.per_sample(tf.gather(Y, first), minibatch.logits(tf.gather(X, first)))
+        logits = self.workspace.forward(tf.gather(X, first))[0]
+        after = minibatch.per_sample(tf.gather(Y, first), logits)
         finite = tf.reduce_all(
             [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
             + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
@@ -205,11 +204,11 @@ class EpochRunner:
         )
 
     def _run_evaluate(self, X, Y, W):
-        logits = self._step.logits(X, training=False)
+        logits = self.workspace.forward(X)[0]
         loss = tf.math.divide_no_nan(
             tf.reduce_sum(W * self._step.per_sample(Y, logits)), tf.reduce_sum(W)
         )
-        return loss, self.model.get_layer("output_activation")(logits)
+        return loss, self.workspace.output(logits)
 
     def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""

@@ -116,7 +116,8 @@ class FittedNetwork:
             if not incremental:
                 record.schedule_epoch = 0
                 record.learning_rate = plan.schedule.learning_rate_init
-            with POOL.borrow(plan.network, self.model, plan.objective) as runner:
+            borrowed = POOL.borrow(plan.network, self.model, plan.objective, n_rows=data.n_samples)
+            with borrowed as runner:
                 loop = EpochLoop(runner, record, plan, data, validation, self.rng)
                 return loop.run(incremental)
         finally:

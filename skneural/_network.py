@@ -121,11 +121,6 @@ def logits_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer("output").output)
 
 
-def hidden_activations(model: keras.Model) -> list:
-    """The symbolic outputs of the hidden activation layers, input side first."""
-    return [layer.output for layer in model.layers if layer.name.startswith("activation_")]
-
-
 def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
     """The Dense layers in order, input to output: the source of ``coefs_``."""
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]

@@ -8,7 +8,6 @@ by the fitted network across warm starts and saved with it.
 from dataclasses import dataclass, field
 from typing import Any
 
-import keras
 import numpy as np
 
 
@@ -59,16 +58,17 @@ class TrainingState:
     def count_no_improvement(self, no_improvement: bool) -> None:
         self.no_improvement_count = self.no_improvement_count + 1 if no_improvement else 0
 
-    def track(self, validation: bool, model: keras.Model) -> None:
+    def track(self, validation: bool, workspace) -> None:
         """Start the record that this fit's stopping rule compares against.
 
-        With a validation set, ``best_weights`` starts as the model's current weights:
-        what early stopping restores if no epoch ever scores better (scikit-learn
-        restores its initial weights then too). It persists across warm starts.
+        With a validation set, ``best_weights`` starts as the current weights of
+        ``workspace`` (listed as ``keras.Model.get_weights`` lists them): what early
+        stopping restores if no epoch ever scores better (scikit-learn restores its
+        initial weights then too). It persists across warm starts.
         """
         if validation and self.validation_scores is None:
             self.validation_scores = []
             self.best_validation_score = -np.inf
-            self.best_weights = model.get_weights()
+            self.best_weights = workspace.get_weights()
         elif not validation and self.best_loss is None:
             self.best_loss = np.inf

@@ -211,7 +211,10 @@ def _log_loss(y: tf.Tensor, logits: tf.Tensor, label_smoothing: float = 0.0) -> 
     if label_smoothing:  # Keras's rule: towards the uniform distribution over the classes
         n_classes = tf.cast(tf.shape(y)[1], y.dtype)
         y = y * (1.0 - label_smoothing) + label_smoothing / n_classes
-    return tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    # The op that tf.nn.softmax_cross_entropy_with_logits runs on 2-D logits, without
+    # the reshapes and checks it wraps around it for other ranks: the same values, and
+    # the dearest call of an epoch's trace.
+    return tf.raw_ops.SoftmaxCrossEntropyWithLogits(features=logits, labels=y)[0]
 
 
 def _binary_log_loss(y: tf.Tensor, logits: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:

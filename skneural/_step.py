@@ -5,45 +5,42 @@ with its numbers as variables (``alpha``, ``l1``, the adversarial budget and sha
 so that a grid over them reuses one compiled graph), the adversarial examples made
 before the step, the split of the batch and the all-reduce of the gradients under a
 ``tf.distribute`` strategy, and the diagnostics (gradient norms, hidden units'
-activity). :class:`skneural._epoch.EpochRunner` loops over it inside one graph.
+activity). The network and its update are the workspace's
+(:mod:`skneural._workspace`, :mod:`skneural._shapeless`).
+:class:`skneural._epoch.EpochRunner` loops over the step inside one graph.
 """
 
-import keras
 import tensorflow as tf
 
-from ._network import dense_layers, hidden_activations, logits_model
 from ._objective import penalty, per_sample_loss
 from ._plan import Objective
 
 
 class MinibatchStep:
-    """The step of one workspace model, and the loss and input gradient it is built on.
+    """The step of one workspace, and the loss and input gradient it is built on.
 
     Parameters
     ----------
-    model, objective, diagnostics
+    workspace, objective, diagnostics
         Those of the :class:`skneural._epoch.EpochRunner` that loops over the step;
         the objective's numbers are set by :meth:`configure`.
     """
 
-    def __init__(self, model: keras.Model, objective: Objective, diagnostics: bool):
-        self.model = model
+    def __init__(self, workspace, objective: Objective, diagnostics: bool):
+        self.workspace = workspace
         self.diagnostics = diagnostics
         self.adversarial = objective.adversarial_eps is not None
-        self.logits = logits_model(model)
-        self.training_outputs = keras.Model(
-            model.inputs, [model.get_layer("output").output, *hidden_activations(model)]
-        )
         self.per_sample = per_sample_loss(objective)
-        self.kernels = [layer.kernel for layer in dense_layers(model)]
+        self.kernels = workspace.kernels
         kernel_ids = {id(k) for k in self.kernels}
         self._kernel_index = [
-            i for i, v in enumerate(model.trainable_variables) if id(v) in kernel_ids
+            i for i, v in enumerate(workspace.trainable_variables) if id(v) in kernel_ids
         ]
-        dtype = model.inputs[0].dtype
+        dtype, width = workspace.dtype, workspace.n_features
         self._alpha = tf.Variable(0.0, dtype=dtype, trainable=False)
         self._l1 = tf.Variable(0.0, dtype=dtype, trainable=False)
-        self._eps = tf.Variable(tf.zeros([model.inputs[0].shape[1]], dtype), trainable=False)
+        # One budget per feature; a width-free workspace takes any number of features.
+        self._eps = tf.Variable(tf.zeros([width or 0], dtype), shape=[width], trainable=False)
         self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
 
     def configure(self, objective: Objective) -> None:
@@ -82,9 +79,9 @@ class MinibatchStep:
             attacked = tf.clip_by_value(attacked - first, 0, stop - first)
         if self.adversarial:
             x = self._adversarial_batch(x, y, attacked)
-        variables = self.model.trainable_variables
+        variables = self.workspace.trainable_variables
         with tf.GradientTape() as tape:
-            logits, *hidden = tf.nest.flatten(self.training_outputs(x, training=True))
+            logits, hidden = self.workspace.forward(x, training=True)
             weighted = tf.reduce_sum(w * self.per_sample(y, logits))
             weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
@@ -92,8 +89,8 @@ class MinibatchStep:
         update = grads
         if replicas > 1:
             batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
-            update = [g / replicas for g in _clipped(self.model.optimizer, grads)]
-        self.model.optimizer.apply(update, variables)
+            update = [g / replicas for g in self.workspace.clip(grads)]
+        self.workspace.apply(update, variables)
         if not self.diagnostics:
             return batch_loss, tf.zeros([len(self.kernels)], x.dtype), []
         # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
@@ -114,16 +111,5 @@ class MinibatchStep:
         """d(sum of per-sample losses)/dX in inference mode: one row per sample."""
         with tf.GradientTape() as tape:
             tape.watch(X)
-            loss = tf.reduce_sum(self.per_sample(Y, self.logits(X, training=False)))
+            loss = tf.reduce_sum(self.per_sample(Y, self.workspace.forward(X)[0]))
         return tape.gradient(loss, X)
-
-
-def _clipped(optimizer: keras.optimizers.Optimizer, grads: list) -> list:
-    """``grads`` clipped by the optimizer's own rule (Keras's order of precedence)."""
-    if optimizer.clipnorm:
-        return [tf.clip_by_norm(g, optimizer.clipnorm) for g in grads]
-    if optimizer.global_clipnorm:
-        return tf.clip_by_global_norm(grads, optimizer.global_clipnorm)[0]
-    if optimizer.clipvalue:
-        return [tf.clip_by_value(g, -optimizer.clipvalue, optimizer.clipvalue) for g in grads]
-    return grads

@@ -91,7 +91,7 @@ class EpochLoop:
         (``n_iter_``). With ``incremental=True`` exactly one epoch runs
         (``partial_fit``)."""
         state, rule, runner = self.state, self.rule, self.runner
-        state.track(self.validation is not None, runner.model)
+        state.track(self.validation is not None, runner.workspace)
         with Progress(rule, incremental) as progress:
             self._say = progress.say
             n_iter = 0
@@ -124,7 +124,7 @@ class EpochLoop:
                         ConvergenceWarning,
                     )
         if self.validation is not None:
-            runner.model.set_weights(state.best_weights)
+            runner.workspace.set_weights(state.best_weights)
         return n_iter
 
     def _epoch(self) -> str:
@@ -132,7 +132,7 @@ class EpochLoop:
         state, rule, runner, validation = self.state, self.rule, self.runner, self.validation
         n_samples = self.data.n_samples
         learning_rate = self.schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
-        runner.model.optimizer.learning_rate = learning_rate
+        runner.workspace.set_learning_rate(learning_rate)
         order = self.rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
         result = runner.run_epoch(self.data, order, self.batch_size)
         loss = result.loss
@@ -177,7 +177,7 @@ class EpochLoop:
             state.count_no_improvement(score < state.best_validation_score + rule.tol)
             if improved:
                 state.best_validation_score = score
-                state.best_weights = runner.model.get_weights()
+                state.best_weights = runner.workspace.get_weights()
         else:
             state.count_no_improvement(loss > state.best_loss - rule.tol)
             state.best_loss = min(state.best_loss, loss)

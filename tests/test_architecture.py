@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "skneural"
 
 # What the attacks and the model file may not import: the estimators' internals and
 # the workspaces, which only the fitted network uses.
-_INTERNALS = {"_base", "_pool", "_epoch", "_training", "_holdout"}
+_INTERNALS = {"_base", "_pool", "_epoch", "_training", "_holdout", "_workspace", "_shapeless"}
 
 
 def _module_name(path: Path) -> str:

@@ -123,8 +123,8 @@ def test_penalty_reaches_the_reused_graph(data, fresh_pool, monkeypatch):
 def test_pool_is_bounded(data):
     pool = RunnerPool(max_idle=2)
     X, y = data
-    for width in (3, 4, 5):
-        est = MLPRegressorX(hidden_layer_sizes=(width,), max_iter=1).fit(X, y.astype(float))
+    for depth in (1, 2, 3):  # three graph keys (widths alone would share one graph)
+        est = MLPRegressorX(hidden_layer_sizes=(3,) * depth, max_iter=1).fit(X, y.astype(float))
         with pool.borrow(est._network.plan.network, est.model_, Objective("squared_error")):
             pass
     assert sum(len(r) for r in pool._idle.values()) == 2
@@ -154,3 +154,40 @@ def test_new_workspaces_do_not_trigger_tensorflow_retracing_warnings(data, fresh
         for width in range(1, 9):
             _fit(data, hidden_layer_sizes=(width,), max_iter=1)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_runner_forward_equals_the_keras_model_bitwise(dtype):
+    import keras
+
+    from skneural._config import NetworkSpec
+    from skneural._epoch import EpochRunner
+    from skneural._network import build_network
+    from skneural._workspace import KerasWorkspace
+
+    spec = NetworkSpec(
+        n_features=6,
+        hidden_layer_sizes=(8, 8, 5),
+        activation="tanh",
+        kernel_initializer="glorot_uniform",
+        dropout=(0.3, 0.0, 0.2),
+        batch_normalization=True,
+        batch_norm_momentum=0.9,
+        residual=True,
+        n_outputs=3,
+        out_activation="softmax",
+        dtype=dtype,
+    )
+    model = build_network(spec, np.random.default_rng(0))
+    model.compile(optimizer=keras.optimizers.Adam())
+    runner = EpochRunner(KerasWorkspace(model), Objective("log_loss"))
+    logits_model = keras.Model(model.inputs, model.get_layer("output").output)
+    x = np.random.default_rng(1).normal(size=(10, 6)).astype(dtype)
+    np.testing.assert_array_equal(runner.workspace.forward(x)[0], logits_model([x], training=False))
+    # In training mode dropout draws from, and batch norm updates, the model's state:
+    # both ways start from the same state.
+    state = [v.numpy() for v in model.variables]
+    ours = runner.workspace.forward(x, training=True)[0].numpy()
+    for variable, value in zip(model.variables, state, strict=True):
+        variable.assign(value)
+    np.testing.assert_array_equal(ours, logits_model([x], training=True))

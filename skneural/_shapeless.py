@@ -1,0 +1,260 @@
+"""The width-free workspace: one compiled graph for every width of a network.
+
+A :class:`~skneural._workspace.KerasWorkspace` is a Keras model of one shape, and
+every new shape traces and optimises its epoch graph anew (0.15-0.3 s), which in a
+grid search over architectures is most of a small fit. This workspace holds the same
+state in plain ``tf.Variable`` objects of unknown width (kernels ``[None, None]``,
+biases and optimizer slots alike), so that its graph serves every width, input width
+and number of outputs: the epoch is traced once per *depth* and per the features
+that change its ops (activation, dropout rates, residual blocks, the optimizer's
+kind and options, dtype, output activation). The ops are those of the Keras layers'
+``call`` and of :mod:`skneural._updates`, in the same order, so a fit trains to the
+same values bit for bit as through a Keras workspace, but for the last bit of a
+single-output network's output intercept (``tests/test_shapeless.py``). On small
+data scikit-learn's four activations share one graph too, picked by a graph input.
+
+It serves networks without batch normalization, outside any ``tf.distribute``
+strategy, whose optimizer :mod:`skneural._updates` writes out (Adam, AdamW, SGD with
+or without momentum and Nesterov, with or without weight decay, without clipping);
+:func:`shapeless_key` is None for every other fit, which then trains on a Keras
+workspace.
+"""
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ._config import NetworkSpec
+from ._network import dense_layers
+from ._plan import Objective
+from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._updates import UpdateRule, update_rule
+
+#: The layers (by name prefix) this workspace knows how to apply.
+_LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
+
+#: Hidden activations one graph picks from by a graph input (scikit-learn's four);
+#: an empty tuple compiles a graph per activation.
+SWITCHED = ("identity", "logistic", "tanh", "relu")
+
+#: The switch costs ~10-30 us per step (+1-1.4% of a digits fit's CPU, +4-10% on
+#: 13,000 x 50 with (128, 64)) and saves a compile (~0.2-0.3 s of CPU) per activation
+#: of a search: fits on more training rows than this get a graph of their activation
+#: alone (bit for bit the same results).
+SWITCH_MAX_ROWS = 5000
+
+#: The activation of a key whose graph switches between :data:`SWITCHED`.
+SWITCH = "switched"
+
+
+def shapeless_key(
+    spec: NetworkSpec, model: keras.Model, objective: Objective, strategy, n_rows: int
+) -> tuple | None:
+    """What fixes the width-free graph that trains ``model`` (built from ``spec``)
+    for ``objective`` on ``n_rows`` rows, or None where this workspace does not
+    serve the fit.
+
+    The activation is a graph input when it is one of :data:`SWITCHED`, the data
+    has at most :data:`SWITCH_MAX_ROWS` rows and the objective has no L1 term: with
+    one, grappler sums a kernel's three gradient terms in another order around the
+    switch than without it (the last bits of float32 weights), so such fits get a
+    graph of their activation alone.
+    """
+    if strategy is not None or spec.batch_normalization:
+        return None
+    rule = update_rule(model.optimizer)
+    if rule is None or not all(layer.name.startswith(_LAYERS) for layer in model.layers):
+        return None
+    return (
+        spec.dtype,
+        SWITCH if _switched(spec, objective, n_rows) else spec.activation,
+        spec.dropout,
+        _residual_blocks(spec),
+        spec.out_activation,
+        rule.structure,
+    )
+
+
+def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
+    return spec.activation in SWITCHED and objective.l1 == 0 and n_rows <= SWITCH_MAX_ROWS
+
+
+def _residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:
+    """The hidden blocks that add their input to their output (``build_network``'s rule)."""
+    sizes = spec.hidden_layer_sizes
+    if not spec.residual:
+        return ()
+    return tuple(i for i in range(1, len(sizes)) if sizes[i - 1] == sizes[i])
+
+
+def _free(dtype: tf.DType, rank: int, trainable: bool = False) -> tf.Variable:
+    """A variable of ``rank`` dimensions of any size."""
+    return tf.Variable(tf.zeros([0] * rank, dtype), shape=[None] * rank, trainable=trainable)
+
+
+def _keras_activation(name: str):
+    """The function a Keras ``Activation`` layer of ``name`` calls."""
+    return keras.activations.get(ACTIVATIONS[name].keras_name)
+
+
+def _einsum_product(x, kernel):
+    # EinsumProductDense's product (float64 networks).
+    return tf.einsum("ij,jk->ik", x, kernel)
+
+
+class ShapelessWorkspace:
+    """Width-free variables, the forward pass and the update of one graph key.
+
+    Parameters
+    ----------
+    key : tuple
+        The :func:`shapeless_key` of the fits it serves (one of them built ``spec``).
+    spec : NetworkSpec
+        A network it serves.
+    rule : UpdateRule
+        The optimizer's written-out step; its numbers are variables, loaded per fit.
+    """
+
+    def __init__(self, key: tuple, spec: NetworkSpec, rule: UpdateRule):
+        self.dtype = dtype = tf.as_dtype(spec.dtype)
+        self.n_features = self.n_outputs = None
+        depth = len(spec.hidden_layer_sizes)
+        self.kernels = [_free(dtype, 2, trainable=True) for _ in range(depth + 1)]
+        self.biases = [_free(dtype, 1, trainable=True) for _ in range(depth + 1)]
+        self.trainable_variables = [
+            v for pair in zip(self.kernels, self.biases, strict=True) for v in pair
+        ]
+        self._rule = rule
+        self.slots = [
+            [_free(dtype, len(v.shape)) for v in self.trainable_variables]
+            for _ in range(rule.n_slots)
+        ]
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
+        self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
+        self.numbers = {
+            name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in rule.numbers
+        }
+        self._rates = spec.dropout
+        self._seeds = {
+            i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
+        }
+        self._residual = _residual_blocks(spec)
+        self._product = _einsum_product if spec.dtype == "float64" else keras.ops.matmul
+        self._activations = [_keras_activation(a) for a in SWITCHED]
+        self._switched = key[1] == SWITCH
+        if self._switched:
+            self._activation_index = tf.Variable(0, dtype=tf.int32, trainable=False)
+        else:
+            self._activation = _keras_activation(spec.activation)
+        self._output = keras.activations.get(OUTPUT_ACTIVATIONS[spec.out_activation].keras_name)
+        #: Everything a diverged epoch must put back.
+        self.state = [
+            *self.trainable_variables,
+            *(v for kind in self.slots for v in kind),
+            self.iterations,
+            self.learning_rate,
+            *(generator.state.value for generator in self._seeds.values()),
+        ]
+
+    def hidden_units(self) -> list:
+        """The width of each hidden layer, input side first (scalar tensors)."""
+        return [tf.shape(b)[0] for b in self.biases[:-1]]
+
+    def forward(self, x, training=False):
+        """The logits and the hidden activations (input side first) of ``x``: the ops
+        of the Keras layers' ``call`` (see :meth:`KerasWorkspace.forward`)."""
+        hidden = []
+        for i, rate in enumerate(self._rates):
+            block_input = x
+            x = self._hidden_layer(x, i)
+            hidden.append(x)
+            if training and rate:
+                x = keras.random.dropout(x, rate, seed=self._seeds[i])
+            if i in self._residual:
+                x = keras.ops.add(block_input, x)
+        return self._dense(x, len(self._rates)), hidden
+
+    def _hidden_layer(self, x, i):
+        if not self._switched:
+            return self._activation(self._dense(x, i))
+        # Each branch holds the whole layer, so that grappler fuses its product, bias
+        # and activation as in a graph of that activation alone (oneDNN's fused tanh
+        # and sigmoid round differently from the separate ops).
+        branches = [
+            functools.partial(lambda f: f(self._dense(x, i)), activation)
+            for activation in self._activations
+        ]
+        return tf.switch_case(self._activation_index.value(), branches)
+
+    def _dense(self, x, i):
+        return tf.nn.bias_add(self._product(x, self.kernels[i]), self.biases[i])
+
+    def output(self, logits):
+        """The output activation of ``logits``."""
+        return self._output(logits)
+
+    def apply(self, grads: list, variables: list) -> None:
+        """The optimizer's step on ``variables`` (this workspace's trainable ones)."""
+        self._rule.apply(
+            grads, variables, self.slots, self.numbers, self.learning_rate, self.iterations
+        )
+        self.iterations.assign_add(1)
+
+    def clip(self, grads: list) -> list:
+        """``grads`` as they are: no optimizer that clips trains here."""
+        return grads
+
+    # -- between epochs and fits (eager) ---------------------------------------------
+
+    def _pairs(self, model: keras.Model) -> list[tuple]:
+        """(the model's or its optimizer's variable, this workspace's), one to one."""
+        optimizer = model.optimizer
+        layers = dense_layers(model)
+        weights = [w for layer in layers for w in (layer.kernel, layer.bias)]
+        rule = update_rule(optimizer)
+        slots = rule.slots(optimizer, weights)
+        generators = [model.get_layer(f"dropout_{i}").seed_generator for i in self._seeds]
+        return [
+            *zip(weights, self.trainable_variables, strict=True),
+            *zip(
+                (v for kind in slots for v in kind),
+                (v for kind in self.slots for v in kind),
+                strict=True,
+            ),
+            (optimizer.iterations, self.iterations),
+            (optimizer.learning_rate, self.learning_rate),
+            *(
+                (g.state, own.state.value)
+                for g, own in zip(generators, self._seeds.values(), strict=True)
+            ),
+        ]
+
+    def load(self, model: keras.Model) -> None:
+        """Take ``model``'s weights, seed states and its optimizer's state and numbers."""
+        for source, own in self._pairs(model):
+            own.assign(source.value)
+        if self._switched and self._rates:
+            activation = model.get_layer("activation_0").activation
+            self._activation_index.assign(self._activations.index(activation))
+        values = update_rule(model.optimizer).values(self.dtype.name)
+        for name, variable in self.numbers.items():
+            variable.assign(values[name])
+
+    def store(self, model: keras.Model) -> None:
+        """Give this workspace's weights, seed states and optimizer state to ``model``."""
+        for target, own in self._pairs(model):
+            target.assign(own.value())
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        self.learning_rate.assign(learning_rate)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights, as ``keras.Model.get_weights`` lists them for these networks."""
+        return [v.numpy() for v in self.trainable_variables]
+
+    def set_weights(self, weights: list) -> None:
+        for variable, value in zip(self.trainable_variables, weights, strict=True):
+            variable.assign(value)

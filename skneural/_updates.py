@@ -1,0 +1,184 @@
+"""Optimizer steps written out for the compiled epoch, equal to Keras's to the last bit.
+
+Keras's ``optimizer.apply`` recomputes the step's scalars (the learning rate's cast,
+Adam's bias corrections) once per variable and wraps each variable's update in
+``tf.distribute`` machinery. Inside :mod:`skneural._epoch`'s graph that makes most of
+the trace: a (64, 64) network's Adam step was 27% of its trace's Python time, and the
+graph grappler then optimises on the first call grows with it. An :class:`UpdateRule`
+computes the scalars once per step and updates every variable with the very ops of
+Keras's ``apply`` (decoupled weight decay, then ``update_step``: ``keras.ops``, in the
+same order), so the values are equal to the last bit; ``tests/test_updates.py`` checks
+that against ``optimizer.apply``.
+
+A rule reads its numbers (``beta_1``, ``momentum``, ...) from a mapping: the Keras
+workspace passes the optimizer's own Python floats (:func:`direct_update`), the
+width-free workspace (:mod:`skneural._shapeless`) variables holding the same values
+in the network's dtype, so that one graph serves every setting of the numbers.
+
+Adam, AdamW and SGD (plain, momentum, Nesterov) on one replica take this path; with
+clipping, a moving average, gradient accumulation, a loss scale, AMSGrad or weight
+decay exclusions, and for every other optimizer, the epoch calls ``optimizer.apply``.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """One optimizer's step: its numbers, its slots, and the step itself.
+
+    ``structure`` tells apart what changes the step's ops (SGD with or without
+    momentum, Nesterov, weight decay); ``numbers`` maps each number the step reads
+    to its value as Keras uses it (a Python float); ``n_slots`` is the number of
+    slot variables per weight (Adam's two moments).
+    """
+
+    structure: tuple
+    numbers: dict
+    n_slots: int
+
+    def apply(self, grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
+        """Update ``variables`` (and their ``slots``) by ``grads``, reading the rule's
+        numbers from ``numbers``; the caller counts the step in ``iterations``."""
+        if self.structure[-1]:
+            _weight_decay(variables, numbers, learning_rate)
+        kind, *options = self.structure[:-1]
+        _STEPS[kind](grads, variables, slots, numbers, learning_rate, iterations, *options)
+
+    def values(self, dtype: str) -> dict[str, np.ndarray]:
+        """The numbers as the step's graph computes with them in a network of
+        ``dtype``: those the step casts (``ops.cast`` of a Python float) pass through
+        Keras's floatx first, the others convert straight to ``dtype``."""
+        floatx = keras.config.floatx()
+        return {
+            name: np.asarray(np.asarray(value, floatx) if name in _CAST else value, dtype)
+            for name, value in self.numbers.items()
+        }
+
+    def slots(self, optimizer: keras.optimizers.Optimizer, variables: Sequence) -> list[list]:
+        """The optimizer's slot variables for ``variables``, one list per kind,
+        aligned with ``variables``."""
+        index = optimizer._get_variable_index
+        kinds = _SLOTS[self.structure[0]](optimizer)
+        return [[kind[index(v)] for v in variables] for kind in kinds]
+
+
+def update_rule(optimizer: keras.optimizers.Optimizer) -> UpdateRule | None:
+    """The written-out step of ``optimizer``, or None where this module has none."""
+    kind = _KINDS.get(type(optimizer))
+    if kind is None or not _plain(optimizer):
+        return None
+    numbers = {"weight_decay": optimizer.weight_decay} if optimizer.weight_decay else {}
+    if kind == "adam":
+        numbers.update(
+            beta_1=optimizer.beta_1,
+            beta_2=optimizer.beta_2,
+            one_minus_beta_1=1 - optimizer.beta_1,
+            one_minus_beta_2=1 - optimizer.beta_2,
+            epsilon=optimizer.epsilon,
+        )
+        structure, n_slots = ("adam",), 2
+    else:
+        if optimizer.momentum != 0:
+            numbers["momentum"] = optimizer.momentum
+        structure = ("sgd", optimizer.momentum != 0, bool(optimizer.nesterov))
+        n_slots = int(optimizer.momentum != 0)
+    return UpdateRule((*structure, "weight_decay" in numbers), numbers, n_slots)
+
+
+def direct_update(optimizer: keras.optimizers.Optimizer) -> Callable | None:
+    """``update(grads, variables)`` equal to ``optimizer.apply(grads, variables)``, or
+    None where this module does not write the optimizer out."""
+    rule = update_rule(optimizer)
+    if rule is None:
+        return None
+
+    def update(grads: Sequence, variables: Sequence) -> None:
+        slots = rule.slots(optimizer, variables)
+        rule.apply(
+            grads, variables, slots, rule.numbers, optimizer.learning_rate, optimizer.iterations
+        )
+        optimizer.iterations.assign_add(1)
+
+    return update
+
+
+def _plain(optimizer: keras.optimizers.Optimizer) -> bool:
+    """No option that makes ``apply`` do more than weight decay and ``update_step``."""
+    return not (
+        optimizer.clipnorm
+        or optimizer.clipvalue
+        or optimizer.global_clipnorm
+        or optimizer.use_ema
+        or optimizer.gradient_accumulation_steps
+        or optimizer.loss_scale_factor is not None
+        or getattr(optimizer, "amsgrad", False)
+        or getattr(optimizer, "_exclude_from_weight_decay", None)
+        or getattr(optimizer, "_exclude_from_weight_decay_pattern", None)
+    )
+
+
+def _weight_decay(variables: Sequence, numbers: Mapping, learning_rate) -> None:
+    # Keras's _apply_weight_decay (TensorFlow backend), before the update step.
+    for variable in variables:
+        lr = ops.cast(learning_rate, variable.dtype)
+        wd = ops.cast(numbers["weight_decay"], variable.dtype)
+        variable.assign_sub(variable * wd * lr)
+
+
+def _adam(grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
+    # keras.optimizers.Adam.update_step, with the scalars taken out of the loop.
+    dtype = variables[0].dtype
+    lr = ops.cast(learning_rate, dtype)
+    local_step = ops.cast(iterations + 1, dtype)
+    beta_1_power = ops.power(ops.cast(numbers["beta_1"], dtype), local_step)
+    beta_2_power = ops.power(ops.cast(numbers["beta_2"], dtype), local_step)
+    alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    for gradient, variable, m, v in zip(grads, variables, *slots, strict=True):
+        gradient = ops.cast(gradient, variable.dtype)
+        m.assign_add(ops.multiply(ops.subtract(gradient, m), numbers["one_minus_beta_1"]))
+        v.assign_add(
+            ops.multiply(ops.subtract(ops.square(gradient), v), numbers["one_minus_beta_2"])
+        )
+        variable.assign_sub(
+            ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), numbers["epsilon"]))
+        )
+
+
+def _sgd(
+    grads, variables, slots, numbers: Mapping, learning_rate, iterations, has_momentum, nesterov
+) -> None:
+    # keras.optimizers.SGD.update_step, with the scalars taken out of the loop.
+    dtype = variables[0].dtype
+    learning_rate = ops.cast(learning_rate, dtype)
+    if not has_momentum:
+        for gradient, variable in zip(grads, variables, strict=True):
+            variable.assign_sub(ops.multiply(ops.cast(gradient, variable.dtype), learning_rate))
+        return
+    momentum = ops.cast(numbers["momentum"], dtype)
+    for gradient, variable, m in zip(grads, variables, *slots, strict=True):
+        step = ops.multiply(ops.cast(gradient, variable.dtype), learning_rate)
+        m.assign(ops.subtract(ops.multiply(m, momentum), step))
+        if nesterov:
+            variable.assign_add(ops.subtract(ops.multiply(m, momentum), step))
+        else:
+            variable.assign_add(m)
+
+
+#: The numbers the steps take through ``ops.cast``.
+_CAST = {"beta_1", "beta_2", "momentum", "weight_decay"}
+_KINDS = {
+    keras.optimizers.Adam: "adam",
+    keras.optimizers.AdamW: "adam",
+    keras.optimizers.SGD: "sgd",
+}
+_STEPS = {"adam": _adam, "sgd": _sgd}
+_SLOTS = {
+    "adam": lambda optimizer: [optimizer._momentums, optimizer._velocities],
+    "sgd": lambda optimizer: [optimizer.momentums] if optimizer.momentum != 0 else [],
+}

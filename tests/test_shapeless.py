@@ -1,0 +1,198 @@
+"""The width-free workspace: one graph for many networks, the results of separate ones."""
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from skneural import MLPClassifierX, MLPRegressorX
+from skneural._pool import RunnerPool
+from skneural._shapeless import ShapelessWorkspace
+from skneural._workspace import KerasWorkspace
+
+BASE = dict(batch_size=32, max_iter=6, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=160, n_features=7, n_classes=3, n_informative=4, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+def _use_pool(monkeypatch, **settings) -> RunnerPool:
+    pool = RunnerPool(**settings)
+    monkeypatch.setattr("skneural._fitted.POOL", pool)
+    return pool
+
+
+def _fit(data, estimator=MLPClassifierX, **params):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        return estimator(**dict(BASE, **params)).fit(X, y)
+
+
+def _assert_same_fit(a, b):
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    for x, y in zip([*a.coefs_, *a.intercepts_], [*b.coefs_, *b.intercepts_], strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+CONFIGS = {
+    "adam": dict(hidden_layer_sizes=(12,)),
+    "sgd-nesterov": dict(hidden_layer_sizes=(12, 6), solver="sgd", activation="tanh"),
+    "sgd-plain": dict(hidden_layer_sizes=(9,), solver="sgd", momentum=0.0),
+    "adamw": dict(hidden_layer_sizes=(10, 10), solver="adamw", activation="logistic"),
+    "dropout-residual": dict(hidden_layer_sizes=(8, 8, 8), dropout=0.3, residual=True),
+    "early-stopping": dict(hidden_layer_sizes=(12,), early_stopping=True, max_iter=12),
+    "penalties": dict(hidden_layer_sizes=(12,), alpha=0.1, l1=0.01, weight_decay=0.01),
+    "adversarial": dict(hidden_layer_sizes=(12,), adversarial_eps=0.1),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+def test_a_shared_graph_gives_the_result_of_a_fresh_one(data, monkeypatch, config):
+    _use_pool(monkeypatch)
+    fresh = _fit(data, **config)
+    # Another network of the same depth and features, of other widths, uses the graph
+    # first; then the fit again, on the graph that network left.
+    other = {**config, "hidden_layer_sizes": tuple(w + 5 for w in config["hidden_layer_sizes"])}
+    _fit(data, random_state=3, **other)
+    _assert_same_fit(_fit(data, **config), fresh)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["logistic", "tanh", "identity"])
+def test_a_switched_activation_gives_the_result_of_its_own_graph(
+    data, monkeypatch, activation, dtype
+):
+    data = (data[0].astype(dtype), data[1])
+    params = dict(hidden_layer_sizes=(12, 6), activation=activation, dropout=0.1)
+    monkeypatch.setattr("skneural._shapeless.SWITCHED", ())
+    pool = _use_pool(monkeypatch)
+    alone = _fit(data, **params)
+    assert "switched" not in str(next(iter(pool._idle)))
+    monkeypatch.undo()
+    pool = _use_pool(monkeypatch)
+    _fit(data, **dict(params, activation="relu", hidden_layer_sizes=(7, 3)))
+    _assert_same_fit(_fit(data, **params), alone)
+    assert len(pool._idle) == 1  # relu's graph served the other activation
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+def test_the_shared_graph_trains_as_a_keras_workspace_does(data, monkeypatch, config, dtype):
+    data = (data[0].astype(dtype), data[1])
+    _use_pool(monkeypatch, shapeless=False)
+    keras_fit = _fit(data, **config)
+    _use_pool(monkeypatch)
+    _assert_same_fit(_fit(data, **config), keras_fit)
+
+
+def test_warm_start_and_partial_fit_match_the_keras_workspace(data, monkeypatch):
+    X, y = data
+    results = []
+    for shapeless in (False, True):
+        _use_pool(monkeypatch, shapeless=shapeless)
+        warm = _fit(data, hidden_layer_sizes=(12,), warm_start=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warm.fit(X, y)
+        streamed = MLPRegressorX(hidden_layer_sizes=(5, 4), random_state=0, dropout=0.2)
+        for _ in range(3):
+            streamed.partial_fit(X, np.column_stack([y, -y]).astype(np.float32))
+        results.append((warm, streamed))
+    for keras_fit, shapeless_fit in zip(*results, strict=True):
+        _assert_same_fit(shapeless_fit, keras_fit)
+
+
+def test_widths_inputs_and_outputs_share_one_graph_per_depth(data, monkeypatch):
+    pool = _use_pool(monkeypatch)
+    X, y = data
+    for sizes in ((4,), (16,), (9,)):
+        _fit(data, hidden_layer_sizes=sizes)
+    six_classes = 2 * y + (X[:, 0] > 0)
+    _fit((X[:, :5], six_classes), hidden_layer_sizes=(6,))  # 5 features, 6 outputs
+    _fit(data, hidden_layer_sizes=(4, 4))
+    assert len(pool._idle) == 2
+    for (runner,) in pool._idle.values():
+        assert isinstance(runner.workspace, ShapelessWorkspace)
+        assert runner._epoch_function.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_normalization=True),
+        dict(clipnorm=1.0),
+        dict(solver="rmsprop"),
+        dict(solver="sgd", clipvalue=0.5),
+    ],
+    ids=["batch-norm", "clipnorm", "rmsprop", "clipvalue"],
+)
+def test_what_the_shared_graph_does_not_cover_trains_on_a_keras_workspace(
+    data, monkeypatch, params
+):
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(6,), **params)
+    ((runner,),) = pool._idle.values()
+    assert isinstance(runner.workspace, KerasWorkspace)
+
+
+def test_shared_graphs_do_not_trigger_tensorflow_retracing_warnings(data, monkeypatch, caplog):
+    _use_pool(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for depth in range(1, 4):
+            for width in range(2, 8):
+                _fit(data, hidden_layer_sizes=(width,) * depth, max_iter=1)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_single_output_networks_match_the_keras_workspace_to_the_last_bits(data, monkeypatch):
+    # With one output, grappler sums the output bias's gradient over the batch in
+    # another order when it knows the width is 1 (the Keras workspace): the output
+    # intercept can differ in its last bit (measured: at most 1e-9 here), nothing else.
+    X, y = data
+    fits = []
+    for shapeless in (False, True):
+        _use_pool(monkeypatch, shapeless=shapeless)
+        regressor = MLPRegressorX(hidden_layer_sizes=(5,), batch_size=32, random_state=0)
+        for _ in range(3):
+            regressor.partial_fit(X, y.astype(np.float32))
+        fits.append(regressor)
+    keras_fit, shapeless_fit = fits
+    np.testing.assert_array_equal(shapeless_fit.coefs_[0], keras_fit.coefs_[0])
+    np.testing.assert_allclose(shapeless_fit.intercepts_[-1], keras_fit.intercepts_[-1], atol=1e-8)
+
+
+def test_fits_on_more_rows_get_a_graph_of_their_activation_alone(data, monkeypatch):
+    pool = _use_pool(monkeypatch)
+    switched = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
+    monkeypatch.setattr("skneural._shapeless.SWITCH_MAX_ROWS", len(data[0]) - 1)
+    alone = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
+    assert sorted(key[2][1] for key in pool._idle) == ["switched", "tanh"]
+    _assert_same_fit(alone, switched)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (dict(), dict(beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
+        (dict(solver="sgd", momentum=0.9), dict(solver="sgd", momentum=0.5)),
+        (dict(solver="adamw", weight_decay=0.01), dict(solver="adamw", weight_decay=0.1)),
+    ],
+    ids=["adam", "sgd", "adamw"],
+)
+def test_optimizer_numbers_share_a_graph_and_give_a_fresh_graphs_result(
+    data, monkeypatch, first, second
+):
+    _use_pool(monkeypatch)
+    fresh = _fit(data, hidden_layer_sizes=(8,), **second)
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(5,), **first)
+    _assert_same_fit(_fit(data, hidden_layer_sizes=(8,), **second), fresh)
+    assert len(pool._idle) == 1
