@@ -165,7 +165,7 @@ def report(rows: list[dict], mem: dict, n_splits: int, seconds: float) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
         f"{os.cpu_count()} CPUs, in {seconds / 60:.1f} min. Network {PARAMS}; "
         f"{n_splits} stratified 80/20 splits, means. Load average at the end: "
-        f"{os.getloadavg()[0]:.1f} (other work shared the machine; the variants take "
+        f"{os.getloadavg()[0]:.1f}, this run's own work included (the variants take "
         "turns within each split).",
         "",
         "| variant | ROC AUC | accuracy | log-loss | fit (s) | epochs |",
