@@ -174,6 +174,11 @@ def fitted_targets(estimator, fitted: dict):
             f"the fitted targets' loss options {targets.loss_options!r:.80} are not those "
             f"of the estimator's parameters, {estimator._loss_options()!r}"
         )
+    if isinstance(targets, RegressionTargets) and targets.scaling != estimator.target_scaling:
+        raise ModelFileError(
+            f"the fitted targets were scaled with {targets.scaling!r:.40}, but the "
+            f"estimator's target_scaling is {estimator.target_scaling!r:.40}"
+        )
     return targets
 
 

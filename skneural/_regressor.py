@@ -40,7 +40,17 @@ default='squared_error'
     %(extra_parameters)s
 
     huber_delta : float, default=1.0
-        Where the Huber loss turns from quadratic to linear, in units of the target.
+        Where the Huber loss turns from quadratic to linear, in units of the target
+        the network learns (standardised units with ``target_scaling='standard'``).
+
+    target_scaling : {None, 'standard'}, default=None
+        ``'standard'``: the network learns each target column minus its mean, over
+        its standard deviation (both from the fit's ``y``), and predictions are scaled
+        back, as :class:`sklearn.compose.TransformedTargetRegressor` with a
+        ``StandardScaler``. Targets in the thousands (prices, counts) then start where
+        the initial weights can reach them. ``loss_curve_`` is in standardised units.
+        A warm start or ``partial_fit`` keeps the scaling of the first fit. Not with
+        ``loss='poisson'``.
 
     Attributes
     ----------
@@ -68,6 +78,7 @@ default='squared_error'
         **MLPParams._parameter_constraints,
         "loss": [StrOptions({"squared_error", "absolute_error", "huber", "poisson"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "target_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -119,6 +130,7 @@ default='squared_error'
         numeric_embedding=None,
         scoring=None,
         huber_delta=1.0,
+        target_scaling=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -168,6 +180,7 @@ default='squared_error'
         )
         self.loss = loss
         self.huber_delta = huber_delta
+        self.target_scaling = target_scaling
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None):
@@ -219,7 +232,9 @@ default='squared_error'
         return (("delta", float(self.huber_delta)),) if self.loss == "huber" else ()
 
     def _learn_targets(self, y, previous, incremental: bool, classes):
-        return RegressionTargets.learn(y, self.loss, self._loss_options())
+        return RegressionTargets.learn(
+            y, self.loss, self._loss_options(), self.target_scaling, previous
+        )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.

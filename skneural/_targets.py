@@ -156,6 +156,11 @@ class ClassificationTargets:
 class RegressionTargets:
     """Numeric targets, one output per target column.
 
+    With ``scaling='standard'`` the network learns each target column standardised
+    (minus its mean, over its standard deviation, both from the fit's ``y``; a
+    constant column is only centred) and predictions are scaled back, as
+    :class:`sklearn.compose.TransformedTargetRegressor` with a ``StandardScaler``.
+
     Parameters
     ----------
     loss : str
@@ -164,21 +169,67 @@ class RegressionTargets:
         Its keyword options (Huber's ``delta``).
     n_outputs : int
         Target columns.
+    scaling : {None, 'standard'}, default=None
+        How targets are scaled for the network.
+    offset, scale : ndarray of shape (n_outputs,), default=None
+        The learned scaling (None without one): the network's targets are
+        ``(y - offset) / scale``.
     """
 
-    def __init__(self, loss: str, loss_options: tuple, n_outputs: int):
+    def __init__(
+        self,
+        loss: str,
+        loss_options: tuple,
+        n_outputs: int,
+        scaling: str | None = None,
+        offset: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ):
         self.loss = loss
         self.loss_options = tuple(loss_options)
         self.n_outputs = n_outputs
+        self.scaling = scaling
+        self.offset = offset
+        self.scale = scale
 
     @classmethod
-    def learn(cls, y, loss: str, loss_options: tuple) -> "RegressionTargets":
+    def learn(
+        cls, y, loss: str, loss_options: tuple, scaling: str | None = None, previous=None
+    ) -> "RegressionTargets":
+        """From the targets of a fit; a fit that continues ``previous`` keeps its
+        scaling, so that the network goes on learning the same targets."""
         if loss == "poisson" and np.any(np.asarray(y) < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets; y has negative values "
                 f"(minimum {np.min(y)})."
             )
-        return cls(loss, loss_options, np.asarray(y).reshape(len(y), -1).shape[1])
+        if loss == "poisson" and scaling is not None:
+            raise ValueError(
+                "target_scaling must be None with loss='poisson': its exponential output "
+                f"predicts non-negative counts, which standardised targets are not; got "
+                f"target_scaling={scaling!r}."
+            )
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y.reshape(len(Y), -1)
+        if previous is not None:
+            if previous.scaling != scaling:
+                raise ValueError(
+                    f"target_scaling={scaling!r} differs from the {previous.scaling!r} the "
+                    "network was fitted with; a warm start or partial_fit continues the "
+                    "same targets. Set warm_start=False to fit anew."
+                )
+            return cls(loss, loss_options, Y.shape[1], scaling, previous.offset, previous.scale)
+        if scaling is None:
+            return cls(loss, loss_options, Y.shape[1])
+        offset = Y.mean(axis=0)
+        scale = Y.std(axis=0)
+        if not (np.isfinite(offset).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                "target_scaling='standard' needs targets whose mean and standard deviation "
+                "are finite; y's are not (values too large for float64?)."
+            )
+        scale[scale == 0] = 1.0
+        return cls(loss, loss_options, Y.shape[1], scaling, offset, scale)
 
     def encode(self, y, training: bool = False) -> np.ndarray:
         Y = np.asarray(y, dtype=np.float64)
@@ -188,31 +239,56 @@ class RegressionTargets:
                 f"y has {Y.shape[1]} target columns, but the estimator was fitted on "
                 f"{self.n_outputs}."
             )
-        return Y
+        return Y if self.scaling is None else (Y - self.offset) / self.scale
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
+        if self.scaling is not None:
+            outputs = outputs * self.scale + self.offset
         return squeeze(outputs)
 
     def scorer(self, y, sample_weight) -> Callable[[np.ndarray], float]:
         """R² of held-out outputs against ``y`` (the early-stopping score)."""
         return _finite_score(
-            lambda outputs: r2_score(y, squeeze(outputs), sample_weight=sample_weight)
+            lambda outputs: r2_score(y, self.decode(outputs), sample_weight=sample_weight)
         )
 
     def stratify(self, y):
         return None
 
     def to_config(self) -> dict:
-        return {
+        config = {
             "kind": "regression",
             "loss": self.loss,
             "loss_options": self.loss_options,
             "n_outputs": self.n_outputs,
         }
+        if self.scaling is not None:
+            config["scaling"] = {
+                "kind": self.scaling,
+                "offset": self.offset.tolist(),
+                "scale": self.scale.tolist(),
+            }
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> "RegressionTargets":
-        return cls(config["loss"], tuple(map(tuple, config["loss_options"])), config["n_outputs"])
+        n_outputs = config["n_outputs"]
+        targets = cls(config["loss"], tuple(map(tuple, config["loss_options"])), n_outputs)
+        scaling = config.get("scaling")  # files written before target_scaling have none
+        if scaling is None:
+            return targets
+        if scaling.get("kind") != "standard":
+            raise ValueError(f"unknown target scaling {scaling.get('kind')!r:.40}")
+        offset, scale = (np.asarray(scaling[key], dtype=np.float64) for key in ("offset", "scale"))
+        if offset.shape != (n_outputs,) or scale.shape != (n_outputs,):
+            raise ValueError(
+                f"the target scaling must have {n_outputs} offsets and scales, got "
+                f"shapes {offset.shape} and {scale.shape}"
+            )
+        if not (np.isfinite(offset).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("the target scaling must have finite offsets and positive scales")
+        targets.scaling, targets.offset, targets.scale = "standard", offset, scale
+        return targets
 
 
 def targets_from_config(config: dict):

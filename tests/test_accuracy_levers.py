@@ -2,12 +2,14 @@
 losses and scikit-learn's scorers."""
 
 import json
+import re
 import zipfile
 
 import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.metrics import get_scorer
 from sklearn.preprocessing import StandardScaler
@@ -198,3 +200,108 @@ def test_a_scorer_that_fails_on_the_held_out_set_names_scoring():
     est = MLPClassifierX((8,), max_iter=2, scoring="roc_auc", early_stopping=True)
     with pytest.raises(ValueError, match="scoring='roc_auc' could not score the held-out set"):
         est.fit(X, Y)
+
+
+# -- target_scaling --------------------------------------------------------------------
+
+
+def _priced(n_targets=1):
+    """Targets far from the initial weights' reach: a mean in the thousands."""
+    X, y = make_regression(200, 6, n_informative=4, n_targets=n_targets, random_state=0)
+    return X, 3000.0 + 400.0 * y
+
+
+REGRESSION = dict(hidden_layer_sizes=(16,), max_iter=20, learning_rate_init=0.01, random_state=0)
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_target_scaling_is_transformed_target_regressor_with_a_standard_scaler(n_targets):
+    X, y = _priced(n_targets)
+    inside = MLPRegressorX(target_scaling="standard", **REGRESSION).fit(X, y)
+    outside = TransformedTargetRegressor(
+        MLPRegressorX(**REGRESSION), transformer=StandardScaler()
+    ).fit(X, y)
+    assert_allclose(inside.loss_curve_, outside.regressor_.loss_curve_, rtol=1e-6)
+    assert_allclose(inside.predict(X), outside.predict(X), rtol=1e-6)
+    unscaled = MLPRegressorX(**REGRESSION).fit(X, y)
+    assert inside.score(X, y) > 0.5 > unscaled.score(X, y)
+
+
+def test_target_scaling_scores_early_stopping_in_the_targets_units():
+    X, y = _priced()
+    params = dict(REGRESSION, scoring="neg_mean_squared_error", **FIXED_EPOCHS)
+    inside = MLPRegressorX(target_scaling="standard", **params).fit(X, y)
+    outside = TransformedTargetRegressor(MLPRegressorX(**params), transformer=StandardScaler()).fit(
+        X, y
+    )
+    # The same network on the same held-out rows, scored before and after scaling back.
+    assert_allclose(
+        inside.validation_scores_,
+        np.asarray(outside.regressor_.validation_scores_) * y.var(),
+        rtol=1e-5,
+    )
+
+
+def test_a_constant_target_is_only_centred():
+    X, _ = _priced()
+    est = MLPRegressorX(target_scaling="standard", **REGRESSION).fit(X, np.full(len(X), 7.0))
+    assert_array_equal(est._network.targets.scale, [1.0])
+    assert np.isfinite(est.loss_curve_).all()
+    assert_allclose(est.predict(X), 7.0, atol=1.0)
+
+
+def test_target_scaling_is_kept_in_the_model_file(tmp_path):
+    X, y = _priced(2)
+    est = MLPRegressorX(target_scaling="standard", **REGRESSION).fit(X, y)
+    save(est, tmp_path / "m.skneural")
+    loaded = load(tmp_path / "m.skneural")
+    assert_array_equal(loaded.predict(X), est.predict(X))
+    est.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    assert_array_equal(loaded.loss_curve_, est.loss_curve_)
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (r'\["target_scaling", "standard"\]', '["target_scaling", null]', "target_scaling"),
+        (r'\["scale", \[[^\]]*\]\]', '["scale", [0.0]]', "positive scales"),
+        (r'\["scale", \[[^\]]*\]\]', '["scale", [1.0, 2.0]]', "1 offsets and scales"),
+        (r'\["offset", \[[^\]]*\]\]', '["offset", ["x"]]', "malformed"),
+    ],
+)
+def test_a_file_with_a_wrong_target_scaling_is_refused(tmp_path, old, new, message):
+    X, y = _priced()
+    est = MLPRegressorX(target_scaling="standard", **REGRESSION).fit(X, y)
+    save(est, tmp_path / "m.skneural")
+    with zipfile.ZipFile(tmp_path / "m.skneural") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    text = members["skneural.json"].decode()
+    crafted, count = re.subn(old, new, text)
+    assert count == 1
+    members["skneural.json"] = crafted.encode()
+    with zipfile.ZipFile(tmp_path / "crafted.skneural", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match=message):
+        load(tmp_path / "crafted.skneural")
+
+
+def test_a_warm_start_keeps_the_first_fits_scaling():
+    X, y = _priced()
+    est = MLPRegressorX(target_scaling="standard", warm_start=True, **REGRESSION).fit(X, y)
+    offset, scale = est._network.targets.offset.copy(), est._network.targets.scale.copy()
+    est.fit(X, 10 * y)
+    assert_array_equal(est._network.targets.offset, offset)
+    assert_array_equal(est._network.targets.scale, scale)
+    before = est.predict(X)
+    est.set_params(target_scaling=None)
+    with pytest.raises(ValueError, match="target_scaling"):
+        est.fit(X, y)
+    assert_array_equal(est.predict(X), before)
+
+
+def test_target_scaling_is_refused_with_the_poisson_loss():
+    X, y = _priced()
+    with pytest.raises(ValueError, match="target_scaling"):
+        MLPRegressorX(loss="poisson", target_scaling="standard", **REGRESSION).fit(X, abs(y))

@@ -291,7 +291,7 @@ BAD_PARAMS = {
 
 def test_every_parameter_has_bad_values_listed():
     names = set(MLPClassifierX().get_params()) | set(MLPRegressorX().get_params())
-    assert names - {"loss", "huber_delta"} == set(BAD_PARAMS)
+    assert names - {"loss", "huber_delta", "target_scaling"} == set(BAD_PARAMS)
 
 
 @pytest.mark.parametrize(
@@ -303,7 +303,16 @@ def test_bad_parameter_values_name_the_parameter(name, value):
         _clf(**{name: value}).fit(X, Y_CLASS)
 
 
-@pytest.mark.parametrize("name, value", [("loss", "hinge"), ("loss", 2), ("huber_delta", 0.0)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("loss", "hinge"),
+        ("loss", 2),
+        ("huber_delta", 0.0),
+        ("target_scaling", "minmax"),
+        ("target_scaling", True),
+    ],
+)
 def test_bad_regressor_parameters(name, value):
     with pytest.raises(InvalidParameterError, match=name):
         _reg(**{name: value}).fit(X, Y_REG)
