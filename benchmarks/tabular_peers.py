@@ -137,6 +137,23 @@ def skneural_raw(task: str, columns: Columns, seed: int):
     return cls(**{"early_stopping": True, **params, "random_state": seed})
 
 
+def candidate(name: str, params: dict) -> Peer:
+    """A skneural configuration under trial (``benchmarks/tabular.py --candidates``):
+    ``params`` are constructor parameters for both estimators, except its
+    ``"classifier"`` and ``"regressor"`` entries, which hold each one's own."""
+    from skneural import MLPClassifierX, MLPRegressorX
+
+    both = {k: v for k, v in params.items() if k not in ("classifier", "regressor")}
+    both = {k: tuple(v) if k == "hidden_layer_sizes" else v for k, v in both.items()}
+
+    def make(task: str, columns: Columns, seed: int):
+        own = params.get("classifier" if task == CLASSIFICATION else "regressor", {})
+        cls = MLPClassifierX if task == CLASSIFICATION else MLPRegressorX
+        return cls(**{**both, **own, "random_state": seed})
+
+    return Peer(f"skneural: {name}", make, f"MLP*X on the raw DataFrame with {params}")
+
+
 def hist_gradient_boosting(task: str, columns: Columns, seed: int):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
