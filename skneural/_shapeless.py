@@ -130,6 +130,7 @@ class ShapelessWorkspace:
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
         self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
+        self._learning_rate_set: float | None = None
         self.numbers = {
             name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in rule.numbers
         }
@@ -217,6 +218,7 @@ class ShapelessWorkspace:
             activation = self._rates and source.get_layer("activation_0").activation
         for own, value in zip(self.state, values, strict=True):
             own.assign(value)
+        self._learning_rate_set = None
         if self._switched and self._rates:
             self._activation_index.assign(self._activations.index(activation))
         numbers = rule.values(self.dtype.name)
@@ -233,7 +235,11 @@ class ShapelessWorkspace:
             target.assign(own.value())
 
     def set_learning_rate(self, learning_rate: float) -> None:
-        self.learning_rate.assign(learning_rate)
+        # A constant rate is assigned once per fit, not once per epoch (an epoch's
+        # restore puts back the rate set before it, so the last one set still holds).
+        if learning_rate != self._learning_rate_set:
+            self.learning_rate.assign(learning_rate)
+            self._learning_rate_set = learning_rate
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights, as ``keras.Model.get_weights`` lists them for these networks."""
