@@ -135,7 +135,6 @@ class BaseMLPX(MLPParams):
     def _publish(self, network: FittedNetwork, n_iter: int) -> None:
         """Set scikit-learn's fitted attributes from the fitted network."""
         self._network = network
-        self.model_ = network.model
         self.n_iter_ = n_iter
         record = network.record
         self.t_ = record.t
@@ -159,6 +158,14 @@ class BaseMLPX(MLPParams):
         for name, value in attributes.items():
             setattr(self, name, value)
         self._publish(network, attributes.get("n_iter_", 0))
+
+    @property
+    def model_(self):
+        # Built from the fitted network's arrays when first read (see _network_arrays).
+        network = vars(self).get("_network")
+        if network is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'model_'")
+        return network.model
 
     # The per-epoch records are DataFrames the fitted network builds when read.
 

@@ -38,6 +38,14 @@ class NetworkSpec:
     table: TableSpec | None = None
 
 
+def residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:
+    """The hidden blocks that add their input to their output (``build_network``'s rule)."""
+    sizes = spec.hidden_layer_sizes
+    if not spec.residual:
+        return ()
+    return tuple(i for i in range(1, len(sizes)) if sizes[i - 1] == sizes[i])
+
+
 def resolve_hidden_layer_sizes(value: Any) -> tuple[int, ...]:
     """``hidden_layer_sizes`` as a tuple; an int means one hidden layer."""
     sizes = (value,) if isinstance(value, Integral) else tuple(value)

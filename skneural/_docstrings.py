@@ -249,7 +249,9 @@ loss_ : float
 
     model_ : keras.Model
         The trained Keras network; ``model_.optimizer`` holds the optimizer state
-        that warm starts continue from.
+        that warm starts continue from. Most fits keep their weights and optimizer
+        state as arrays and build this model when it is first read (the same values
+        and configuration; a grid search never pays for it).
 
     history_ : pandas.DataFrame
         One row per epoch run (index ``epoch``, from 1): ``loss``, ``learning_rate``,

@@ -65,7 +65,8 @@ class EpochRunner:
     loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
     Dense kernels (biases and batch-norm parameters are not penalised). ``alpha``,
     ``l1`` and the adversarial budget and share are variables, so a grid over them
-    reuses one compiled graph.
+    reuses one compiled graph (and one more for ``alpha = l1 = 0``, which has no
+    penalty ops).
 
     Every epoch starts by copying the model's and optimizer's variables to a backup
     inside the graph, so that :meth:`restore` can return to the start of an epoch that
@@ -128,6 +129,10 @@ class EpochRunner:
         self._state = workspace.state
         self._backup = [tf.Variable(v, shape=v.shape, trainable=False) for v in self._state]
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # The count as of the last epoch that returned (reading the variable is a host
+        # round trip per epoch; only an interrupted epoch needs the graph's own count).
+        self._returned = 0
+        self._batch_size: tuple[int, tf.Tensor] | None = None
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -135,13 +140,21 @@ class EpochRunner:
 
     @property
     def epochs_started(self) -> int:
-        """How many epochs this runner has begun (each backs up the state first)."""
-        return int(self._started.numpy())
+        """How many epochs this runner has begun and returned from (each backs up the
+        state first)."""
+        return self._returned
 
     def restore(self) -> None:
         """Return the model and optimizer to the start of the last epoch."""
         for variable, saved in zip(self._state, self._backup, strict=True):
             variable.assign(saved)
+
+    def undo_unfinished(self, started: int) -> None:
+        """After an epoch stopped by an exception: if its graph began after
+        :attr:`epochs_started` read ``started``, return to the epoch's start."""
+        self._returned = int(self._started.numpy())
+        if self._returned > started:
+            self.restore()
 
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
@@ -194,13 +207,16 @@ class EpochRunner:
             + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
         )
         dead = [tf.reduce_mean(tf.cast(tf.equal(seen, 0.0), X.dtype)) for seen in activity]
-        return (
-            total / tf.cast(n, X.dtype),
-            first_loss,
-            tf.reduce_mean(after),
-            finite,
-            norms / tf.cast(tf.maximum(steps, 1), X.dtype),
-            tf.stack(dead) if dead else tf.zeros([0], X.dtype),
+        # One tensor, fetched in one copy: loss, first loss, end loss, finite, the
+        # kernels' gradient norms, the hidden layers' dead fractions.
+        scalars = [total / tf.cast(n, X.dtype), first_loss, tf.reduce_mean(after)]
+        return tf.concat(
+            [
+                tf.stack([*scalars, tf.cast(finite, X.dtype)]),
+                norms / tf.cast(tf.maximum(steps, 1), X.dtype),
+                *([tf.stack(dead)] if dead else []),
+            ],
+            axis=0,
         )
 
     def _run_evaluate(self, X, Y, W):
@@ -214,16 +230,21 @@ class EpochRunner:
         """Run one epoch of minibatch steps over ``data`` in ``order``."""
         if self._epoch is None:
             self._epoch = self._epoch_function.get_concrete_function()
-        loss, first_loss, end_loss, finite, norms, dead = self._epoch(
-            data.X, data.Y, data.W, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32)
-        )
+        if self._batch_size is None or self._batch_size[0] != batch_size:
+            self._batch_size = batch_size, tf.constant(batch_size, tf.int32)
+        report = self._epoch(
+            data.X, data.Y, data.W, tf.constant(order, tf.int32), self._batch_size[1]
+        ).numpy()
+        self._returned += 1
+        n_kernels = len(self._step.kernels)
+        loss, first_loss, end_loss, finite = (float(v) for v in report[:4])
         return EpochResult(
-            float(loss),
-            float(first_loss),
-            float(end_loss),
+            loss,
+            first_loss,
+            end_loss,
             bool(finite),
-            norms.numpy(),
-            dead.numpy(),
+            report[4 : 4 + n_kernels],
+            report[4 + n_kernels :],
         )
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:

@@ -1,9 +1,10 @@
 """The fitted network: one object that owns everything a fit produces.
 
 A :class:`FittedNetwork` holds the plan it was built from, the targets it maps outputs
-to, the Keras model with its optimizer state, the training record, the random
-generator that seeded and shuffles it, the range of the inputs it saw, and a numpy
-forward pass. It trains itself under a plan, predicts, gives the input gradient the
+to, the Keras model with its optimizer state (or, until someone asks for the model,
+the same state as arrays: :mod:`skneural._network_arrays`), the training record, the
+random generator that seeded and shuffles it, the range of the inputs it saw, and a
+numpy forward pass. It trains itself under a plan, predicts, gives the input gradient the
 attacks need, and turns itself into plain data for the model file and back.
 
 The estimators keep one of these in a private attribute and copy scikit-learn's public
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from ._assigned import checked_weights, same_weights
 from ._config import make_rng
 from ._epoch import TrainData
 from ._holdout import split_for_training
@@ -27,6 +29,7 @@ from ._inference import ForwardPass
 from ._inputs import widened_range
 from ._lbfgs import fit_lbfgs
 from ._network import build_network, dense_layers
+from ._network_arrays import NetworkArrays, compile_model, serves
 from ._plan import Plan, check_continuation
 from ._pool import POOL
 from ._record import TrainingState
@@ -43,8 +46,9 @@ class FittedNetwork:
         What the network was built and is trained by.
     targets : ClassificationTargets or RegressionTargets
         How ``y`` maps to the outputs and back.
-    model : keras.Model
-        Built from ``plan.network`` and compiled with its optimizer.
+    model : keras.Model or NetworkArrays
+        Built from ``plan.network`` and compiled with its optimizer, or the state
+        such a model would hold (the model is then built when first asked for).
     record : TrainingState
         The training record.
     rng : numpy.random.Generator
@@ -57,19 +61,41 @@ class FittedNetwork:
         self,
         plan: Plan,
         targets: Any,
-        model: keras.Model,
+        model: "keras.Model | NetworkArrays",
         record: TrainingState,
         rng: np.random.Generator,
         input_range: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.plan = plan
         self.targets = targets
-        self.model = model
+        arrays = isinstance(model, NetworkArrays)
+        self._model, self._arrays = (None, model) if arrays else (model, None)
         self.record = record
         self.rng = rng
         self.input_range = input_range
-        self.forward = ForwardPass(model, plan.network)
+        self.forward = self._forward_pass()
         self._frames: tuple | None = None
+
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (with its optimizer), built from the arrays on first use."""
+        if self._model is None:
+            self._model = self._arrays.to_model(self.plan)
+            self._arrays = None
+        return self._model
+
+    def _forward_pass(self) -> ForwardPass:
+        if self._arrays is None:
+            return ForwardPass(self._model, self.plan.network)
+        return ForwardPass.from_weights(self.plan.network, *self._arrays.dense_weights())
+
+    def _state_for(self, objective, n_rows: int = 0):
+        """What the pool trains: the arrays where a width-free workspace takes them,
+        else the Keras model."""
+        arrays = self._arrays
+        if arrays is not None and POOL.takes_arrays(self.plan.network, arrays, objective, n_rows):
+            return arrays
+        return self.model
 
     @classmethod
     def build(
@@ -79,10 +105,13 @@ class FittedNetwork:
         table's preprocessing layer, if any, holds ``statistics``
         (:func:`skneural._table.learn_table`)."""
         rng = make_rng(random_state)
-        model = build_network(plan.network, rng)
-        if plan.network.table is not None:
-            model.get_layer("table").set_statistics(statistics)
-        _compile(model, plan)
+        if serves(plan):
+            model = NetworkArrays.initial(plan, rng, plan.schedule.learning_rate_init)
+        else:
+            model = build_network(plan.network, rng)
+            if plan.network.table is not None:
+                model.get_layer("table").set_statistics(statistics)
+            compile_model(model, plan)
         record = TrainingState(learning_rate=plan.schedule.learning_rate_init)
         return cls(plan, targets, model, record, rng)
 
@@ -92,7 +121,10 @@ class FittedNetwork:
         over). Refused plans change nothing."""
         check_continuation(self.plan, plan)
         if plan.optimizer != self.plan.optimizer:
-            _compile(self.model, plan)
+            if self._arrays is not None and serves(plan):
+                self._arrays.reset_optimizer(plan, plan.schedule.learning_rate_init)
+            else:
+                compile_model(self.model, plan)
         self.plan, self.targets = plan, targets
 
     # -- training ------------------------------------------------------------------
@@ -116,12 +148,13 @@ class FittedNetwork:
             if not incremental:
                 record.schedule_epoch = 0
                 record.learning_rate = plan.schedule.learning_rate_init
-            borrowed = POOL.borrow(plan.network, self.model, plan.objective, n_rows=data.n_samples)
+            state = self._state_for(plan.objective, data.n_samples)
+            borrowed = POOL.borrow(plan.network, state, plan.objective, n_rows=data.n_samples)
             with borrowed as runner:
                 loop = EpochLoop(runner, record, plan, data, validation, self.rng)
                 return loop.run(incremental)
         finally:
-            self.forward = ForwardPass(self.model, plan.network)
+            self.forward = self._forward_pass()
 
     # -- what the fit left -----------------------------------------------------------
 
@@ -141,6 +174,9 @@ class FittedNetwork:
     def weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases, input to output (``coefs_``,
         ``intercepts_``)."""
+        if self._arrays is not None:
+            kernels, biases = self._arrays.dense_weights()
+            return [k.copy() for k in kernels], [b.copy() for b in biases]
         layers = dense_layers(self.model)
         return [layer.kernel.numpy() for layer in layers], [layer.bias.numpy() for layer in layers]
 
@@ -158,15 +194,18 @@ class FittedNetwork:
         network needs; values are cast to the network's dtype.
         """
         kernels, biases = self.forward.dense_weights()
-        if _same(coefs, kernels) and _same(intercepts, biases):
+        if same_weights(coefs, kernels) and same_weights(intercepts, biases):
             return
-        new_kernels = _checked("coefs_", coefs, kernels)
-        new_biases = _checked("intercepts_", intercepts, biases)
-        layers = dense_layers(self.model)
-        for layer, kernel, bias in zip(layers, new_kernels, new_biases, strict=True):
-            layer.kernel.assign(kernel)
-            layer.bias.assign(bias)
-        self.forward = ForwardPass(self.model, self.plan.network)
+        new_kernels = checked_weights("coefs_", coefs, kernels)
+        new_biases = checked_weights("intercepts_", intercepts, biases)
+        if self._arrays is not None:
+            self._arrays.set_dense_weights(new_kernels, new_biases)
+        else:
+            layers = dense_layers(self.model)
+            for layer, kernel, bias in zip(layers, new_kernels, new_biases, strict=True):
+                layer.kernel.assign(kernel)
+                layer.bias.assign(bias)
+        self.forward = self._forward_pass()
 
     def records(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``history_``, ``gradient_norms_`` and ``dead_units_``: built when first read
@@ -176,7 +215,8 @@ class FittedNetwork:
         if self._frames is not None and self._frames[0] == len(record.history):
             return self._frames[1]
         epochs = pd.RangeIndex(1, len(record.history) + 1, name="epoch")
-        layers = [layer.name for layer in dense_layers(self.model)]
+        depth = len(self.plan.network.hidden_layer_sizes)
+        layers = [f"hidden_{i}" for i in range(depth)] + ["output"]
         frames = (
             pd.DataFrame(record.history, index=epochs),
             pd.DataFrame(
@@ -202,7 +242,8 @@ class FittedNetwork:
         shape and process) loaded with this network's weights, which it leaves as
         they are."""
         loss = self.plan.objective.loss_only()
-        with POOL.borrow(self.plan.network, self.model, loss, write_back=False) as runner:
+        state = self._state_for(loss)
+        with POOL.borrow(self.plan.network, state, loss, write_back=False) as runner:
             yield runner.input_gradient
 
     # -- the model file's view ---------------------------------------------------------
@@ -237,53 +278,8 @@ def reference_network(plan: Plan) -> keras.Model:
     """The network ``plan`` builds, compiled, with fixed seeds: what a model file's
     network must equal but for its seeds and weights."""
     model = build_network(plan.network, np.random.default_rng(0))
-    _compile(model, plan)
+    compile_model(model, plan)
     return model
-
-
-def _compile(model: keras.Model, plan: Plan) -> None:
-    optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
-
-
-def _same(assigned, current: list[np.ndarray]) -> bool:
-    """Whether ``assigned`` holds the values of ``current``, in their dtype (predict
-    asks on every call: no copies, and the NaN-aware comparison only on a mismatch)."""
-    try:
-        if len(assigned) != len(current):
-            return False
-        for a, c in zip(assigned, current, strict=True):
-            a = np.asarray(a, dtype=c.dtype)
-            if a.shape != c.shape or not ((a == c).all() or np.array_equal(a, c, equal_nan=True)):
-                return False
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _checked(name: str, assigned, current: list[np.ndarray]) -> list[np.ndarray]:
-    """``assigned`` as arrays of the shapes and dtype of ``current``, or a ValueError
-    saying what was expected."""
-    shapes = [c.shape for c in current]
-    how = (
-        f"{name} must be a list of {len(current)} arrays of shapes {shapes} (the fitted "
-        "network's layers; fit again to change hidden_layer_sizes)"
-    )
-    if isinstance(assigned, (str, bytes)) or not hasattr(assigned, "__len__"):
-        raise ValueError(f"{how}, got {type(assigned).__name__}.")
-    if len(assigned) != len(current):
-        raise ValueError(f"{how}, got {len(assigned)} arrays.")
-    arrays = []
-    for i, (a, c) in enumerate(zip(assigned, current, strict=True)):
-        try:
-            array = np.asarray(a, dtype=c.dtype)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{how}; {name}[{i}] is not numeric: {error}") from None
-        if array.shape != c.shape:
-            raise ValueError(f"{how}; {name}[{i}] has shape {array.shape}.")
-        arrays.append(array)
-    return arrays
 
 
 def _seed_states(model: keras.Model) -> list:

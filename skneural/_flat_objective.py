@@ -60,7 +60,8 @@ class FlatObjective:
     """
 
     def __init__(self, spec: NetworkSpec, objective: Objective):
-        self._graph_key = objective.graph_key
+        # The penalty's numbers are inputs of its function: only the loss fixes it.
+        self._loss = (objective.loss, objective.loss_options)
         # The workspace's own initial weights are never used.
         workspace = build_network(spec, np.random.default_rng(0))
         variables = _packing_order(workspace)

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ._config import NetworkSpec
+from ._config import NetworkSpec, residual_blocks
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._table_layer import NumpyTableFeatures, TableFeatures
 
@@ -63,6 +63,25 @@ class ForwardPass:
                 self._steps.append(("residual", None, None))
             elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
                 raise TypeError(f"No numpy forward step for layer {layer.name!r}.")
+
+    @classmethod
+    def from_weights(
+        cls, spec: NetworkSpec, kernels: list[np.ndarray], biases: list[np.ndarray]
+    ) -> "ForwardPass":
+        """The pass of the network ``spec`` builds, with these Dense weights (copied);
+        for networks without a table or batch normalization."""
+        forward = cls.__new__(cls)
+        forward._dtype = dtype = np.dtype(spec.dtype)
+        pairs = zip(kernels, biases, strict=True)
+        dense = [("dense", k.astype(dtype), b.astype(dtype)) for k, b in pairs]
+        hidden = ("activation", ACTIVATIONS[spec.activation].numpy_fn, None)
+        residual = residual_blocks(spec)
+        forward._steps = []
+        for i, step in enumerate(dense[:-1]):
+            forward._steps += [step, hidden] + ([("residual", None, None)] if i in residual else [])
+        output = ("activation", OUTPUT_ACTIVATIONS[spec.out_activation].numpy_fn, None)
+        forward._steps += [dense[-1], output]
+        return forward
 
     def dense_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases this pass computes with, input to

@@ -160,10 +160,10 @@ class LbfgsTrainer(FlatObjective):
             The weights are left in ``model``.
         """
         _refuse_random_objectives(_dropout_rates(model), objective)
-        if objective.graph_key != self._graph_key:
+        if (objective.loss, objective.loss_options) != self._loss:
             raise ValueError(
-                f"This trainer computes the loss {self._graph_key[:2]!r}; "
-                f"got an objective with {objective.graph_key[:2]!r}."
+                f"This trainer computes the loss {self._loss!r}; "
+                f"got an objective with {(objective.loss, objective.loss_options)!r}."
             )
         alpha, l1 = float(objective.alpha), float(objective.l1)
         start = self.flat_weights(model)

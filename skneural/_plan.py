@@ -51,8 +51,14 @@ class Objective:
 
     @property
     def graph_key(self) -> tuple:
-        """What changes the compiled graph (the numbers are variables in it)."""
-        return self.loss, self.loss_options, self.adversarial_eps is not None
+        """What changes the compiled graph (the numbers are variables in it; without
+        ``alpha`` and ``l1`` the graph has no penalty ops at all)."""
+        return self.loss, self.loss_options, self.adversarial_eps is not None, self.penalised
+
+    @property
+    def penalised(self) -> bool:
+        """Whether the loss has an L2 or L1 term."""
+        return self.alpha != 0 or self.l1 != 0
 
     def loss_only(self) -> "Objective":
         """The loss alone, without penalties or adversarial training (the attacks')."""

@@ -30,6 +30,7 @@ import tensorflow as tf
 from ._config import NetworkSpec
 from ._epoch import EpochRunner
 from ._network import build_network
+from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._shapeless import ShapelessWorkspace, shapeless_key
 from ._updates import update_rule
@@ -64,40 +65,54 @@ class RunnerPool:
     def borrow(
         self,
         spec: NetworkSpec,
-        model: keras.Model,
+        source,
         objective: Objective,
         write_back: bool = True,
         n_rows: int = 0,
     ) -> Iterator[EpochRunner]:
-        """A runner loaded with ``model``'s state; with ``write_back``, the trained state
-        is copied back to ``model`` when the block exits, also by an exception.
-        ``n_rows`` is the number of rows each epoch trains on (0: none)."""
+        """A runner loaded with the state of ``source`` (a Keras model, or
+        :class:`~skneural._network_arrays.NetworkArrays` where :meth:`takes_arrays`);
+        with ``write_back``, the trained state is copied back to ``source`` when the
+        block exits, also by an exception. ``n_rows`` is the number of rows each
+        epoch trains on (0: none)."""
         # A workspace made inside a tf.distribute scope has its variables on that
         # strategy's devices and its graph runs the strategy's replicas.
         strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
-        shapeless = None
-        if self.shapeless:
-            shapeless = shapeless_key(spec, model, objective, strategy, n_rows)
+        shapeless = self._shapeless_key(spec, source, objective, strategy, n_rows)
         if shapeless is not None:
             key = ("shapeless", len(spec.hidden_layer_sizes), shapeless, objective.graph_key)
+            runner = self._take(key) or _new_shapeless(shapeless, spec, source, objective)
+        elif isinstance(source, NetworkArrays):
+            raise ValueError("only a width-free workspace trains a network kept as arrays")
         else:
             key = (
                 dataclasses.replace(spec, kernel_initializer=None),
-                _optimizer_key(model.optimizer),
+                _optimizer_key(source.optimizer),
                 objective.graph_key,
                 strategy,
             )
-        runner = self._take(key)
-        if runner is None:
-            runner = _new_runner(spec, model.optimizer, objective, shapeless)
-        runner.workspace.load(model)
+            runner = self._take(key) or _new_keras_runner(spec, source.optimizer, objective)
+        runner.workspace.load(source)
         runner.configure(objective)
         try:
             yield runner
         finally:
             if write_back:
-                runner.workspace.store(model)
+                runner.workspace.store(source)
             self._give_back(key, runner)
+
+    def takes_arrays(
+        self, spec: NetworkSpec, arrays: NetworkArrays, objective: Objective, n_rows: int
+    ) -> bool:
+        """Whether :meth:`borrow` trains ``arrays`` as they are (else it needs the
+        network's Keras model)."""
+        strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+        return self._shapeless_key(spec, arrays, objective, strategy, n_rows) is not None
+
+    def _shapeless_key(self, spec, source, objective, strategy, n_rows) -> tuple | None:
+        if not self.shapeless:
+            return None
+        return shapeless_key(spec, source, objective, strategy, n_rows)
 
     def _take(self, key: tuple) -> EpochRunner | None:
         with self._lock:
@@ -127,15 +142,16 @@ class RunnerPool:
             self._idle.clear()
 
 
-def _new_runner(
-    spec: NetworkSpec,
-    optimizer: keras.optimizers.Optimizer,
-    objective: Objective,
-    shapeless: tuple | None,
+def _new_shapeless(
+    shapeless: tuple, spec: NetworkSpec, source, objective: Objective
 ) -> EpochRunner:
-    if shapeless is not None:
-        workspace = ShapelessWorkspace(shapeless, spec, update_rule(optimizer))
-        return EpochRunner(workspace, objective)
+    rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
+    return EpochRunner(ShapelessWorkspace(shapeless, spec, rule), objective)
+
+
+def _new_keras_runner(
+    spec: NetworkSpec, optimizer: keras.optimizers.Optimizer, objective: Objective
+) -> EpochRunner:
     # The workspace's own initial weights are overwritten before every use, so it
     # draws none (zeros: ~2.5 ms less per new shape than glorot's draws).
     spec = dataclasses.replace(spec, kernel_initializer="zeros")

@@ -26,8 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._config import NetworkSpec
-from ._network import dense_layers
+from ._config import NetworkSpec, residual_blocks
+from ._network_arrays import NetworkArrays, model_state
 from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._updates import UpdateRule, update_rule
@@ -50,11 +50,12 @@ SWITCH = "switched"
 
 
 def shapeless_key(
-    spec: NetworkSpec, model: keras.Model, objective: Objective, strategy, n_rows: int
+    spec: NetworkSpec, source, objective: Objective, strategy, n_rows: int
 ) -> tuple | None:
-    """What fixes the width-free graph that trains ``model`` (built from ``spec``)
-    for ``objective`` on ``n_rows`` rows, or None where this workspace does not
-    serve the fit.
+    """What fixes the width-free graph that trains ``source`` (a Keras model built
+    from ``spec``, or :class:`~skneural._network_arrays.NetworkArrays`) for
+    ``objective`` on ``n_rows`` rows, or None where this workspace does not serve the
+    fit.
 
     The activation is a graph input when it is one of :data:`SWITCHED`, the data
     has at most :data:`SWITCH_MAX_ROWS` rows and the objective has no L1 term: with
@@ -64,14 +65,17 @@ def shapeless_key(
     """
     if strategy is not None or spec.batch_normalization:
         return None
-    rule = update_rule(model.optimizer)
-    if rule is None or not all(layer.name.startswith(_LAYERS) for layer in model.layers):
-        return None
+    if isinstance(source, NetworkArrays):
+        rule = source.rule
+    else:
+        rule = update_rule(source.optimizer)
+        if rule is None or not all(layer.name.startswith(_LAYERS) for layer in source.layers):
+            return None
     return (
         spec.dtype,
         SWITCH if _switched(spec, objective, n_rows) else spec.activation,
         spec.dropout,
-        _residual_blocks(spec),
+        residual_blocks(spec),
         spec.out_activation,
         rule.structure,
     )
@@ -79,14 +83,6 @@ def shapeless_key(
 
 def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
     return spec.activation in SWITCHED and objective.l1 == 0 and n_rows <= SWITCH_MAX_ROWS
-
-
-def _residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:
-    """The hidden blocks that add their input to their output (``build_network``'s rule)."""
-    sizes = spec.hidden_layer_sizes
-    if not spec.residual:
-        return ()
-    return tuple(i for i in range(1, len(sizes)) if sizes[i - 1] == sizes[i])
 
 
 def _free(dtype: tf.DType, rank: int, trainable: bool = False) -> tf.Variable:
@@ -134,6 +130,7 @@ class ShapelessWorkspace:
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
         self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
+        self._learning_rate_set: float | None = None
         self.numbers = {
             name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in rule.numbers
         }
@@ -141,7 +138,7 @@ class ShapelessWorkspace:
         self._seeds = {
             i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
         }
-        self._residual = _residual_blocks(spec)
+        self._residual = residual_blocks(spec)
         self._product = _einsum_product if spec.dtype == "float64" else keras.ops.matmul
         self._activations = [_keras_activation(a) for a in SWITCHED]
         self._switched = key[1] == SWITCH
@@ -209,47 +206,40 @@ class ShapelessWorkspace:
 
     # -- between epochs and fits (eager) ---------------------------------------------
 
-    def _pairs(self, model: keras.Model) -> list[tuple]:
-        """(the model's or its optimizer's variable, this workspace's), one to one."""
-        optimizer = model.optimizer
-        layers = dense_layers(model)
-        weights = [w for layer in layers for w in (layer.kernel, layer.bias)]
-        rule = update_rule(optimizer)
-        slots = rule.slots(optimizer, weights)
-        generators = [model.get_layer(f"dropout_{i}").seed_generator for i in self._seeds]
-        return [
-            *zip(weights, self.trainable_variables, strict=True),
-            *zip(
-                (v for kind in slots for v in kind),
-                (v for kind in self.slots for v in kind),
-                strict=True,
-            ),
-            (optimizer.iterations, self.iterations),
-            (optimizer.learning_rate, self.learning_rate),
-            *(
-                (g.state, own.state.value)
-                for g, own in zip(generators, self._seeds.values(), strict=True)
-            ),
-        ]
-
-    def load(self, model: keras.Model) -> None:
-        """Take ``model``'s weights, seed states and its optimizer's state and numbers."""
-        for source, own in self._pairs(model):
-            own.assign(source.value)
+    def load(self, source) -> None:
+        """Take the weights, seed states and optimizer state and numbers of
+        ``source``: a Keras model (and its optimizer) or
+        :class:`~skneural._network_arrays.NetworkArrays`."""
+        if isinstance(source, NetworkArrays):
+            values, rule = source.values, source.rule
+            activation = _keras_activation(source.spec.activation)
+        else:
+            values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
+            activation = self._rates and source.get_layer("activation_0").activation
+        for own, value in zip(self.state, values, strict=True):
+            own.assign(value)
+        self._learning_rate_set = None
         if self._switched and self._rates:
-            activation = model.get_layer("activation_0").activation
             self._activation_index.assign(self._activations.index(activation))
-        values = update_rule(model.optimizer).values(self.dtype.name)
+        numbers = rule.values(self.dtype.name)
         for name, variable in self.numbers.items():
-            variable.assign(values[name])
+            variable.assign(numbers[name])
 
-    def store(self, model: keras.Model) -> None:
-        """Give this workspace's weights, seed states and optimizer state to ``model``."""
-        for target, own in self._pairs(model):
+    def store(self, source) -> None:
+        """Give this workspace's weights, seed states and optimizer state to
+        ``source`` (as :meth:`load` takes them)."""
+        if isinstance(source, NetworkArrays):
+            source.values = [own.numpy() for own in self.state]
+            return
+        for target, own in zip(model_state(source), self.state, strict=True):
             target.assign(own.value())
 
     def set_learning_rate(self, learning_rate: float) -> None:
-        self.learning_rate.assign(learning_rate)
+        # A constant rate is assigned once per fit, not once per epoch (an epoch's
+        # restore puts back the rate set before it, so the last one set still holds).
+        if learning_rate != self._learning_rate_set:
+            self.learning_rate.assign(learning_rate)
+            self._learning_rate_set = learning_rate
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights, as ``keras.Model.get_weights`` lists them for these networks."""

@@ -30,6 +30,8 @@ class MinibatchStep:
         self.workspace = workspace
         self.diagnostics = diagnostics
         self.adversarial = objective.adversarial_eps is not None
+        # Without a penalty its ops would add zeros: the same values, more ops per step.
+        self.penalised = objective.penalised
         self.per_sample = per_sample_loss(objective)
         self.kernels = workspace.kernels
         kernel_ids = {id(k) for k in self.kernels}
@@ -83,7 +85,8 @@ class MinibatchStep:
         with tf.GradientTape() as tape:
             logits, hidden = self.workspace.forward(x, training=True)
             weighted = tf.reduce_sum(w * self.per_sample(y, logits))
-            weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
+            if self.penalised:
+                weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
         grads = tape.gradient(batch_loss, variables)
         update = grads

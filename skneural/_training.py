@@ -103,8 +103,7 @@ class EpochLoop:
                 except BaseException as exc:
                     # Whatever stopped the epoch, the model and the record are put back
                     # as they were after the last complete one, so that they agree.
-                    if runner.epochs_started > started:
-                        runner.restore()
+                    runner.undo_unfinished(started)
                     state.rollback(checkpoint)
                     self.rng.bit_generator.state = rng_state
                     if not isinstance(exc, KeyboardInterrupt):

@@ -120,6 +120,37 @@ def test_penalty_reaches_the_reused_graph(data, fresh_pool, monkeypatch):
     assert np.abs(pooled[1]).sum() < np.abs(pooled[0]).sum()
 
 
+def test_alpha_and_l1_zero_get_one_more_workspace_without_penalty_ops(data, fresh_pool):
+    for params in (dict(alpha=1e-4), dict(alpha=0.0), dict(alpha=0.1, l1=0.01), dict(alpha=0.0)):
+        _fit(data, **params)
+    assert len(fresh_pool._idle) == 2
+
+
+PENALTY_FREE = {
+    "adam-float32": (dict(batch_normalization=False), np.float32),
+    "sgd-tanh-float64": (dict(solver="sgd", activation="tanh", dropout=0.0), np.float64),
+    "keras-workspace-early-stopping": (dict(early_stopping=True), np.float32),
+    "rmsprop": (dict(solver="rmsprop", batch_normalization=False), np.float32),
+}
+
+
+@pytest.mark.parametrize("config", PENALTY_FREE.values(), ids=PENALTY_FREE.keys())
+def test_a_graph_without_penalty_ops_equals_one_that_adds_a_zero_penalty(
+    data, fresh_pool, monkeypatch, config
+):
+    params, dtype = config
+    X, y = data[0].astype(dtype), data[1]
+    without = MLPClassifierX(**dict(PARAMS, alpha=0.0, **params)).fit(X, y)
+    monkeypatch.setattr(Objective, "penalised", property(lambda self: True))
+    monkeypatch.setattr("skneural._fitted.POOL", RunnerPool(max_idle=0))
+    with_zero = MLPClassifierX(**dict(PARAMS, alpha=0.0, **params)).fit(X, y)
+    np.testing.assert_array_equal(without.loss_curve_, with_zero.loss_curve_)
+    for a, b in zip(
+        without.coefs_ + without.intercepts_, with_zero.coefs_ + with_zero.intercepts_, strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_pool_is_bounded(data):
     pool = RunnerPool(max_idle=2)
     X, y = data
