@@ -15,6 +15,7 @@ A table that needs none of this (all numeric, nothing missing, no scaling) gets 
 preprocessing layer at all: the network is the one scikit-learn's MLP would have.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 from numbers import Integral
@@ -26,6 +27,7 @@ import pandas as pd
 from ._numeric_embedding import KINDS as NUMERIC_EMBEDDINGS
 from ._numeric_embedding import learn_edges
 from ._numeric_embedding import width as numeric_width
+from ._table_columns import canonical_text
 from ._table_scaling import scale
 from .exceptions import ModelFileError
 
@@ -143,11 +145,33 @@ class TableSpec:
             or embedding not in (None, *NUMERIC_EMBEDDINGS)
         ):
             raise ModelFileError("the manifest's table has a malformed scaling or embedding")
-        if not (isinstance(n_quantiles, int) and 0 <= n_quantiles <= N_QUANTILES):
-            raise ModelFileError(f"the manifest's table.n_quantiles must be in [0, {N_QUANTILES}]")
+        low = 2 if scaling == "quantile" else 0
+        high = N_QUANTILES if scaling == "quantile" else 0
+        if not (
+            isinstance(n_quantiles, int)
+            and not isinstance(n_quantiles, bool)
+            and low <= n_quantiles <= high
+        ):
+            raise ModelFileError(
+                f"the manifest's table.n_quantiles must be in [{low}, {high}] with scaling "
+                f"{scaling!r}, got {n_quantiles!r:.40}"
+            )
+        indicators = counts("indicators", len(numeric))
+        if list(indicators) != sorted(set(indicators)):
+            raise ModelFileError(
+                "the manifest's table.indicators must be distinct positions in increasing order"
+            )
+        expected = tuple(
+            0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories
+        )
+        if dims != expected:
+            raise ModelFileError(
+                f"the manifest's table.embedding_dims must be {list(expected)} for its "
+                f"categories, got {list(dims)}"
+            )
         return cls(
             numeric=numeric,
-            indicators=counts("indicators", max(len(numeric), 1)),
+            indicators=indicators,
             scaling=scaling,
             n_quantiles=n_quantiles,
             categorical=categorical,
@@ -159,13 +183,27 @@ class TableSpec:
 
 def codes(keys: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
     """Each key's code: 2 + its category's position, :data:`MISSING` for None,
-    :data:`OTHER` for a key not among ``categories``."""
+    :data:`OTHER` for a key not among ``categories``. The categories are read through
+    :func:`skneural._table_columns.canonical_text`, so that a file written when
+    ``1.0`` was keyed '1.0' (not '1') matches as it did; where two of its categories
+    now read the same, the first one's code is kept."""
     missing = np.array([k is None for k in keys], dtype=bool)
     out = np.full(len(keys), float(MISSING))
     if (~missing).any():
-        found = pd.Index(categories, dtype=object).get_indexer(keys[~missing])
-        out[~missing] = np.where(found >= 0, found + 2, OTHER)
+        index, index_codes = _category_index(categories)
+        found = index.get_indexer(keys[~missing])
+        known = index_codes[np.maximum(found, 0)] if len(index_codes) else OTHER
+        out[~missing] = np.where(found >= 0, known, OTHER)
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _category_index(categories: tuple[str, ...]) -> tuple[pd.Index, np.ndarray]:
+    """The categories' keys as a lookup index, and each key's code."""
+    texts = [canonical_text(c) for c in categories]
+    first = pd.Index(texts, dtype=object).duplicated(keep="first")
+    index = pd.Index([t for t, dup in zip(texts, first, strict=True) if not dup], dtype=object)
+    return index, np.flatnonzero(~first) + 2.0
 
 
 def resolve_scaling(input_scaling, has_categories: bool, has_missing: bool) -> str | None:
@@ -197,7 +235,9 @@ def learn_table(
         return None, {}
     categories = tuple(_categories(keys[j], names[j], params["min_frequency"]) for j in categorical)
     dims = tuple(0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories)
-    n_quantiles = min(N_QUANTILES, n_samples) if scaling == "quantile" else 0
+    # At least two quantiles (a single row gives two equal ones): one cannot be
+    # interpolated between.
+    n_quantiles = max(2, min(N_QUANTILES, n_samples)) if scaling == "quantile" else 0
     spec = TableSpec(
         numeric=numeric,
         indicators=tuple(int(i) for i in np.flatnonzero(missing.any(axis=0))),
@@ -231,10 +271,16 @@ def _categories(keys: np.ndarray, name: str, min_frequency) -> tuple[str, ...]:
     if min_frequency is not None:
         least = min_frequency if isinstance(min_frequency, Integral) else min_frequency * len(keys)
         counts = counts[counts >= least]
-    if len(counts) + (len(present) < len(keys)) <= 1:
+    if len(counts) == 0:
+        warnings.warn(
+            f"Column {name} has no category seen at least min_frequency={min_frequency!r} "
+            "times in fit: every value of it reads as 'other', so it carries no information.",
+            UserWarning,
+        )
+    elif len(counts) + (len(present) < len(keys)) <= 1:
         warnings.warn(
             f"Column {name} is categorical with a single value in fit "
-            f"({counts.index[0] if len(counts) else 'all rare'!r}): it carries no "
+            f"({counts.index[0]!r}): it carries no "
             "information, and values other than it will read as 'other'.",
             UserWarning,
         )
@@ -250,16 +296,20 @@ def _statistics(values: np.ndarray, scaling: str | None, n_quantiles: int) -> di
     for i in range(n):
         x = values[:, i][~np.isnan(values[:, i])]
         fill[i] = np.median(x)
+        # In units of the largest magnitude, so that values near the float64 limit
+        # (1e300) give a finite mean and spread rather than inf (and NaN downstream).
+        unit = np.abs(x).max()
+        unit = unit if 0 < unit < np.inf else 1.0
         if scaling == "standard":
-            center[i], spread = x.mean(), x.std()
+            center[i], spread = unit * (x / unit).mean(), unit * (x / unit).std()
         elif scaling == "robust":
-            q25, q75 = np.percentile(x, [25, 75])
-            center[i], spread = fill[i], q75 - q25
+            q25, q75 = np.percentile(x / unit, [25, 75])
+            center[i], spread = fill[i], unit * (q75 - q25)
             if spread == 0:
-                spread = (x.max() - x.min()) / 2
+                spread = unit * ((x / unit).max() - (x / unit).min()) / 2
         else:
             spread = 1.0
-        scale[i] = spread if spread > 0 else 1.0
+        scale[i] = min(spread, np.finfo(np.float64).max) if spread > 0 else 1.0
         if scaling == "quantile":
             quantiles[i] = np.percentile(x, np.linspace(0, 100, n_quantiles))
     stats = {"fill": fill, "center": center, "scale": scale}
