@@ -153,8 +153,22 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
             f"its parameters and training record take {len(manifest)} bytes as JSON, more "
             f"than the {files.MAX_MANIFEST_BYTES} a model file may hold"
         )
-    elif hasattr(estimator, "model_"):
+    else:
+        try:
+            files.parse_json(manifest, "its manifest")  # as load reads it: strings' lengths
+        except ModelFileError as exc:
+            problem = f"{exc} (a category or a column name that long?)"
+    if problem is None and hasattr(estimator, "model_"):
         config = json.loads(json.dumps(keras.saving.serialize_keras_object(estimator.model_)))
+        try:
+            json.dumps(config, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            text = exc.object[max(exc.start - 20, 0) : exc.end + 20]
+            problem = (
+                f"its network's configuration holds text that is not valid Unicode "
+                f"(near {text!r}: a category with a lone surrogate?)"
+            )
+            return _refuse(path, problem)
         try:
             _schemas()[0].check(config, "its network")
         except ModelFileError as exc:
@@ -169,7 +183,11 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
                     "parameters changed after fit? Restore them or refit before saving"
                 )
     if problem:
-        raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
+        _refuse(path, problem)
+
+
+def _refuse(path, problem: str) -> None:
+    raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
 
 
 def load(path: "str | os.PathLike"):

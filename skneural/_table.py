@@ -187,23 +187,19 @@ def codes(keys: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
     :func:`skneural._table_columns.canonical_text`, so that a file written when
     ``1.0`` was keyed '1.0' (not '1') matches as it did; where two of its categories
     now read the same, the first one's code is kept."""
-    missing = np.array([k is None for k in keys], dtype=bool)
-    out = np.full(len(keys), float(MISSING))
-    if (~missing).any():
-        index, index_codes = _category_index(categories)
-        found = index.get_indexer(keys[~missing])
-        known = index_codes[np.maximum(found, 0)] if len(index_codes) else OTHER
-        out[~missing] = np.where(found >= 0, known, OTHER)
-    return out
+    lookup = _category_codes(categories)
+    return np.array(
+        [MISSING if k is None else lookup.get(k, OTHER) for k in keys], dtype=np.float64
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _category_index(categories: tuple[str, ...]) -> tuple[pd.Index, np.ndarray]:
-    """The categories' keys as a lookup index, and each key's code."""
-    texts = [canonical_text(c) for c in categories]
-    first = pd.Index(texts, dtype=object).duplicated(keep="first")
-    index = pd.Index([t for t, dup in zip(texts, first, strict=True) if not dup], dtype=object)
-    return index, np.flatnonzero(~first) + 2.0
+def _category_codes(categories: tuple[str, ...]) -> dict[str, float]:
+    """Each category's key and code (a plain dict: no dtype inference on the keys)."""
+    lookup: dict[str, float] = {}
+    for position, category in enumerate(categories):
+        lookup.setdefault(canonical_text(category), float(position + 2))
+    return lookup
 
 
 def resolve_scaling(input_scaling, has_categories: bool, has_missing: bool) -> str | None:
