@@ -25,6 +25,7 @@ from ._table_columns import (
     is_categorical_dtype,
     read_table,
     refuse_temporal,
+    refuse_temporal_values,
 )
 
 _SPARSE = ["csr", "csc"]
@@ -111,10 +112,14 @@ def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
 @contextlib.contextmanager
 def _column_named(X):
     """scikit-learn's errors for an infinite value or text in a numeric column, with
-    the first such column named."""
+    the first such column named (and dates in an object column refused as such)."""
     try:
         yield
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
+        if isinstance(X, pd.DataFrame):
+            refuse_temporal_values(X)
+        if isinstance(exc, TypeError):
+            raise
         if isinstance(X, pd.DataFrame) and "could not convert" in str(exc):
             for j, dtype in enumerate(X.dtypes):
                 if is_categorical_dtype(dtype):

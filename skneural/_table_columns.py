@@ -98,6 +98,16 @@ def _is_temporal_dtype(dtype) -> bool:
     return False
 
 
+def refuse_temporal_values(X: pd.DataFrame) -> None:
+    """Refuse an object column holding dates, times or durations, naming it."""
+    for j, dtype in enumerate(X.dtypes):
+        if dtype == np.dtype(object):
+            column = X.iloc[:, j]
+            found = next((v for v in column[column.notna()] if isinstance(v, _TEMPORAL)), None)
+            if found is not None:
+                raise temporal_error(column_name(X, j), type(found).__name__)
+
+
 def refuse_temporal(X) -> None:
     """Refuse a DataFrame with a column of dates, times or durations, naming it."""
     if isinstance(X, pd.DataFrame):

@@ -33,5 +33,8 @@ def quantile_normal(x: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
         gap = high - low
         within = np.where(gap > 0, (x[:, i] - low) / np.where(gap > 0, gap, 1), 0)
         p = ((upper - 1).astype(x.dtype) + within.astype(x.dtype)) / real(n_quantiles - 1)
+        # Beyond the quantiles: the bounds (where the outer quantiles tie, as in a
+        # constant column, the interpolation alone would not get there).
+        p = np.where(x[:, i] > q[-1], real(1), np.where(x[:, i] < q[0], real(0), p))
         out[:, i] = ndtri(np.clip(p, real(QUANTILE_EPS), real(1 - QUANTILE_EPS)))
     return out
