@@ -176,7 +176,7 @@ def test_quantile_scaling_fitted_on_one_row():
 
 
 def test_quantile_scaling_beyond_tied_outer_quantiles_matches_scikit_learn():
-    column = np.r_[np.zeros(30), np.arange(1.0, 11.0)][:, None]
+    column = np.r_[np.zeros(15), np.arange(1.0, 11.0), np.full(15, 10.0)][:, None]
     X = pd.DataFrame({"a": column[:, 0], "c": ["u", "v"] * (N // 2)})
     est = _fit(X, input_scaling="quantile")
     later = pd.DataFrame({"a": [-1.0, 11.0, 5.5], "c": ["u"] * 3})
