@@ -79,8 +79,8 @@ def temporal_error(name: str, what: str) -> ValueError:
     return ValueError(
         f"Column {name} holds dates, times or durations ({what}), which skneural reads "
         "neither as numbers nor as categories. Convert it before fit: to numbers (for "
-        "example the days since a reference date, or .astype('int64') for "
-        "nanoseconds), to parts such as year, month and weekday, or to text (.astype(str)) "
+        "example the days since a reference date, or .astype('int64') for its "
+        "ticks), to parts such as year, month and weekday, or to text (.astype(str)) "
         "to treat its values as categories."
     )
 
@@ -192,26 +192,31 @@ def category_keys(column, name: str) -> np.ndarray:
     Values that are not text, numbers or bools (lists, dicts, objects) cannot be a
     category: a ValueError names the column and the first such value.
     """
+    if isinstance(column, pd.Series) and column.dtype != np.dtype(object):
+        # One dtype throughout (category, text, numbers): key each distinct value once.
+        positions, uniques = pd.factorize(column, use_na_sentinel=True)
+        distinct = np.asarray(uniques, dtype=object)
+        _check_readable(distinct, name)
+        keys = np.array([*(category_key(v) for v in distinct), None], dtype=object)
+        return keys[positions]  # position -1 (missing): the None at the end
     missing = _missing(column)
-    if isinstance(column, pd.Series) and isinstance(
-        column.dtype, (pd.CategoricalDtype, pd.StringDtype)
-    ):
-        keys = column.astype(object).to_numpy()
-    else:
-        keys = np.asarray(column, dtype=object)
-        present = keys[~missing]
-        odd = [v for v in present if not isinstance(v, _READABLE) or isinstance(v, _TEMPORAL)]
-        if odd and isinstance(odd[0], _TEMPORAL):
-            raise temporal_error(name, type(odd[0]).__name__)
-        if odd:
-            raise ValueError(
-                f"Column {name} is categorical, so its values must be text, numbers or "
-                f"bools (or missing); got {odd[0]!r:.60} ({type(odd[0]).__name__})."
-            )
+    keys = np.asarray(column, dtype=object)
+    _check_readable(keys[~missing], name)
     out = np.empty(len(keys), dtype=object)
     out[~missing] = [category_key(v) for v in keys[~missing]]
     out[missing] = None
     return out
+
+
+def _check_readable(present: np.ndarray, name: str) -> None:
+    odd = [v for v in present if not isinstance(v, _READABLE) or isinstance(v, _TEMPORAL)]
+    if odd and isinstance(odd[0], _TEMPORAL):
+        raise temporal_error(name, type(odd[0]).__name__)
+    if odd:
+        raise ValueError(
+            f"Column {name} is categorical, so its values must be text, numbers or "
+            f"bools (or missing); got {odd[0]!r:.60} ({type(odd[0]).__name__})."
+        )
 
 
 def numeric_values(column, name: str) -> np.ndarray:
