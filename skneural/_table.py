@@ -28,7 +28,7 @@ from ._numeric_embedding import KINDS as NUMERIC_EMBEDDINGS
 from ._numeric_embedding import learn_edges
 from ._numeric_embedding import width as numeric_width
 from ._table_columns import canonical_text
-from ._table_scaling import scale
+from ._table_scaling import learn_statistics, scale
 from .exceptions import ModelFileError
 
 #: Categorical columns with at most this many categories are one-hot (RealMLP's rule).
@@ -244,7 +244,7 @@ def learn_table(
         embedding_dims=dims,
         numeric_embedding=embedding,
     )
-    stats = _statistics(values[:, numeric], scaling, n_quantiles)
+    stats = learn_statistics(values[:, numeric], scaling, n_quantiles)
     if embedding == "piecewise_linear":
         filled = np.where(np.isnan(values[:, numeric]), stats["fill"], values[:, numeric])
         scaled = scale(filled, scaling, stats["center"], stats["scale"], stats.get("quantiles"))
@@ -281,34 +281,3 @@ def _categories(keys: np.ndarray, name: str, min_frequency) -> tuple[str, ...]:
             UserWarning,
         )
     return tuple(sorted(counts.index))
-
-
-def _statistics(values: np.ndarray, scaling: str | None, n_quantiles: int) -> dict:
-    """Per numeric column: the fill value (median), and the scaling's center and scale
-    (or quantiles), learned from the values present."""
-    n = values.shape[1]
-    fill, center, scale = np.zeros(n), np.zeros(n), np.ones(n)
-    quantiles = np.zeros((n, n_quantiles))
-    for i in range(n):
-        x = values[:, i][~np.isnan(values[:, i])]
-        fill[i] = np.median(x)
-        # In units of the largest magnitude, so that values near the float64 limit
-        # (1e300) give a finite mean and spread rather than inf (and NaN downstream).
-        unit = np.abs(x).max()
-        unit = unit if 0 < unit < np.inf else 1.0
-        if scaling == "standard":
-            center[i], spread = unit * (x / unit).mean(), unit * (x / unit).std()
-        elif scaling == "robust":
-            q25, q75 = np.percentile(x / unit, [25, 75])
-            center[i], spread = fill[i], unit * (q75 - q25)
-            if spread == 0:
-                spread = unit * ((x / unit).max() - (x / unit).min()) / 2
-        else:
-            spread = 1.0
-        scale[i] = min(spread, np.finfo(np.float64).max) if spread > 0 else 1.0
-        if scaling == "quantile":
-            quantiles[i] = np.percentile(x, np.linspace(0, 100, n_quantiles))
-    stats = {"fill": fill, "center": center, "scale": scale}
-    if scaling == "quantile":
-        stats["quantiles"] = quantiles
-    return stats
