@@ -9,15 +9,24 @@ by one (:mod:`skneural._table_columns`), and its categories replaced by the code
 the categories the fit learned (:class:`skneural._table.TableSpec`).
 """
 
+import contextlib
 import warnings
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_X_y
 
 from ._compat import validate_data
 from ._table import TableSpec, learn_table
-from ._table_columns import categorical_mask, column_name, read_table
+from ._table_columns import (
+    categorical_mask,
+    column_name,
+    is_categorical_dtype,
+    read_table,
+    refuse_temporal,
+    refuse_temporal_values,
+)
 
 _SPARSE = ["csr", "csc"]
 
@@ -43,6 +52,7 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
     (``table`` is ignored; the spec is None for data that needs none); otherwise
     ``X`` is read through ``table``, the fitted network's (None: numeric data, and no
     missing values, as in its first fit)."""
+    refuse_temporal(X)
     params = estimator.get_params(deep=False)
     check_y = {"multi_output": True, "y_numeric": numeric_targets, "estimator": estimator}
     if learn:
@@ -57,16 +67,17 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
         values, keys = read_table(X, categorical)
         values, y = check_X_y(values, y, ensure_all_finite="allow-nan", dtype=np.float64, **check_y)
     else:
-        values, y = validate_data(
-            estimator,
-            X,
-            y,
-            accept_sparse=_SPARSE,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan" if learn or table is not None else True,
-            reset=learn,
-            **{k: v for k, v in check_y.items() if k != "estimator"},
-        )
+        with _column_named(X):
+            values, y = validate_data(
+                estimator,
+                X,
+                y,
+                accept_sparse=_SPARSE,
+                dtype=(np.float64, np.float32),
+                ensure_all_finite="allow-nan" if learn or table is not None else True,
+                reset=learn,
+                **{k: v for k, v in check_y.items() if k != "estimator"},
+            )
         values, keys = values.toarray() if sp.issparse(values) else values, {}
     statistics = None
     if learn:
@@ -77,15 +88,17 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
 
 def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
     """``X`` as the fitted network's input."""
+    refuse_temporal(X)
     if table is None or not table.categorical:
-        values = validate_data(
-            estimator,
-            X,
-            accept_sparse=_SPARSE,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite=True if table is None else "allow-nan",
-            reset=False,
-        )
+        with _column_named(X):
+            values = validate_data(
+                estimator,
+                X,
+                accept_sparse=_SPARSE,
+                dtype=(np.float64, np.float32),
+                ensure_all_finite=True if table is None else "allow-nan",
+                reset=False,
+            )
         return values.toarray() if sp.issparse(values) else values
     _refuse_sparse(X)
     validate_data(estimator, X, skip_check_array=True, reset=False)
@@ -94,6 +107,41 @@ def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
         values, ensure_all_finite="allow-nan", dtype=np.float64, estimator=estimator
     )
     return table.encode(values, keys)
+
+
+@contextlib.contextmanager
+def _column_named(X):
+    """scikit-learn's errors for an infinite value or text in a numeric column, with
+    the first such column named (and dates in an object column refused as such)."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        if isinstance(X, pd.DataFrame):
+            refuse_temporal_values(X)
+        if isinstance(exc, TypeError):
+            raise
+        if isinstance(X, pd.DataFrame) and "could not convert" in str(exc):
+            for j, dtype in enumerate(X.dtypes):
+                if is_categorical_dtype(dtype):
+                    raise ValueError(
+                        f"{exc}: column {column_name(X, j)} holds {dtype} values, and "
+                        "categorical_features does not list it. List it there to read it "
+                        "as categories."
+                    ) from None
+        if "infinity" not in str(exc) or not hasattr(X, "shape") or len(X.shape) != 2:
+            raise
+        for j in range(X.shape[1]):
+            column = X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
+            if sp.issparse(column):
+                column = column.toarray()
+            try:
+                infinite = np.isinf(np.asarray(column, dtype=np.float64)).any()
+            except (TypeError, ValueError):
+                continue
+            if infinite:
+                message = str(exc).rstrip().rstrip(".")
+                raise ValueError(f"{message} in column {column_name(X, j)}.") from None
+        raise
 
 
 def _shaped(X):

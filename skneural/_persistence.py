@@ -153,23 +153,41 @@ def _check_loadable(estimator, manifest: bytes, path) -> None:
             f"its parameters and training record take {len(manifest)} bytes as JSON, more "
             f"than the {files.MAX_MANIFEST_BYTES} a model file may hold"
         )
-    elif hasattr(estimator, "model_"):
-        config = json.loads(json.dumps(keras.saving.serialize_keras_object(estimator.model_)))
+    else:
         try:
-            _schemas()[0].check(config, "its network")
+            files.parse_json(manifest, "its manifest")  # as load reads it: strings' lengths
         except ModelFileError as exc:
-            problem = f"{exc}; use a kernel_initializer from skneural's list, or pickle"
-        else:
-            dtype = estimator.model_.inputs[0].dtype
-            built = reference_config(estimator, fitted_state(estimator), dtype)
-            where = first_difference(normalized(config), normalized(built))
-            if where:
-                problem = (
-                    f"its network is not the one its parameters build ({where}): were "
-                    "parameters changed after fit? Restore them or refit before saving"
-                )
+            problem = f"{exc} (a category or a column name that long?)"
+    if problem is None and hasattr(estimator, "model_"):
+        problem = _network_problem(estimator)
     if problem:
         raise ValueError(f"{os.fspath(path)!r} not written: load would refuse the file: {problem}.")
+
+
+def _network_problem(estimator) -> str | None:
+    """Why :func:`load` would refuse the estimator's network, or None."""
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(estimator.model_)))
+    try:
+        json.dumps(config, ensure_ascii=False).encode("utf-8")  # as Keras writes it
+    except UnicodeEncodeError as exc:
+        text = exc.object[max(exc.start - 20, 0) : exc.end + 20]
+        return (
+            f"its network's configuration holds text that is not valid Unicode "
+            f"(near {text!r}: a category with a lone surrogate?)"
+        )
+    try:
+        _schemas()[0].check(config, "its network")
+    except ModelFileError as exc:
+        return f"{exc}; use a kernel_initializer from skneural's list, or pickle"
+    dtype = estimator.model_.inputs[0].dtype
+    built = reference_config(estimator, fitted_state(estimator), dtype)
+    where = first_difference(normalized(config), normalized(built))
+    if where:
+        return (
+            f"its network is not the one its parameters build ({where}): were "
+            "parameters changed after fit? Restore them or refit before saving"
+        )
+    return None
 
 
 def load(path: "str | os.PathLike"):

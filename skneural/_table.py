@@ -15,6 +15,7 @@ A table that needs none of this (all numeric, nothing missing, no scaling) gets 
 preprocessing layer at all: the network is the one scikit-learn's MLP would have.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 from numbers import Integral
@@ -26,7 +27,8 @@ import pandas as pd
 from ._numeric_embedding import KINDS as NUMERIC_EMBEDDINGS
 from ._numeric_embedding import learn_edges
 from ._numeric_embedding import width as numeric_width
-from ._table_scaling import scale
+from ._table_columns import canonical_text
+from ._table_scaling import learn_statistics, scale
 from .exceptions import ModelFileError
 
 #: Categorical columns with at most this many categories are one-hot (RealMLP's rule).
@@ -143,11 +145,33 @@ class TableSpec:
             or embedding not in (None, *NUMERIC_EMBEDDINGS)
         ):
             raise ModelFileError("the manifest's table has a malformed scaling or embedding")
-        if not (isinstance(n_quantiles, int) and 0 <= n_quantiles <= N_QUANTILES):
-            raise ModelFileError(f"the manifest's table.n_quantiles must be in [0, {N_QUANTILES}]")
+        low = 2 if scaling == "quantile" else 0
+        high = N_QUANTILES if scaling == "quantile" else 0
+        if not (
+            isinstance(n_quantiles, int)
+            and not isinstance(n_quantiles, bool)
+            and low <= n_quantiles <= high
+        ):
+            raise ModelFileError(
+                f"the manifest's table.n_quantiles must be in [{low}, {high}] with scaling "
+                f"{scaling!r}, got {n_quantiles!r:.40}"
+            )
+        indicators = counts("indicators", len(numeric))
+        if list(indicators) != sorted(set(indicators)):
+            raise ModelFileError(
+                "the manifest's table.indicators must be distinct positions in increasing order"
+            )
+        expected = tuple(
+            0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories
+        )
+        if dims != expected:
+            raise ModelFileError(
+                f"the manifest's table.embedding_dims must be {list(expected)} for its "
+                f"categories, got {list(dims)}"
+            )
         return cls(
             numeric=numeric,
-            indicators=counts("indicators", max(len(numeric), 1)),
+            indicators=indicators,
             scaling=scaling,
             n_quantiles=n_quantiles,
             categorical=categorical,
@@ -159,13 +183,23 @@ class TableSpec:
 
 def codes(keys: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
     """Each key's code: 2 + its category's position, :data:`MISSING` for None,
-    :data:`OTHER` for a key not among ``categories``."""
-    missing = np.array([k is None for k in keys], dtype=bool)
-    out = np.full(len(keys), float(MISSING))
-    if (~missing).any():
-        found = pd.Index(categories, dtype=object).get_indexer(keys[~missing])
-        out[~missing] = np.where(found >= 0, found + 2, OTHER)
-    return out
+    :data:`OTHER` for a key not among ``categories``. The categories are read through
+    :func:`skneural._table_columns.canonical_text`, so that a file written when
+    ``1.0`` was keyed '1.0' (not '1') matches as it did; where two of its categories
+    now read the same, the first one's code is kept."""
+    lookup = _category_codes(categories)
+    return np.array(
+        [MISSING if k is None else lookup.get(k, OTHER) for k in keys], dtype=np.float64
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _category_codes(categories: tuple[str, ...]) -> dict[str, float]:
+    """Each category's key and code (a plain dict: no dtype inference on the keys)."""
+    lookup: dict[str, float] = {}
+    for position, category in enumerate(categories):
+        lookup.setdefault(canonical_text(category), float(position + 2))
+    return lookup
 
 
 def resolve_scaling(input_scaling, has_categories: bool, has_missing: bool) -> str | None:
@@ -197,7 +231,9 @@ def learn_table(
         return None, {}
     categories = tuple(_categories(keys[j], names[j], params["min_frequency"]) for j in categorical)
     dims = tuple(0 if len(c) <= ONE_HOT_MAX else embedding_dim(len(c) + 2) for c in categories)
-    n_quantiles = min(N_QUANTILES, n_samples) if scaling == "quantile" else 0
+    # At least two quantiles (a single row gives two equal ones): one cannot be
+    # interpolated between.
+    n_quantiles = max(2, min(N_QUANTILES, n_samples)) if scaling == "quantile" else 0
     spec = TableSpec(
         numeric=numeric,
         indicators=tuple(int(i) for i in np.flatnonzero(missing.any(axis=0))),
@@ -208,7 +244,7 @@ def learn_table(
         embedding_dims=dims,
         numeric_embedding=embedding,
     )
-    stats = _statistics(values[:, numeric], scaling, n_quantiles)
+    stats = learn_statistics(values[:, numeric], scaling, n_quantiles)
     if embedding == "piecewise_linear":
         filled = np.where(np.isnan(values[:, numeric]), stats["fill"], values[:, numeric])
         scaled = scale(filled, scaling, stats["center"], stats["scale"], stats.get("quantiles"))
@@ -231,38 +267,17 @@ def _categories(keys: np.ndarray, name: str, min_frequency) -> tuple[str, ...]:
     if min_frequency is not None:
         least = min_frequency if isinstance(min_frequency, Integral) else min_frequency * len(keys)
         counts = counts[counts >= least]
-    if len(counts) + (len(present) < len(keys)) <= 1:
+    if len(counts) == 0:
+        warnings.warn(
+            f"Column {name} has no category seen at least min_frequency={min_frequency!r} "
+            "times in fit: every value of it reads as 'other', so it carries no information.",
+            UserWarning,
+        )
+    elif len(counts) + (len(present) < len(keys)) <= 1:
         warnings.warn(
             f"Column {name} is categorical with a single value in fit "
-            f"({counts.index[0] if len(counts) else 'all rare'!r}): it carries no "
+            f"({counts.index[0]!r}): it carries no "
             "information, and values other than it will read as 'other'.",
             UserWarning,
         )
     return tuple(sorted(counts.index))
-
-
-def _statistics(values: np.ndarray, scaling: str | None, n_quantiles: int) -> dict:
-    """Per numeric column: the fill value (median), and the scaling's center and scale
-    (or quantiles), learned from the values present."""
-    n = values.shape[1]
-    fill, center, scale = np.zeros(n), np.zeros(n), np.ones(n)
-    quantiles = np.zeros((n, n_quantiles))
-    for i in range(n):
-        x = values[:, i][~np.isnan(values[:, i])]
-        fill[i] = np.median(x)
-        if scaling == "standard":
-            center[i], spread = x.mean(), x.std()
-        elif scaling == "robust":
-            q25, q75 = np.percentile(x, [25, 75])
-            center[i], spread = fill[i], q75 - q25
-            if spread == 0:
-                spread = (x.max() - x.min()) / 2
-        else:
-            spread = 1.0
-        scale[i] = spread if spread > 0 else 1.0
-        if scaling == "quantile":
-            quantiles[i] = np.percentile(x, np.linspace(0, 100, n_quantiles))
-    stats = {"fill": fill, "center": center, "scale": scale}
-    if scaling == "quantile":
-        stats["quantiles"] = quantiles
-    return stats

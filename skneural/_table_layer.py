@@ -144,6 +144,8 @@ def _quantile_normal(x, quantiles):
     gap = high - low
     within = tf.where(gap > 0, (xt - low) / tf.where(gap > 0, gap, tf.ones_like(gap)), 0)
     p = (tf.cast(upper - 1, x.dtype) + within) / (n_quantiles - 1)
+    p = tf.where(xt > quantiles[:, -1:], tf.ones_like(p), p)
+    p = tf.where(xt < quantiles[:, :1], tf.zeros_like(p), p)
     p = tf.clip_by_value(p, QUANTILE_EPS, 1 - QUANTILE_EPS)
     return tf.transpose(tf.math.ndtri(p))
 
