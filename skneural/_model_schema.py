@@ -3,8 +3,8 @@
 Nothing here is a hand-kept list: the networks are built by
 :func:`~skneural._network.build_network` over every activation, output activation and
 initializer in the registries (both dtypes, with and without batch normalization,
-dropout, skip connections and a table's preprocessing layer with each scaling and
-numeric embedding), compiled with every optimizer in
+dropout, skip connections, an ensemble of members and a table's preprocessing layer
+with each scaling and numeric embedding), compiled with every optimizer in
 :data:`~skneural._registry.OPTIMIZERS`, and serialized as Keras writes them into
 ``config.json``. Adding a registry entry extends the allow-list by itself.
 
@@ -151,6 +151,25 @@ def _specs() -> list[NetworkSpec]:
                 out_activation=outputs[i % len(outputs)],
                 dtype=("float32", "float64")[i % 2],
                 table=_table(i) if full else None,
+            )
+        )
+    # An ensemble (no batch normalization: the two do not combine) for each output.
+    for i, out_activation in enumerate(outputs):
+        specs.append(
+            NetworkSpec(
+                n_features=3,
+                hidden_layer_sizes=(4, 4),
+                activation=activations[i % len(activations)],
+                kernel_initializer=initializers[i % len(initializers)],
+                dropout=(0.1, 0.0),
+                batch_normalization=False,
+                batch_norm_momentum=0.9,
+                residual=True,
+                n_outputs=1 + i % 3,
+                out_activation=out_activation,
+                dtype=("float32", "float64")[i % 2],
+                table=_table(i + 1) if i % 2 else None,
+                n_ensemble=2,
             )
         )
     return specs

@@ -62,7 +62,7 @@ def shapeless_key(
     switch than without it (the last bits of float32 weights), so such fits get a
     graph of their activation alone.
     """
-    if strategy is not None or spec.batch_normalization:
+    if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
         return None
     rule = update_rule(model.optimizer)
     if rule is None or not all(layer.name.startswith(_LAYERS) for layer in model.layers):
