@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from . import _model_file as files
-from ._model_schema import ConfigSchema
+from ._model_schema import ConfigSchema, first_difference, normalized
 from ._numeric_embedding import N_FREQUENCIES, n_parameters
 from ._table import TableSpec
 from .exceptions import ModelFileError
@@ -160,50 +160,6 @@ def _shape_numbers(node: Any, in_shape: bool = False):
             yield from _shape_numbers(value, in_shape)
     elif in_shape and isinstance(node, (int, float)) and not isinstance(node, bool):
         yield node
-
-
-# Entries that differ between two builds of the same network: initializers' and dropout's
-# seeds, the optimizer's numbered name, and its learning rate (which a schedule moves).
-_FREE_ENTRIES = {"seed"}
-_FREE_OPTIMIZER_ENTRIES = {"name", "learning_rate"}
-
-
-def normalized(config: Any, optimizer: bool = False) -> Any:
-    """``config`` without the entries two builds of one network may differ in."""
-    if isinstance(config, list):
-        return [normalized(value) for value in config]
-    if not isinstance(config, dict):
-        return config
-    free = _FREE_ENTRIES | (_FREE_OPTIMIZER_ENTRIES if optimizer else set())
-    return {
-        key: normalized(value, optimizer=key == "optimizer" or (optimizer and key == "config"))
-        for key, value in config.items()
-        if key not in free
-    }
-
-
-def first_difference(found: Any, expected: Any, path: str = "") -> "str | None":
-    """Where ``found`` first differs from ``expected`` (None if nowhere), and how."""
-    if isinstance(found, dict) and isinstance(expected, dict):
-        for key in [*expected, *(k for k in found if k not in expected)]:
-            if key not in found or key not in expected:
-                which = "lacks" if key not in found else "has an extra"
-                return f"{path or 'the network'} {which} entry {key!r}"
-            where = first_difference(found[key], expected[key], f"{path}.{key}".lstrip("."))
-            if where:
-                return where
-        return None
-    if isinstance(found, list) and isinstance(expected, list) and len(found) == len(expected):
-        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
-            where = first_difference(a, b, f"{path}[{i}]")
-            if where:
-                return where
-        return None
-    if isinstance(found, list) and isinstance(expected, list):
-        return f"{path} has {len(found)} entries, where skneural builds {len(expected)}"
-    if found != expected or type(found) is not type(expected):
-        return f"{path} is {found!r:.80}, where skneural builds {expected!r:.80}"
-    return None
 
 
 def check_weights_file(data: bytes, limit: int) -> None:
