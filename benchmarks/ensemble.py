@@ -96,9 +96,9 @@ def _split(X, y, seed: int = 0):
 
 def accuracy(datasets: list[str], rows: int, max_iter: int) -> list[str]:
     from sklearn.metrics import log_loss, r2_score, roc_auc_score
+    from tabular_data import CLASSIFICATION, DATASETS
 
     from skneural import MLPClassifierX, MLPRegressorX
-    from tabular_data import CLASSIFICATION, DATASETS
 
     lines = [
         f"Accuracy: one random 80/20 split (seed 0) of at most {rows:,} rows, "
