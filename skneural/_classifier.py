@@ -135,6 +135,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         input_scaling="auto",
         numeric_embedding=None,
         scoring=None,
+        n_ensemble=1,
         class_weight=None,
         label_smoothing=0.0,
     ):
@@ -183,6 +184,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             input_scaling=input_scaling,
             numeric_embedding=numeric_embedding,
             scoring=scoring,
+            n_ensemble=n_ensemble,
         )
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing

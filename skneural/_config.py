@@ -36,6 +36,8 @@ class NetworkSpec:
     dtype: str
     #: The table's preprocessing layer (categories, missing values, scaling), or None.
     table: TableSpec | None = None
+    #: Members trained side by side (``n_ensemble``); 1 is a single network.
+    n_ensemble: int = 1
 
 
 def residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:

@@ -83,18 +83,24 @@ def _check_gradients(first) -> None:
 
 def _check_symmetry(kernels: list[np.ndarray], biases: list[np.ndarray]) -> None:
     for i, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
-        if kernel.shape[1] < 2:
+        if kernel.shape[-1] < 2:
             continue
-        # Identical up to rounding: the units' equal gradients may be summed in
-        # different orders by the matrix kernels.
-        weights = np.vstack([kernel, bias])
-        spread = np.ptp(weights, axis=1).max()
-        if spread <= _SAME_WEIGHTS_RTOL * np.abs(weights).max():
+        # An ensemble's layer (n_ensemble > 1) holds one kernel per member.
+        members = zip(kernel, bias, strict=True) if kernel.ndim == 3 else [(kernel, bias)]
+        if any(_identical_units(k, b) for k, b in members):
             warnings.warn(
-                f"Symmetry not broken: all {kernel.shape[1]} units of hidden_{i} have "
+                f"Symmetry not broken: all {kernel.shape[-1]} units of hidden_{i} have "
                 "identical weights after training, so they compute the same thing and "
                 "the layer is worth a single unit. This is what kernel_initializer="
                 "'zeros' (or any constant) does: every unit gets the same gradient. Use "
                 "a random initializer such as 'glorot_uniform' or 'he_normal'.",
                 DiagnosticWarning,
             )
+
+
+def _identical_units(kernel: np.ndarray, bias: np.ndarray) -> bool:
+    # Identical up to rounding: the units' equal gradients may be summed in
+    # different orders by the matrix kernels.
+    weights = np.vstack([kernel, bias])
+    spread = np.ptp(weights, axis=1).max()
+    return spread <= _SAME_WEIGHTS_RTOL * np.abs(weights).max()

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from ._config import NetworkSpec, residual_blocks
+from ._ensemble import EnsembleDense, EnsembleMean, mean_logits
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._table_layer import NumpyTableFeatures, TableFeatures
 
@@ -40,12 +41,13 @@ class ForwardPass:
         # Each step is (kind, a, b): "affine" x -> x @ a + b for a 2-D kernel, x * a + b
         # for a 1-D one (batch norm at inference); "activation" x -> a(x); "dense"
         # starts a block, whose input "residual" adds back; "table" is the table's
-        # preprocessing.
+        # preprocessing. An ensemble's kernels are 3-D, [k, in, out]: its activations
+        # carry the member axis first, until the step that averages the members.
         self._steps: list[tuple[str, Any, Any]] = []
         for layer in model.layers:
             if isinstance(layer, TableFeatures):
                 self._steps.append(("table", NumpyTableFeatures(layer, self._dtype), None))
-            elif isinstance(layer, keras.layers.Dense):
+            elif isinstance(layer, (keras.layers.Dense, EnsembleDense)):
                 kernel, bias = (w.astype(self._dtype) for w in layer.get_weights())
                 self._steps.append(("dense", kernel, bias))
             elif isinstance(layer, keras.layers.BatchNormalization):
@@ -59,6 +61,8 @@ class ForwardPass:
                 else:
                     fn = ACTIVATIONS[spec.activation].numpy_fn
                 self._steps.append(("activation", fn, None))
+            elif isinstance(layer, EnsembleMean):
+                self._steps.append(("activation", mean_logits(layer.out_activation), None))
             elif isinstance(layer, keras.layers.Add):
                 self._steps.append(("residual", None, None))
             elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
@@ -103,6 +107,10 @@ class ForwardPass:
                 if kind == "dense":
                     block_input = out
                 # The product is a fresh array, so the shift can be added in place.
+                if a.ndim == 3:
+                    out = out @ a
+                    out += b[:, None, :]
+                    continue
                 out = out @ a if a.ndim == 2 else out * a
                 out += b
         return out.astype(self._dtype, copy=False)

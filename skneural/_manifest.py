@@ -154,6 +154,7 @@ def network_expectation(estimator, fitted: Any) -> NetworkExpectation:
             ACTIVATIONS[estimator.activation].keras_name,
             out_activation.keras_name,
             fitted_table(fitted),
+            estimator.n_ensemble,
         )
     except ModelFileError:
         raise

@@ -34,8 +34,9 @@ def training_bytes(spec: NetworkSpec, batch_size: int, weight_copies: int) -> in
     176012
     """
     widths = [spec.n_features, *spec.hidden_layer_sizes, spec.n_outputs]
-    n_weights = sum((n_in + 1) * n_out for n_in, n_out in pairwise(widths))
-    n_activations = batch_size * sum(widths[1:])
+    # An ensemble's members each hold their own weights and activations.
+    n_weights = spec.n_ensemble * sum((n_in + 1) * n_out for n_in, n_out in pairwise(widths))
+    n_activations = spec.n_ensemble * batch_size * sum(widths[1:])
     per_value = np.dtype(spec.dtype).itemsize
     return per_value * (weight_copies * n_weights + _ACTIVATION_COPIES * n_activations)
 

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from . import _model_file as files
-from ._model_schema import ConfigSchema
+from ._model_schema import ConfigSchema, first_difference, normalized
 from ._numeric_embedding import N_FREQUENCIES, n_parameters
 from ._table import TableSpec
 from .exceptions import ModelFileError
@@ -49,6 +49,10 @@ class NetworkExpectation:
         before it was saved), then bounded by the widest other layer.
     activation, out_activation : str
         Keras names of the hidden and output activations.
+    table : TableSpec or None
+        The table's preprocessing layer, if any.
+    members : int, default=1
+        ``n_ensemble``: every Dense layer holds this many members' weights.
     """
 
     def __init__(
@@ -59,8 +63,10 @@ class NetworkExpectation:
         activation: str,
         out_activation: str,
         table: "TableSpec | None" = None,
+        members=1,
     ):
         self.n_features = _count(n_features, "n_features_in_")
+        self.members = _count(members, "n_ensemble")
         self.hidden = tuple(_count(width, "hidden_layer_sizes") for width in hidden)
         self.n_outputs = None if n_outputs is None else _count(n_outputs, "n_outputs_")
         self.activation, self.out_activation = _as_written(activation), _as_written(out_activation)
@@ -82,7 +88,9 @@ class NetworkExpectation:
             slots.append(2 * N_FREQUENCIES)  # the periodic kernels' shape
         self.widest = max(self.n_features, features, *slots, *self.hidden, self.n_outputs or 1)
         widths = [features, *self.hidden, self.n_outputs or self.widest]
-        self.dense_parameters = sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
+        self.dense_parameters = self.members * sum(
+            (a + 1) * b for a, b in zip(widths, widths[1:], strict=False)
+        )
         parameters = self.dense_parameters + 4 * sum(self.hidden) + table_parameters
         n_variables = 8 * len(widths) + (4 + len(slots) if table else 0)
         self.weights_bytes = _BYTES_PER_PARAMETER * parameters + 2**14 * n_variables + 2**20
@@ -105,6 +113,7 @@ class NetworkExpectation:
                     layers[f"activation_{i}"]["activation"] for i in range(len(self.hidden))
                 },
                 "outputs": layers["output"]["units"],
+                "members": layers["output"].get("members", 1),
                 "output activation": layers["output_activation"]["activation"],
                 "optimizer": type(config["compile_config"]["optimizer"]).__name__,
             }
@@ -115,6 +124,7 @@ class NetworkExpectation:
             "hidden layer sizes": list(self.hidden),
             "hidden activation": {self.activation} if self.hidden else set(),
             "outputs": self.n_outputs or found["outputs"],
+            "members": self.members,
             "output activation": self.out_activation,
             "optimizer": "dict",
         }
@@ -150,50 +160,6 @@ def _shape_numbers(node: Any, in_shape: bool = False):
             yield from _shape_numbers(value, in_shape)
     elif in_shape and isinstance(node, (int, float)) and not isinstance(node, bool):
         yield node
-
-
-# Entries that differ between two builds of the same network: initializers' and dropout's
-# seeds, the optimizer's numbered name, and its learning rate (which a schedule moves).
-_FREE_ENTRIES = {"seed"}
-_FREE_OPTIMIZER_ENTRIES = {"name", "learning_rate"}
-
-
-def normalized(config: Any, optimizer: bool = False) -> Any:
-    """``config`` without the entries two builds of one network may differ in."""
-    if isinstance(config, list):
-        return [normalized(value) for value in config]
-    if not isinstance(config, dict):
-        return config
-    free = _FREE_ENTRIES | (_FREE_OPTIMIZER_ENTRIES if optimizer else set())
-    return {
-        key: normalized(value, optimizer=key == "optimizer" or (optimizer and key == "config"))
-        for key, value in config.items()
-        if key not in free
-    }
-
-
-def first_difference(found: Any, expected: Any, path: str = "") -> "str | None":
-    """Where ``found`` first differs from ``expected`` (None if nowhere), and how."""
-    if isinstance(found, dict) and isinstance(expected, dict):
-        for key in [*expected, *(k for k in found if k not in expected)]:
-            if key not in found or key not in expected:
-                which = "lacks" if key not in found else "has an extra"
-                return f"{path or 'the network'} {which} entry {key!r}"
-            where = first_difference(found[key], expected[key], f"{path}.{key}".lstrip("."))
-            if where:
-                return where
-        return None
-    if isinstance(found, list) and isinstance(expected, list) and len(found) == len(expected):
-        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
-            where = first_difference(a, b, f"{path}[{i}]")
-            if where:
-                return where
-        return None
-    if isinstance(found, list) and isinstance(expected, list):
-        return f"{path} has {len(found)} entries, where skneural builds {len(expected)}"
-    if found != expected or type(found) is not type(expected):
-        return f"{path} is {found!r:.80}, where skneural builds {expected!r:.80}"
-    return None
 
 
 def check_weights_file(data: bytes, limit: int) -> None:
@@ -258,13 +224,8 @@ def load_network(
             raise ModelFileError(f"{what} must be an object naming the keras_version")
         schema.check(config, "the network's configuration")
         dtype = expected.check(config)
-        if reference is not None:
-            where = first_difference(normalized(config), normalized(reference(dtype)))
-            if where:
-                raise ModelFileError(
-                    f"the network is not the one skneural builds for the manifest's "
-                    f"parameters: {where}"
-                )
+        # Before the reference is built: the weights a file holds bound the network
+        # (an ensemble's members) the reference would allocate.
         weights = members[_WEIGHTS].file_size
         least = dtype.itemsize * expected.dense_parameters
         if not least <= weights <= expected.weights_bytes:
@@ -272,6 +233,13 @@ def load_network(
                 f"the network's weights take {weights} bytes; the network the manifest "
                 f"describes takes between {least} and {expected.weights_bytes}"
             )
+        if reference is not None:
+            where = first_difference(normalized(config), normalized(reference(dtype)))
+            if where:
+                raise ModelFileError(
+                    f"the network is not the one skneural builds for the manifest's "
+                    f"parameters: {where}"
+                )
         what = "the network's weights"
         check_weights_file(
             files.read_member(archive, members[_WEIGHTS], expected.weights_bytes, what),

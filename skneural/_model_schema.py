@@ -3,8 +3,8 @@
 Nothing here is a hand-kept list: the networks are built by
 :func:`~skneural._network.build_network` over every activation, output activation and
 initializer in the registries (both dtypes, with and without batch normalization,
-dropout, skip connections and a table's preprocessing layer with each scaling and
-numeric embedding), compiled with every optimizer in
+dropout, skip connections, an ensemble of members and a table's preprocessing layer
+with each scaling and numeric embedding), compiled with every optimizer in
 :data:`~skneural._registry.OPTIMIZERS`, and serialized as Keras writes them into
 ``config.json``. Adding a registry entry extends the allow-list by itself.
 
@@ -12,6 +12,8 @@ A :class:`ConfigSchema` checks a configuration at every depth: each object's
 ``module``, ``class_name`` and ``registered_name`` (Keras resolves a
 ``registered_name`` before anything else), each entry's key, the kind of its value,
 and the value itself for strings other than layer and optimizer names.
+:func:`normalized` and :func:`first_difference` compare a configuration with the one
+skneural builds for the same parameters.
 """
 
 import json
@@ -153,6 +155,25 @@ def _specs() -> list[NetworkSpec]:
                 table=_table(i) if full else None,
             )
         )
+    # An ensemble (no batch normalization: the two do not combine) for each output.
+    for i, out_activation in enumerate(outputs):
+        specs.append(
+            NetworkSpec(
+                n_features=3,
+                hidden_layer_sizes=(4, 4),
+                activation=activations[i % len(activations)],
+                kernel_initializer=initializers[i % len(initializers)],
+                dropout=(0.1, 0.0),
+                batch_normalization=False,
+                batch_norm_momentum=0.9,
+                residual=True,
+                n_outputs=1 + i % 3,
+                out_activation=out_activation,
+                dtype=("float32", "float64")[i % 2],
+                table=_table(i + 1) if i % 2 else None,
+                n_ensemble=2,
+            )
+        )
     return specs
 
 
@@ -202,3 +223,47 @@ def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema
     # An initializer the user passes as a parameter may be unseeded.
     initializers = [_as_written(make(seed)) for make in INITIALIZERS.values() for seed in (0, None)]
     return ConfigSchema(configs, names), ConfigSchema(initializers)
+
+
+# Entries that differ between two builds of the same network: initializers' and dropout's
+# seeds, the optimizer's numbered name, and its learning rate (which a schedule moves).
+_FREE_ENTRIES = {"seed"}
+_FREE_OPTIMIZER_ENTRIES = {"name", "learning_rate"}
+
+
+def normalized(config: Any, optimizer: bool = False) -> Any:
+    """``config`` without the entries two builds of one network may differ in."""
+    if isinstance(config, list):
+        return [normalized(value) for value in config]
+    if not isinstance(config, dict):
+        return config
+    free = _FREE_ENTRIES | (_FREE_OPTIMIZER_ENTRIES if optimizer else set())
+    return {
+        key: normalized(value, optimizer=key == "optimizer" or (optimizer and key == "config"))
+        for key, value in config.items()
+        if key not in free
+    }
+
+
+def first_difference(found: Any, expected: Any, path: str = "") -> "str | None":
+    """Where ``found`` first differs from ``expected`` (None if nowhere), and how."""
+    if isinstance(found, dict) and isinstance(expected, dict):
+        for key in [*expected, *(k for k in found if k not in expected)]:
+            if key not in found or key not in expected:
+                which = "lacks" if key not in found else "has an extra"
+                return f"{path or 'the network'} {which} entry {key!r}"
+            where = first_difference(found[key], expected[key], f"{path}.{key}".lstrip("."))
+            if where:
+                return where
+        return None
+    if isinstance(found, list) and isinstance(expected, list) and len(found) == len(expected):
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            where = first_difference(a, b, f"{path}[{i}]")
+            if where:
+                return where
+        return None
+    if isinstance(found, list) and isinstance(expected, list):
+        return f"{path} has {len(found)} entries, where skneural builds {len(expected)}"
+    if found != expected or type(found) is not type(expected):
+        return f"{path} is {found!r:.80}, where skneural builds {expected!r:.80}"
+    return None

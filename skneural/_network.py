@@ -9,16 +9,24 @@ Layers have fixed names (``hidden_0``, ``batch_norm_0``, ``activation_0``,
 ``dropout_0``, ``residual_1``, ..., ``output``, ``output_activation``) so the fitted
 model reads the same in every estimator.
 
+With ``n_ensemble`` k > 1 the Dense layers are :class:`~skneural._ensemble.EnsembleDense`
+layers of k members (activations ``[k, batch, units]``), each member's kernel drawn
+with its own seed, and an ``ensemble_mean`` layer before the output activation gives
+the logits of the members' averaged prediction (:mod:`skneural._ensemble`).
+
 Inside a ``tf.distribute`` strategy scope, batch normalisation synchronises its batch
 statistics across the replicas: each step normalises by the statistics of the whole
 batch, as on one device, and every replica keeps the same moving averages.
 """
+
+import functools
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, draw_seed
+from ._ensemble import EnsembleDense, EnsembleMean, member_kernels
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
 from ._table_layer import TableFeatures
 
@@ -52,6 +60,9 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     """Return a new, untrained Keras model whose every random draw is seeded from ``rng``."""
     dtype = spec.dtype
     Dense = EinsumProductDense if dtype == "float64" else keras.layers.Dense
+    members = spec.n_ensemble
+    if members > 1:
+        Dense = functools.partial(EnsembleDense, members=members)
     kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
@@ -60,10 +71,10 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         x = table(inputs)
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
-        kernel_seeds[f"hidden_{i}"] = seed = draw_seed(rng)
+        kernel_seeds[f"hidden_{i}"] = seed = _draw_seeds(rng, members)
         x = Dense(
             units,
-            kernel_initializer=make_initializer(spec.kernel_initializer, seed),
+            **_initializer(spec, seed),
             dtype=dtype,
             name=f"hidden_{i}",
         )(x)
@@ -83,22 +94,44 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
             )(x)
         if spec.residual and i > 0 and block_input.shape[-1] == units:
             x = keras.layers.Add(dtype=dtype, name=f"residual_{i}")([block_input, x])
-    kernel_seeds["output"] = seed = draw_seed(rng)
+    kernel_seeds["output"] = seed = _draw_seeds(rng, members)
     logits = Dense(
         spec.n_outputs,
-        kernel_initializer=make_initializer(spec.kernel_initializer, seed),
+        **_initializer(spec, seed),
         dtype=dtype,
         name="output",
     )(x)
+    if members > 1:
+        logits = EnsembleMean(spec.out_activation, dtype=dtype, name="ensemble_mean")(logits)
     outputs = keras.layers.Activation(
         OUTPUT_ACTIVATIONS[spec.out_activation].keras_name,
         dtype=dtype,
         name="output_activation",
     )(logits)
     model = keras.Model(inputs, outputs, name="mlp")
-    if dtype != "float64":
+    if members > 1:
+        _draw_member_kernels(model, spec, kernel_seeds)
+    elif dtype != "float64":
         _draw_kernels_in_float64(model, spec, kernel_seeds)
     return model
+
+
+def _draw_seeds(rng: np.random.Generator, members: int) -> "int | list[int]":
+    """A kernel's seed; one per member for an ensemble (a single network draws
+    exactly what it drew before ensembles existed)."""
+    if members == 1:
+        return draw_seed(rng)
+    return [draw_seed(rng) for _ in range(members)]
+
+
+def _draw_member_kernels(model: keras.Model, spec: NetworkSpec, seeds: dict) -> None:
+    """Give each member of each ensemble layer its own kernel, drawn in float64 (as
+    :func:`_draw_kernels_in_float64`) from its own seed: members that start alike would
+    stay alike."""
+    for layer in dense_layers(model):
+        shape = tuple(layer.kernel.shape[1:])
+        make = functools.partial(make_initializer, spec.kernel_initializer)
+        layer.kernel.assign(member_kernels(make, seeds[layer.name], shape, spec.dtype))
 
 
 def _draw_kernels_in_float64(model: keras.Model, spec: NetworkSpec, seeds: dict) -> None:
@@ -116,11 +149,22 @@ def _draw_kernels_in_float64(model: keras.Model, spec: NetworkSpec, seeds: dict)
         layer.kernel.assign(keras.ops.cast(values, spec.dtype))
 
 
+def _initializer(spec: NetworkSpec, seed: "int | list[int]") -> dict:
+    """The Dense layer's initializer argument; an ensemble layer's kernels are drawn
+    after it is built (:func:`_draw_member_kernels`), so it takes none."""
+    if isinstance(seed, list):
+        return {}
+    return {"kernel_initializer": make_initializer(spec.kernel_initializer, seed)}
+
+
 def logits_model(model: keras.Model) -> keras.Model:
     """The same network without its output activation (the same layers, shared)."""
     return keras.Model(model.inputs, model.get_layer("output").output)
 
 
-def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
-    """The Dense layers in order, input to output: the source of ``coefs_``."""
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+def dense_layers(model: keras.Model) -> list["keras.layers.Dense | EnsembleDense"]:
+    """The Dense layers in order, input to output: the source of ``coefs_`` (an
+    ensemble's kernels have a leading member axis)."""
+    return [
+        layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, EnsembleDense))
+    ]

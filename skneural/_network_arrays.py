@@ -40,7 +40,12 @@ def serves(plan: Plan) -> bool:
     """Whether a new fit of ``plan`` keeps its state as arrays: the networks and
     optimizers a width-free workspace trains, outside any ``tf.distribute`` scope."""
     spec = plan.network
-    if spec.table is not None or spec.batch_normalization or tf.distribute.has_strategy():
+    if (
+        spec.table is not None
+        or spec.batch_normalization
+        or spec.n_ensemble > 1
+        or tf.distribute.has_strategy()
+    ):
         return False
     try:
         return plan_rule(plan.optimizer) is not None

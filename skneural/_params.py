@@ -76,6 +76,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "input_scaling": [StrOptions({"auto", *SCALINGS}), None],
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
         "scoring": [str, callable, None],
+        "n_ensemble": [Interval(Integral, 1, None, closed="left")],
     }
 
     @abstractmethod
@@ -125,6 +126,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         input_scaling,
         numeric_embedding,
         scoring,
+        n_ensemble,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -170,3 +172,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.input_scaling = input_scaling
         self.numeric_embedding = numeric_embedding
         self.scoring = scoring
+        self.n_ensemble = n_ensemble

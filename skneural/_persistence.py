@@ -51,8 +51,8 @@ from ._manifest import (
     reference_config,
     write_manifest,
 )
-from ._model_network import first_difference, load_network, normalized
-from ._model_schema import learn_schemas
+from ._model_network import load_network
+from ._model_schema import first_difference, learn_schemas, normalized
 from ._plan import make_plan
 from ._registry import OPTIMIZERS
 from ._tagged_json import decode

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import keras
@@ -157,6 +158,7 @@ def make_plan(
     ``n_features`` columns in ``dtype``, read through ``table``'s preprocessing if
     any (adversarial training never moves its categorical columns' codes)."""
     sizes = resolve_hidden_layer_sizes(params["hidden_layer_sizes"])
+    n_ensemble = _check_ensemble(params)
     network = NetworkSpec(
         n_features=n_features,
         hidden_layer_sizes=sizes,
@@ -170,6 +172,7 @@ def make_plan(
         out_activation=LOSSES[targets.loss].out_activation,
         dtype=dtype,
         table=table,
+        n_ensemble=n_ensemble,
     )
     eps = check_budget(params["adversarial_eps"], n_features, "adversarial_eps")
     if table is not None and table.categorical:
@@ -211,6 +214,24 @@ def make_plan(
         stopping=stopping,
         batch_size=params["batch_size"],
     )
+
+
+def _check_ensemble(params: Mapping[str, Any]) -> int:
+    """``n_ensemble`` as an int, refused where the ensemble cannot train."""
+    k = params.get("n_ensemble", 1)
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"n_ensemble must be an integer >= 1, got {k!r}.")
+    if k > 1 and params["solver"] == LBFGS:
+        raise ValueError(
+            f"n_ensemble={k} trains its members with a stochastic solver; solver='lbfgs' "
+            "supports n_ensemble=1 only. Use solver='adam' or 'sgd', or n_ensemble=1."
+        )
+    if k > 1 and params["batch_normalization"]:
+        raise ValueError(
+            f"n_ensemble={k} cannot be combined with batch_normalization=True; set "
+            "n_ensemble=1 or batch_normalization=False."
+        )
+    return int(k)
 
 
 def check_continuation(old: Plan, new: Plan) -> None:

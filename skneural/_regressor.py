@@ -129,6 +129,7 @@ default='squared_error'
         input_scaling="auto",
         numeric_embedding=None,
         scoring=None,
+        n_ensemble=1,
         huber_delta=1.0,
         target_scaling=None,
     ):
@@ -177,6 +178,7 @@ default='squared_error'
             input_scaling=input_scaling,
             numeric_embedding=numeric_embedding,
             scoring=scoring,
+            n_ensemble=n_ensemble,
         )
         self.loss = loss
         self.huber_delta = huber_delta

@@ -63,7 +63,7 @@ def shapeless_key(
     switch than without it (the last bits of float32 weights), so such fits get a
     graph of their activation alone.
     """
-    if strategy is not None or spec.batch_normalization:
+    if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
         return None
     if isinstance(source, NetworkArrays):
         rule = source.rule

@@ -33,6 +33,8 @@ class MinibatchStep:
         # Without a penalty its ops would add zeros: the same values, more ops per step.
         self.penalised = objective.penalised
         self.per_sample = per_sample_loss(objective)
+        #: An ensemble's members (:mod:`skneural._ensemble`) each add their own loss.
+        self.members = getattr(workspace, "members", 1)
         self.kernels = workspace.kernels
         kernel_ids = {id(k) for k in self.kernels}
         self._kernel_index = [
@@ -83,12 +85,19 @@ class MinibatchStep:
             x = self._adversarial_batch(x, y, attacked)
         variables = self.workspace.trainable_variables
         with tf.GradientTape() as tape:
-            logits, hidden = self.workspace.forward(x, training=True)
-            weighted = tf.reduce_sum(w * self.per_sample(y, logits))
+            if self.members > 1:
+                logits, hidden = self.workspace.forward(x, training=True, members=True)
+                weighted = tf.reduce_sum(w * self._members_loss(y, logits))
+            else:
+                logits, hidden = self.workspace.forward(x, training=True)
+                weighted = tf.reduce_sum(w * self.per_sample(y, logits))
             if self.penalised:
                 weighted += penalty(self.kernels, self._alpha, self._l1) / replicas
             batch_loss = tf.math.divide_no_nan(weighted, batch_weight)
         grads = tape.gradient(batch_loss, variables)
+        if self.members > 1:
+            # The members' summed objective trains; the record shows their mean.
+            batch_loss = batch_loss / self.members
         update = grads
         if replicas > 1:
             batch_loss, grads = context.all_reduce(tf.distribute.ReduceOp.SUM, (batch_loss, grads))
@@ -98,10 +107,22 @@ class MinibatchStep:
             return batch_loss, tf.zeros([len(self.kernels)], x.dtype), []
         # l2_loss is sum(g ** 2) / 2 in one op: the cheapest norm per layer.
         squared = tf.stack([tf.nn.l2_loss(grads[k]) for k in self._kernel_index])
-        seen = [tf.reduce_max(tf.abs(h), axis=0) for h in hidden]
+        if self.members > 1:  # [k, batch, units] -> every member's units in a row
+            seen = [tf.reshape(tf.reduce_max(tf.abs(h), axis=1), [-1]) for h in hidden]
+        else:
+            seen = [tf.reduce_max(tf.abs(h), axis=0) for h in hidden]
         if replicas > 1:
             seen = [tf.reduce_max(context.all_gather(s[None], axis=0), axis=0) for s in seen]
         return batch_loss, squared, seen
+
+    def _members_loss(self, y, logits):
+        """Each sample's loss summed over the members, from their logits
+        ``[k, batch, outputs]``: one call of the per-sample loss on the members'
+        rows stacked (the loss ops take 2-D logits)."""
+        k = self.members
+        stacked = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
+        losses = self.per_sample(tf.tile(y, [k, 1]), stacked)
+        return tf.reduce_sum(tf.reshape(losses, [k, -1]), axis=0)
 
     def _adversarial_batch(self, x, y, k):
         """The batch with its first ``k`` rows (batches are shuffled) replaced by

@@ -43,8 +43,12 @@ class KerasWorkspace:
             if not isinstance(layer, keras.layers.InputLayer) and layer.name != "output_activation"
         ]
         self._output = model.get_layer("output_activation")
+        #: Members of an ensemble (:mod:`skneural._ensemble`); 1 for one network.
+        self.members = getattr(dense_layers(model)[0], "members", 1)
         self._hidden_units = [
-            layer.units for layer in dense_layers(model) if layer.name.startswith("hidden_")
+            layer.units * self.members
+            for layer in dense_layers(model)
+            if layer.name.startswith("hidden_")
         ]
         # Under a strategy, Keras's apply does the cross-replica part of the update.
         update = None if tf.distribute.has_strategy() else direct_update(optimizer)
@@ -53,20 +57,24 @@ class KerasWorkspace:
         self.state = [v.value for v in [*model.variables, *optimizer.variables]]
 
     def hidden_units(self) -> list[int]:
-        """The width of each hidden layer, input side first."""
+        """The width of each hidden layer, input side first (all members' units)."""
         return self._hidden_units
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, members=False):
         """The logits and the hidden activations (input side first) of ``x``.
 
         Each layer is applied through its own ``call``: the ops ``model(x)`` runs, in
         the same order, without Keras's per-layer bookkeeping around them, which made
         a third of an epoch's trace. The walk follows ``build_network``'s names: a
-        residual block adds the input of its Dense layer to its output.
+        residual block adds the input of its Dense layer to its output. With
+        ``members``, an ensemble's logits are each member's, ``[k, batch, outputs]``,
+        not those of their averaged prediction.
         """
         hidden, block_input = [], x
         for layer in self._layers:
             name = layer.name
+            if name == "ensemble_mean" and members:
+                continue
             if name.startswith("hidden_"):
                 block_input = x
                 x = layer.call(x)

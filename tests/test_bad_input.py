@@ -286,6 +286,7 @@ BAD_PARAMS = {
     "class_weight": ["heavy", 3],
     "label_smoothing": ["some", 1.0],
     "scoring": [3, "acuracy"],
+    "n_ensemble": ["many", 0],
 }
 
 
