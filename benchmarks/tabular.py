@@ -151,18 +151,19 @@ def mean(values) -> float:
 
 
 def dataset_table(dataset: str, results: dict[str, dict]) -> tuple[list[str], dict, dict]:
-    """The markdown table of one data set; each peer's rank and normalised score there."""
+    """The markdown table of one data set; each peer's rank, normalised score, main
+    metric (mean over the splits, higher is better) and mean fit time there."""
     ok = {peer: r for peer, r in results.items() if "error" not in r}
     lines = [f"## {dataset}", "", D.DATASETS[dataset].description]
     if not ok:
-        return lines + ["", "Every peer failed."], {}, {}
+        return lines + ["", "Every peer failed."], {}
     first = next(iter(ok.values()))
+    main, higher = METRICS[kind(first)][0]
     metrics = METRICS[kind(first)]
     lines += [f"{first['rows']:,} rows x {first['columns']} columns "
               f"({first['categorical']} categorical), {kind(first)}.", ""]  # fmt: skip
     header = ["peer", *(name for name, _ in metrics), "fit time (s)"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    main, higher = metrics[0]
     for peer, r in results.items():
         if "error" in r:
             lines.append(f"| {peer} | failed: {r['error']} |" + " |" * (len(header) - 2))
@@ -180,11 +181,16 @@ def dataset_table(dataset: str, results: dict[str, dict]) -> tuple[list[str], di
         for peer, value in values.items():
             normalised[peer].append((value - worst) / (best - worst) if best > worst else 1.0)
             ranks[peer].append(1 + ordered.index(peer))
-    return (
-        lines,
-        {p: mean(v) for p, v in ranks.items()},
-        {p: mean(v) for p, v in normalised.items()},
-    )
+    sign = 1 if higher else -1
+    return lines, {
+        peer: {
+            "rank": mean(ranks[peer]),
+            "normalised": mean(normalised[peer]),
+            "main": sign * mean(s[main] for s in r["splits"]),
+            "fit_s": mean(s["fit_s"] for s in r["splits"]),
+        }
+        for peer, r in ok.items()
+    }
 
 
 def machine() -> list[str]:
@@ -209,10 +215,9 @@ def machine() -> list[str]:
     ]
 
 
-def report(all_results: dict, args, started: datetime, total_s: float) -> str:
-    lines = [
-        "# skneural on real tables",
-        "",
+def header(args, started: datetime, total_s: float) -> list[str]:
+    """What was run, when, where and how."""
+    return [
         f"Measured {started:%Y-%m-%d %H:%M} UTC in {total_s / 60:.1f} min "
         f"(`python benchmarks/tabular.py {' '.join(sys.argv[1:])}`).",
         "",
@@ -226,26 +231,64 @@ def report(all_results: dict, args, started: datetime, total_s: float) -> str:
         "",
         *(f"- **{p.name}**: {p.note}" for p in P.PEERS.values() if p.name in args.peers),
     ]
-    ranks, normalised = {}, {}
+
+
+def report(all_results: dict, about: list[str]) -> str:
+    """The markdown report: ``about`` (see :func:`header`), a table per data set, and
+    each peer's mean rank, normalised score, wins over scikit-learn's MLP and fit time."""
+    lines = ["# skneural on real tables", "", *about]
+    stats = {}  # peer -> data set -> its figures there
     for dataset, results in all_results.items():
-        table, rank, norm = dataset_table(dataset, results)
+        table, figures = dataset_table(dataset, results)
         lines += ["", *table]
-        for peer in rank:
-            ranks.setdefault(peer, []).append(rank[peer])
-            normalised.setdefault(peer, []).append(norm[peer])
+        for peer, f in figures.items():
+            stats.setdefault(peer, {})[dataset] = f
+    reference = stats.get(P.SKLEARN_MLP, {})
     lines += [
         "",
         "## Summary",
         "",
-        "Mean over the data sets where the peer ran (main metric: ROC AUC, accuracy or R²).",
+        "Means over the data sets where the peer ran (main metric: ROC AUC, accuracy or R²; "
+        "rank and normalised score per split, then averaged). Against scikit-learn's MLP, "
+        "on the data sets where both ran: on how many the peer's main metric (mean over the "
+        "splits) is higher, and its total fit time over scikit-learn's.",
         "",
-        "| peer | data sets | mean rank | mean normalised score |",
-        "|---|---|---|---|",
+        "| peer | data sets | mean rank | mean normalised score | beats scikit-learn MLP "
+        "| total fit time (s) | fit time / scikit-learn MLP's |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for peer in sorted(ranks, key=lambda p: mean(ranks[p])):
-        rank, score = mean(ranks[peer]), mean(normalised[peer])
-        lines.append(f"| {peer} | {len(ranks[peer])} | {rank:.2f} | {score:.3f} |")
+    for peer, by_dataset in sorted(
+        stats.items(), key=lambda i: mean(f["rank"] for f in i[1].values())
+    ):
+        both = [d for d in by_dataset if d in reference]
+        wins = sum(by_dataset[d]["main"] > reference[d]["main"] for d in both)
+        total = sum(f["fit_s"] for f in by_dataset.values())
+        ratio = "—"
+        if both:
+            mine = sum(by_dataset[d]["fit_s"] for d in both)
+            ratio = f"{mine / sum(reference[d]['fit_s'] for d in both):.2f}x"
+        lines.append(
+            f"| {peer} | {len(by_dataset)} "
+            f"| {mean(f['rank'] for f in by_dataset.values()):.2f} "
+            f"| {mean(f['normalised'] for f in by_dataset.values()):.3f} "
+            f"| {wins} of {len(both)} | {total:.1f} | {ratio} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def merged_report(files: list[str]) -> str:
+    """One report over the results of several runs (their JSON files): each run's
+    own header is in the markdown file beside its JSON."""
+    all_results = {}
+    for file in files:
+        for dataset, results in json.loads(Path(file).read_text()).items():
+            all_results.setdefault(dataset, {}).update(results)
+    about = [
+        "Results of " + ", ".join(f"`{f}`" for f in files) + ", put together by "
+        f"`python benchmarks/tabular.py --report {' '.join(files)}`; how and where each "
+        "was measured is in the markdown file beside it.",
+    ]
+    return report(all_results, about)
 
 
 def main() -> None:
@@ -256,6 +299,7 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=None)
     parser.add_argument("--output", default=str(HERE / "tabular_results.md"))
     parser.add_argument("--candidates", help="JSON file of skneural configurations to try")
+    parser.add_argument("--report", nargs="+", help="report over earlier runs' JSON files")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
@@ -266,6 +310,11 @@ def main() -> None:
         P.PEERS.update((p.name, p) for p in (P.candidate(n, c) for n, c in trials.items()))
     if args.worker:
         return worker(args)
+    if args.report:
+        text = merged_report(args.report)
+        Path(args.output).write_text(text)
+        print(text)
+        return
     args.datasets, args.peers = args.datasets.split(","), args.peers.split(",")
     for name, known in ((args.datasets, D.DATASETS), (args.peers, P.PEERS)):
         unknown = [n for n in name if n not in known]
@@ -281,7 +330,7 @@ def main() -> None:
             all_results[dataset][peer] = result = run_worker(dataset, peer, args)
             status = result.get("error", "ok")
             print(f"  {status} in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
-    text = report(all_results, args, started, time.perf_counter() - clock)
+    text = report(all_results, header(args, started, time.perf_counter() - clock))
     Path(args.output).write_text(text)
     Path(args.output).with_suffix(".json").write_text(json.dumps(all_results, indent=1))
     print(text)

@@ -170,10 +170,13 @@ def realmlp(task: str, columns: Columns, seed: int):
     return cls(random_state=seed, n_threads=2, device="cpu", verbosity=0)
 
 
+#: The reference peer: the report counts wins and fit time against it.
+SKLEARN_MLP = "scikit-learn MLP"
+
 PEERS = {
     peer.name: peer
     for peer in (
-        Peer("scikit-learn MLP", sklearn_mlp, "Pipeline(impute + scale, one-hot) -> MLP"),
+        Peer(SKLEARN_MLP, sklearn_mlp, "Pipeline(impute + scale, one-hot) -> MLP"),
         Peer("skneural (pipeline)", skneural_pipeline, "the same Pipeline -> MLP*X"),
         Peer("skneural (raw)", skneural_raw, "MLP*X on the raw DataFrame (presets if present)"),
         Peer("HistGradientBoosting", hist_gradient_boosting, "native categoricals", True),
