@@ -1,11 +1,14 @@
 """``n_ensemble``: k independent networks in one graph, checked against numpy
 computations from ``coefs_`` and against the single network of ``n_ensemble=1``."""
 
+import io
 import json
+import pickle
 import warnings
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -212,6 +215,27 @@ def test_save_load_round_trips_bit_for_bit(tmp_path):
     loaded.set_params(warm_start=True, max_iter=2)
     Xf = X.astype(np.float32)
     assert np.array_equal(clf.fit(Xf, y).coefs_[0], loaded.fit(Xf, y).coefs_[0])
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+def test_pickle_and_joblib_round_trip(how):
+    """The numpy forward pass of an ensemble is part of the pickled estimator."""
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(6,), max_iter=3, random_state=0, n_ensemble=3)
+    clf.fit(X, y)
+    if how == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(clf, buffer)
+        buffer.seek(0)
+        loaded = joblib.load(buffer)
+    assert loaded.n_ensemble == 3
+    for a, b in zip(clf.coefs_ + clf.intercepts_, loaded.coefs_ + loaded.intercepts_, strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(clf.predict_proba(X), loaded.predict_proba(X))
+    expected = _softmax(_relu_members(X, clf.coefs_, clf.intercepts_)).mean(axis=0)
+    assert_allclose(loaded.predict_proba(X), expected, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("claimed", [1, 5, 10**9])
