@@ -296,6 +296,19 @@ def test_refusals_name_n_ensemble(params, match):
     assert not hasattr(clf, "coefs_")
 
 
+def test_too_many_members_for_memory_names_n_ensemble_and_keeps_the_fit():
+    """A tiny network that only n_ensemble makes too large: the refusal says so (not
+    only "narrower hidden layers"), before anything is built, and the fit stays."""
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=2, random_state=0, n_ensemble=2)
+    proba = clf.fit(X, y).predict_proba(X)
+    clf.set_params(n_ensemble=10**12)
+    with pytest.raises(ValueError, match=r"memory.*n_ensemble=1000000000000 networks.*n_ensemble"):
+        clf.fit(X, y)
+    assert clf.coefs_[0].shape == (2, 5, 4)
+    assert np.array_equal(clf.predict_proba(X), proba)
+
+
 def test_clone_and_grid_search():
     X, y = _classification()
     clf = MLPClassifierX(hidden_layer_sizes=(6,), max_iter=5, random_state=0, n_ensemble=2)
