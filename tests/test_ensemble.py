@@ -1,6 +1,7 @@
 """``n_ensemble``: k independent networks in one graph, checked against numpy
 computations from ``coefs_`` and against the single network of ``n_ensemble=1``."""
 
+import copy
 import io
 import json
 import pickle
@@ -236,6 +237,27 @@ def test_pickle_and_joblib_round_trip(how):
     assert np.array_equal(clf.predict_proba(X), loaded.predict_proba(X))
     expected = _softmax(_relu_members(X, clf.coefs_, clf.intercepts_)).mean(axis=0)
     assert_allclose(loaded.predict_proba(X), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copies_continue_training_like_the_original(how):
+    """An ensemble keeps a Keras model, whose pickle drops how far each dropout
+    layer's seed generator advanced: a copy trained on must draw the original's
+    dropout masks (as the model file's copy does)."""
+    X, y = _classification()
+    clf = MLPClassifierX(
+        hidden_layer_sizes=(6,),
+        batch_size=20,
+        max_iter=1,
+        random_state=0,
+        n_ensemble=2,
+        dropout=0.3,
+    ).fit(X, y)
+    copied = pickle.loads(pickle.dumps(clf)) if how == "pickle" else copy.deepcopy(clf)
+    clf.set_params(warm_start=True, max_iter=3).fit(X, y)
+    copied.set_params(warm_start=True, max_iter=3).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, copied.coefs_ + copied.intercepts_, strict=True):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("claimed", [1, 5, 10**9])
