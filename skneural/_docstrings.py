@@ -204,8 +204,8 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         score and the attacks use the averaged prediction: the mean of the members'
         probabilities (classifier) or outputs (regressor). ``coefs_`` and
         ``intercepts_`` then have a leading member axis. 1 is a single network
-        (scikit-learn's MLP). Not available with ``solver='lbfgs'`` or
-        ``batch_normalization=True``."""
+        (scikit-learn's MLP). Not available with ``solver='lbfgs'``, ``'lars'`` or
+        ``'lamb'``, ``clipnorm`` or ``batch_normalization=True``."""
     + TABLE_PARAMETERS,
     "fitted_attributes": """\
 loss_ : float

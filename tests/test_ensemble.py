@@ -308,6 +308,11 @@ def test_fgsm_attacks_the_averaged_prediction():
         ({"n_ensemble": 0}, "n_ensemble"),
         ({"n_ensemble": 1.5}, "n_ensemble"),
         ({"n_ensemble": "2"}, "n_ensemble"),
+        ({"n_ensemble": True}, "n_ensemble"),
+        ({"n_ensemble": -1}, "n_ensemble"),
+        ({"n_ensemble": 2, "solver": "lars"}, "n_ensemble=2.*solver='lars'.*members"),
+        ({"n_ensemble": 2, "solver": "lamb"}, "n_ensemble=2.*solver='lamb'.*members"),
+        ({"n_ensemble": 2, "clipnorm": 1.0}, "n_ensemble=2.*clipnorm=1.0.*members"),
     ],
 )
 def test_refusals_name_n_ensemble(params, match):
@@ -328,6 +333,37 @@ def test_too_many_members_for_memory_names_n_ensemble_and_keeps_the_fit():
     with pytest.raises(ValueError, match=r"memory.*n_ensemble=1000000000000 networks.*n_ensemble"):
         clf.fit(X, y)
     assert clf.coefs_[0].shape == (2, 5, 4)
+    assert np.array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"solver": "sgd"}, {"solver": "adam"}, {"clipvalue": 1e-3}, {"alpha": 0.1, "l1": 0.01}],
+)
+def test_members_train_independently(params):
+    """Member 0 trains the same whatever member 1 holds (each learns as it would alone):
+    two copies of one fit, one with member 1's weights scaled, trained on alike."""
+    X, y = _classification()
+    clf = MLPClassifierX(
+        hidden_layer_sizes=(6,), batch_size=20, max_iter=1, random_state=0, n_ensemble=2, **params
+    ).fit(X, y)
+    other = pickle.loads(pickle.dumps(clf))
+    other.coefs_ = [np.stack([c[0], 5.0 * c[1]]) for c in other.coefs_]
+    clf.set_params(warm_start=True, max_iter=4).fit(X, y)
+    other.set_params(warm_start=True, max_iter=4).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, other.coefs_ + other.intercepts_, strict=True):
+        assert np.array_equal(a[0], b[0])
+    assert not np.allclose(clf.coefs_[0][1], other.coefs_[0][1])
+
+
+@pytest.mark.parametrize("params", [{"solver": "lars"}, {"clipnorm": 1.0}])
+def test_warm_start_into_a_coupling_option_is_refused_and_keeps_the_fit(params):
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=2, random_state=0, n_ensemble=2)
+    proba = clf.fit(X, y).predict_proba(X)
+    clf.set_params(warm_start=True, **params)
+    with pytest.raises(ValueError, match="n_ensemble=2"):
+        clf.fit(X, y)
     assert np.array_equal(clf.predict_proba(X), proba)
 
 
