@@ -199,13 +199,14 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         Number of networks trained together, as one network of ``n_ensemble``
         independent members computed by batched products in one compiled graph.
         Each member has its own initial weights and dropout masks; training
-        minimises the sum of the members' losses (each member learns on its own),
+        minimises the sum of the members' losses (each member learns on its own;
+        a table's embeddings are shared by the members and trained by all of them),
         and ``loss_curve_`` is their mean loss. Predictions, the early-stopping
         score and the attacks use the averaged prediction: the mean of the members'
         probabilities (classifier) or outputs (regressor). ``coefs_`` and
         ``intercepts_`` then have a leading member axis. 1 is a single network
-        (scikit-learn's MLP). Not available with ``solver='lbfgs'`` or
-        ``batch_normalization=True``."""
+        (scikit-learn's MLP). Not available with ``solver='lbfgs'``, ``'lars'`` or
+        ``'lamb'``, ``clipnorm`` or ``batch_normalization=True``."""
     + TABLE_PARAMETERS,
     "fitted_attributes": """\
 loss_ : float

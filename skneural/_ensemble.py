@@ -151,8 +151,13 @@ _AVERAGES = {
 
 def mean_logits(out_activation: str):
     """The numpy twin of ``EnsembleMean(out_activation)``: members' logits
-    ``[k, B, out]`` -> the averaged prediction's logits ``[B, out]``."""
-    return functools.partial(_AVERAGES[out_activation], np)
+    ``[k, B, out]`` -> the averaged prediction's logits ``[B, out]``. It pickles (the
+    numpy forward pass is part of a pickled estimator): it holds the name, not numpy."""
+    return functools.partial(_numpy_mean, out_activation)
+
+
+def _numpy_mean(out_activation: str, z: np.ndarray) -> np.ndarray:
+    return _AVERAGES[out_activation](np, z)
 
 
 def member_kernels(initializer_for, seeds, shape: tuple, dtype: str) -> np.ndarray:

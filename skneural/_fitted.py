@@ -246,6 +246,23 @@ class FittedNetwork:
         with POOL.borrow(self.plan.network, state, loss, write_back=False) as runner:
             yield runner.input_gradient
 
+    # -- pickling ------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Keras pickles the model as its archive, which keeps each dropout layer's seed
+        # but not how far it advanced (as for the model file, :meth:`to_state`).
+        state = self.__dict__.copy()
+        if self._model is not None:
+            state["_seed_states"] = [v.numpy() for v in _seed_states(self._model)]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        seeds = state.pop("_seed_states", None)
+        self.__dict__.update(state)
+        if seeds is not None:
+            for variable, value in zip(_seed_states(self._model), seeds, strict=True):
+                variable.assign(value)
+
     # -- the model file's view ---------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:

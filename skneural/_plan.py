@@ -231,7 +231,25 @@ def _check_ensemble(params: Mapping[str, Any]) -> int:
             f"n_ensemble={k} cannot be combined with batch_normalization=True; set "
             "n_ensemble=1 or batch_normalization=False."
         )
+    # A layer's members share one variable: a norm taken per variable would span them
+    # all, and each member's step would depend on the others'.
+    if k > 1 and params["solver"] in _LAYER_NORM_SOLVERS:
+        raise ValueError(
+            f"n_ensemble={k} cannot be combined with solver={params['solver']!r}: its "
+            "trust ratio takes each layer's norm, which would span all the members, so "
+            "they would not train independently. Use another solver, or n_ensemble=1."
+        )
+    if k > 1 and params["clipnorm"] is not None:
+        raise ValueError(
+            f"n_ensemble={k} cannot be combined with clipnorm={params['clipnorm']!r}: "
+            "the norm of each layer's gradient would span all the members, so they "
+            "would not train independently. Use clipvalue, or n_ensemble=1."
+        )
     return int(k)
+
+
+#: The solvers whose step scales by a norm of the whole variable (layer).
+_LAYER_NORM_SOLVERS = ("lars", "lamb")
 
 
 def check_continuation(old: Plan, new: Plan) -> None:

@@ -1,11 +1,15 @@
 """``n_ensemble``: k independent networks in one graph, checked against numpy
 computations from ``coefs_`` and against the single network of ``n_ensemble=1``."""
 
+import copy
+import io
 import json
+import pickle
 import warnings
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -214,6 +218,48 @@ def test_save_load_round_trips_bit_for_bit(tmp_path):
     assert np.array_equal(clf.fit(Xf, y).coefs_[0], loaded.fit(Xf, y).coefs_[0])
 
 
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+def test_pickle_and_joblib_round_trip(how):
+    """The numpy forward pass of an ensemble is part of the pickled estimator."""
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(6,), max_iter=3, random_state=0, n_ensemble=3)
+    clf.fit(X, y)
+    if how == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(clf, buffer)
+        buffer.seek(0)
+        loaded = joblib.load(buffer)
+    assert loaded.n_ensemble == 3
+    for a, b in zip(clf.coefs_ + clf.intercepts_, loaded.coefs_ + loaded.intercepts_, strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(clf.predict_proba(X), loaded.predict_proba(X))
+    expected = _softmax(_relu_members(X, clf.coefs_, clf.intercepts_)).mean(axis=0)
+    assert_allclose(loaded.predict_proba(X), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copies_continue_training_like_the_original(how):
+    """An ensemble keeps a Keras model, whose pickle drops how far each dropout
+    layer's seed generator advanced: a copy trained on must draw the original's
+    dropout masks (as the model file's copy does)."""
+    X, y = _classification()
+    clf = MLPClassifierX(
+        hidden_layer_sizes=(6,),
+        batch_size=20,
+        max_iter=1,
+        random_state=0,
+        n_ensemble=2,
+        dropout=0.3,
+    ).fit(X, y)
+    copied = pickle.loads(pickle.dumps(clf)) if how == "pickle" else copy.deepcopy(clf)
+    clf.set_params(warm_start=True, max_iter=3).fit(X, y)
+    copied.set_params(warm_start=True, max_iter=3).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, copied.coefs_ + copied.intercepts_, strict=True):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("claimed", [1, 5, 10**9])
 def test_model_file_refuses_a_manifest_with_other_members(tmp_path, claimed):
     """The manifest's n_ensemble must be the network's: a file that claims a huge
@@ -262,6 +308,11 @@ def test_fgsm_attacks_the_averaged_prediction():
         ({"n_ensemble": 0}, "n_ensemble"),
         ({"n_ensemble": 1.5}, "n_ensemble"),
         ({"n_ensemble": "2"}, "n_ensemble"),
+        ({"n_ensemble": True}, "n_ensemble"),
+        ({"n_ensemble": -1}, "n_ensemble"),
+        ({"n_ensemble": 2, "solver": "lars"}, "n_ensemble=2.*solver='lars'.*members"),
+        ({"n_ensemble": 2, "solver": "lamb"}, "n_ensemble=2.*solver='lamb'.*members"),
+        ({"n_ensemble": 2, "clipnorm": 1.0}, "n_ensemble=2.*clipnorm=1.0.*members"),
     ],
 )
 def test_refusals_name_n_ensemble(params, match):
@@ -270,6 +321,50 @@ def test_refusals_name_n_ensemble(params, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "coefs_")
+
+
+def test_too_many_members_for_memory_names_n_ensemble_and_keeps_the_fit():
+    """A tiny network that only n_ensemble makes too large: the refusal says so (not
+    only "narrower hidden layers"), before anything is built, and the fit stays."""
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=2, random_state=0, n_ensemble=2)
+    proba = clf.fit(X, y).predict_proba(X)
+    clf.set_params(n_ensemble=10**12)
+    with pytest.raises(ValueError, match=r"memory.*n_ensemble=1000000000000 networks.*n_ensemble"):
+        clf.fit(X, y)
+    assert clf.coefs_[0].shape == (2, 5, 4)
+    assert np.array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"solver": "sgd"}, {"solver": "adam"}, {"clipvalue": 1e-3}, {"alpha": 0.1, "l1": 0.01}],
+)
+def test_members_train_independently(params):
+    """Member 0 trains the same whatever member 1 holds (each learns as it would alone):
+    two copies of one fit, one with member 1's weights scaled, trained on alike."""
+    X, y = _classification()
+    clf = MLPClassifierX(
+        hidden_layer_sizes=(6,), batch_size=20, max_iter=1, random_state=0, n_ensemble=2, **params
+    ).fit(X, y)
+    other = pickle.loads(pickle.dumps(clf))
+    other.coefs_ = [np.stack([c[0], 5.0 * c[1]]) for c in other.coefs_]
+    clf.set_params(warm_start=True, max_iter=4).fit(X, y)
+    other.set_params(warm_start=True, max_iter=4).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, other.coefs_ + other.intercepts_, strict=True):
+        assert np.array_equal(a[0], b[0])
+    assert not np.allclose(clf.coefs_[0][1], other.coefs_[0][1])
+
+
+@pytest.mark.parametrize("params", [{"solver": "lars"}, {"clipnorm": 1.0}])
+def test_warm_start_into_a_coupling_option_is_refused_and_keeps_the_fit(params):
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=2, random_state=0, n_ensemble=2)
+    proba = clf.fit(X, y).predict_proba(X)
+    clf.set_params(warm_start=True, **params)
+    with pytest.raises(ValueError, match="n_ensemble=2"):
+        clf.fit(X, y)
+    assert np.array_equal(clf.predict_proba(X), proba)
 
 
 def test_clone_and_grid_search():
