@@ -28,7 +28,7 @@ from ._holdout import split_for_training
 from ._inference import ForwardPass
 from ._inputs import widened_range
 from ._lbfgs import fit_lbfgs
-from ._network import build_network, dense_layers
+from ._network import build_network, dense_layers, restore_seed_states, seed_states
 from ._network_arrays import NetworkArrays, compile_model, serves
 from ._plan import Plan, check_continuation
 from ._pool import POOL
@@ -246,22 +246,19 @@ class FittedNetwork:
         with POOL.borrow(self.plan.network, state, loss, write_back=False) as runner:
             yield runner.input_gradient
 
-    # -- pickling ------------------------------------------------------------------------
+    # -- pickling: Keras's archive keeps each dropout seed, not how far it advanced ---
 
     def __getstate__(self) -> dict[str, Any]:
-        # Keras pickles the model as its archive, which keeps each dropout layer's seed
-        # but not how far it advanced (as for the model file, :meth:`to_state`).
         state = self.__dict__.copy()
         if self._model is not None:
-            state["_seed_states"] = [v.numpy() for v in _seed_states(self._model)]
+            state["_seed_states"] = seed_states(self._model)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         seeds = state.pop("_seed_states", None)
         self.__dict__.update(state)
         if seeds is not None:
-            for variable, value in zip(_seed_states(self._model), seeds, strict=True):
-                variable.assign(value)
+            restore_seed_states(self._model, seeds)
 
     # -- the model file's view ---------------------------------------------------------
 
@@ -273,8 +270,7 @@ class FittedNetwork:
             "training": {name: getattr(record, name) for name in record.__dataclass_fields__},
             "rng": self.rng.bit_generator.state,
             "input_range": self.input_range,
-            # Keras's archive keeps each dropout layer's seed but not how far it advanced.
-            "seed_states": [v.numpy() for v in _seed_states(self.model)],
+            "seed_states": seed_states(self.model),
             **({} if self.table is None else {"table": self.table.to_config()}),
         }
 
@@ -283,24 +279,11 @@ class FittedNetwork:
         cls, plan: Plan, targets: Any, model: keras.Model, state: dict
     ) -> "FittedNetwork":
         """The network :meth:`to_state` described, around a model Keras loaded."""
-        for variable, value in zip(_seed_states(model), state["seed_states"], strict=True):
-            variable.assign(value)
+        restore_seed_states(model, state["seed_states"])
         rng = np.random.default_rng()
         rng.bit_generator.state = state["rng"]
         record = TrainingState(**state["training"])
         return cls(plan, targets, model, record, rng, state["input_range"])
-
-
-def reference_network(plan: Plan) -> keras.Model:
-    """The network ``plan`` builds, compiled, with fixed seeds: what a model file's
-    network must equal but for its seeds and weights."""
-    model = build_network(plan.network, np.random.default_rng(0))
-    compile_model(model, plan)
-    return model
-
-
-def _seed_states(model: keras.Model) -> list:
-    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
 def network_of(estimator) -> FittedNetwork:

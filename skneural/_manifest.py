@@ -23,10 +23,12 @@ from sklearn.base import is_classifier
 from . import _model_file as files
 from ._classifier import MLPClassifierX
 from ._config import resolve_hidden_layer_sizes
-from ._fitted import network_of, reference_network
+from ._fitted import network_of
 from ._manifest_checks import check_fitted_arrays, check_training, is_count
 from ._model_network import NetworkExpectation
-from ._plan import make_plan
+from ._network import build_network
+from ._network_arrays import compile_model
+from ._plan import Plan, make_plan
 from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from ._regressor import MLPRegressorX
 from ._table import TableSpec
@@ -223,3 +225,11 @@ def check_fitted(estimator, fitted: dict) -> None:
     and the training record holds the entries of a TrainingState, each of its kind."""
     check_fitted_arrays(fitted, fitted_targets(estimator, fitted))
     check_training(fitted["training"])
+
+
+def reference_network(plan: Plan) -> keras.Model:
+    """The network ``plan`` builds, compiled, with fixed seeds: what a model file's
+    network must equal but for its seeds and weights."""
+    model = build_network(plan.network, np.random.default_rng(0))
+    compile_model(model, plan)
+    return model

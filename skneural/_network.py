@@ -168,3 +168,18 @@ def dense_layers(model: keras.Model) -> list["keras.layers.Dense | EnsembleDense
     return [
         layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, EnsembleDense))
     ]
+
+
+def _seed_variables(model: keras.Model) -> list:
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def seed_states(model: keras.Model) -> list[np.ndarray]:
+    """How far each dropout layer's seed generator advanced, which Keras's archive
+    (the model file's, pickle's) does not keep."""
+    return [v.numpy() for v in _seed_variables(model)]
+
+
+def restore_seed_states(model: keras.Model, states: list[np.ndarray]) -> None:
+    for variable, value in zip(_seed_variables(model), states, strict=True):
+        variable.assign(value)
