@@ -39,7 +39,8 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
     norms = estimator.gradient_norms_.iloc[first_epoch:]
     if len(norms) == 0:
         return
-    _check_gradients(norms.iloc[0])
+    # An ensemble refuses batch normalization and clipnorm: advise neither there.
+    _check_gradients(norms.iloc[0], ensemble=getattr(estimator, "n_ensemble", 1) > 1)
     _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
     dead = estimator.dead_units_.iloc[-1]
     for layer, fraction in dead.items():
@@ -54,7 +55,7 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
             )
 
 
-def _check_gradients(first) -> None:
+def _check_gradients(first, ensemble: bool = False) -> None:
     # Non-finite norms come with a diverged epoch, which has its own warning.
     if len(first) < 3 or not np.isfinite(first).all():
         return  # under two hidden layers there is little depth to vanish through
@@ -67,16 +68,17 @@ def _check_gradients(first) -> None:
             f"Vanishing gradients: in the first epoch the gradient norm of "
             f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}, so the "
             "layers near the input barely learn. Try activation='relu' with "
-            "kernel_initializer='he_normal', batch_normalization=True, residual=True, "
-            "fewer layers, or (if the inputs are tiny) scaling the inputs.",
+            "kernel_initializer='he_normal', "
+            + ("" if ensemble else "batch_normalization=True, ")
+            + "residual=True, fewer layers, or (if the inputs are tiny) scaling the inputs.",
             DiagnosticWarning,
         )
     elif ratio > EXPLODING_RATIO:
         warnings.warn(
             f"Exploding gradients: in the first epoch the gradient norm of "
             f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}. Try a "
-            "smaller-scale kernel_initializer (e.g. 'glorot_uniform'), gradient clipping "
-            "(clipnorm=1.0), or batch_normalization=True.",
+            "smaller-scale kernel_initializer (e.g. 'glorot_uniform') or gradient clipping "
+            + ("(clipvalue=1.0)." if ensemble else "(clipnorm=1.0), or batch_normalization=True."),
             DiagnosticWarning,
         )
 

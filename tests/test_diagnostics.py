@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
@@ -98,6 +99,32 @@ def test_large_initial_weights_warn_of_exploding_gradients():
     assert len(messages) == 1 and messages[0].startswith("Exploding gradients")
     first = est.gradient_norms_.iloc[0]
     assert first["hidden_0"] / first["output"] > 1e3
+
+
+def test_an_ensemble_is_advised_only_what_it_accepts():
+    # n_ensemble > 1 refuses batch_normalization and clipnorm: the warnings must not
+    # suggest them, and what they do suggest must fit.
+    X, y = _digits()
+    deep = dict(hidden_layer_sizes=(32,) * 8, max_iter=2, batch_size=200, random_state=0)
+    vanishing = MLPClassifierX(activation="logistic", n_ensemble=2, **deep)
+    exploding = MLPClassifierX(
+        activation="tanh",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=3.0),
+        n_ensemble=2,
+        **deep,
+    )
+    (vanish,) = _diagnostic_messages(vanishing, X, y)
+    (explode,) = _diagnostic_messages(exploding, X, y)
+    assert vanish.startswith("Vanishing gradients") and explode.startswith("Exploding")
+    for message in (vanish, explode):
+        assert "batch_normalization" not in message and "clipnorm" not in message
+    assert "clipvalue=1.0" in explode
+    with warnings.catch_warnings():  # the advice is accepted (clipping warns alike)
+        warnings.simplefilter("ignore", DiagnosticWarning)
+        exploding.set_params(clipvalue=1.0).fit(X, y)
+    single = clone(exploding).set_params(n_ensemble=1, clipvalue=None)
+    (message,) = _diagnostic_messages(single, X, y)
+    assert "clipnorm=1.0" in message and "batch_normalization=True" in message
 
 
 def test_zero_initialization_warns_and_kills_relu_layer():
