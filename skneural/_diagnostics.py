@@ -40,7 +40,7 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
     if len(norms) == 0:
         return
     # An ensemble refuses batch normalization and clipnorm: advise neither there.
-    _check_gradients(norms.iloc[0], ensemble=getattr(estimator, "n_ensemble", 1) > 1)
+    _check_gradients(norms.iloc[0], ensemble=estimator.n_ensemble > 1)
     _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
     dead = estimator.dead_units_.iloc[-1]
     for layer, fraction in dead.items():

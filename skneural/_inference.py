@@ -107,10 +107,6 @@ class ForwardPass:
                 if kind == "dense":
                     block_input = out
                 # The product is a fresh array, so the shift can be added in place.
-                if a.ndim == 3:
-                    out = out @ a
-                    out += b[:, None, :]
-                    continue
-                out = out @ a if a.ndim == 2 else out * a
-                out += b
+                out = out * a if a.ndim == 1 else out @ a
+                out += b[:, None, :] if a.ndim == 3 else b
         return out.astype(self._dtype, copy=False)

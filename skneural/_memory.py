@@ -96,15 +96,11 @@ def out_of_memory_named(spec: NetworkSpec, batch_size: int) -> Iterator[None]:
 
 
 def _shrink(spec: NetworkSpec, batch_size: int) -> str:
-    if spec.n_ensemble > 1:
-        return (
-            f"n_ensemble={spec.n_ensemble} networks of hidden_layer_sizes="
-            f"{spec.hidden_layer_sizes} on {spec.n_features} features, batches of "
-            f"{batch_size} rows in {spec.dtype}: use fewer members (n_ensemble), fewer or "
-            "narrower hidden layers, or a smaller batch_size."
-        )
+    ensemble = spec.n_ensemble > 1
     return (
-        f"hidden_layer_sizes={spec.hidden_layer_sizes} on {spec.n_features} features, "
-        f"batches of {batch_size} rows in {spec.dtype}: use fewer or narrower hidden "
-        "layers, or a smaller batch_size."
+        (f"n_ensemble={spec.n_ensemble} networks of " if ensemble else "")
+        + f"hidden_layer_sizes={spec.hidden_layer_sizes} on {spec.n_features} features, "
+        f"batches of {batch_size} rows in {spec.dtype}: use "
+        + ("fewer members (n_ensemble), " if ensemble else "")
+        + "fewer or narrower hidden layers, or a smaller batch_size."
     )

@@ -221,25 +221,27 @@ def _check_ensemble(params: Mapping[str, Any]) -> int:
     k = params.get("n_ensemble", 1)
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
         raise ValueError(f"n_ensemble must be an integer >= 1, got {k!r}.")
-    if k > 1 and params["solver"] == LBFGS:
+    if k == 1:
+        return 1
+    if params["solver"] == LBFGS:
         raise ValueError(
             f"n_ensemble={k} trains its members with a stochastic solver; solver='lbfgs' "
             "supports n_ensemble=1 only. Use solver='adam' or 'sgd', or n_ensemble=1."
         )
-    if k > 1 and params["batch_normalization"]:
+    if params["batch_normalization"]:
         raise ValueError(
             f"n_ensemble={k} cannot be combined with batch_normalization=True; set "
             "n_ensemble=1 or batch_normalization=False."
         )
     # A layer's members share one variable: a norm taken per variable would span them
     # all, and each member's step would depend on the others'.
-    if k > 1 and params["solver"] in _LAYER_NORM_SOLVERS:
+    if params["solver"] in _LAYER_NORM_SOLVERS:
         raise ValueError(
             f"n_ensemble={k} cannot be combined with solver={params['solver']!r}: its "
             "trust ratio takes each layer's norm, which would span all the members, so "
             "they would not train independently. Use another solver, or n_ensemble=1."
         )
-    if k > 1 and params["clipnorm"] is not None:
+    if params["clipnorm"] is not None:
         raise ValueError(
             f"n_ensemble={k} cannot be combined with clipnorm={params['clipnorm']!r}: "
             "the norm of each layer's gradient would span all the members, so they "

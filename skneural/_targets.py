@@ -273,10 +273,10 @@ class RegressionTargets:
     @classmethod
     def from_config(cls, config: dict) -> "RegressionTargets":
         n_outputs = config["n_outputs"]
-        targets = cls(config["loss"], tuple(map(tuple, config["loss_options"])), n_outputs)
+        loss = (config["loss"], tuple(map(tuple, config["loss_options"])), n_outputs)
         scaling = config.get("scaling")  # files written before target_scaling have none
         if scaling is None:
-            return targets
+            return cls(*loss)
         if scaling.get("kind") != "standard":
             raise ValueError(f"unknown target scaling {scaling.get('kind')!r:.40}")
         offset, scale = (np.asarray(scaling[key], dtype=np.float64) for key in ("offset", "scale"))
@@ -287,8 +287,7 @@ class RegressionTargets:
             )
         if not (np.isfinite(offset).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("the target scaling must have finite offsets and positive scales")
-        targets.scaling, targets.offset, targets.scale = "standard", offset, scale
-        return targets
+        return cls(*loss, "standard", offset, scale)
 
 
 def targets_from_config(config: dict):
