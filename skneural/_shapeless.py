@@ -30,7 +30,7 @@ from ._config import NetworkSpec, residual_blocks
 from ._network_arrays import NetworkArrays, model_state
 from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ._updates import UpdateRule, update_rule
+from ._updates import SWITCHED_STEPS, UpdateRule, number_names, switched_rules, update_rule
 
 #: The layers (by name prefix) this workspace knows how to apply.
 _LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
@@ -61,7 +61,9 @@ def shapeless_key(
     has at most :data:`SWITCH_MAX_ROWS` rows and the objective has no L1 term: with
     one, grappler sums a kernel's three gradient terms in another order around the
     switch than without it (the last bits of float32 weights), so such fits get a
-    graph of their activation alone.
+    graph of their activation alone. On as many rows the optimizer's step is a graph
+    input too, when it is one of :data:`~skneural._updates.SWITCHED_STEPS` (Adam and
+    SGD's three kinds share a graph, with or without weight decay).
     """
     if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
         return None
@@ -71,13 +73,14 @@ def shapeless_key(
         rule = update_rule(source.optimizer)
         if rule is None or not all(layer.name.startswith(_LAYERS) for layer in source.layers):
             return None
+    switched_step = n_rows <= SWITCH_MAX_ROWS and rule.structure[:-1] in SWITCHED_STEPS
     return (
         spec.dtype,
         SWITCH if _switched(spec, objective, n_rows) else spec.activation,
         spec.dropout,
         residual_blocks(spec),
         spec.out_activation,
-        rule.structure,
+        (SWITCH, rule.structure[-1]) if switched_step else rule.structure,
     )
 
 
@@ -122,18 +125,22 @@ class ShapelessWorkspace:
         self.trainable_variables = [
             v for pair in zip(self.kernels, self.biases, strict=True) for v in pair
         ]
-        self._rule = rule
+        self._switched_step = key[5][0] == SWITCH
+        if self._switched_step:
+            self._rules = switched_rules(key[5][1])
+            self._step_index = tf.Variable(0, dtype=tf.int32, trainable=False)
+        else:
+            self._rules = [rule]
         self.slots = [
             [_free(dtype, len(v.shape)) for v in self.trainable_variables]
-            for _ in range(rule.n_slots)
+            for _ in range(max(r.n_slots for r in self._rules))
         ]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
         self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
         self._learning_rate_set: float | None = None
-        self.numbers = {
-            name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in rule.numbers
-        }
+        names = dict.fromkeys(name for r in self._rules for name in number_names(r.structure))
+        self.numbers = {name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in names}
         self._rates = spec.dropout
         self._seeds = {
             i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
@@ -148,9 +155,14 @@ class ShapelessWorkspace:
             self._activation = _keras_activation(spec.activation)
         self._output = keras.activations.get(OUTPUT_ACTIVATIONS[spec.out_activation].keras_name)
         #: Everything a diverged epoch must put back.
-        self.state = [
+        self.state = self._state(len(self.slots))
+
+    def _state(self, n_slots: int) -> list[tf.Variable]:
+        """The variables a network's state goes to when its optimizer has ``n_slots``
+        slots per weight (in :class:`~skneural._network_arrays.NetworkArrays`' order)."""
+        return [
             *self.trainable_variables,
-            *(v for kind in self.slots for v in kind),
+            *(v for kind in self.slots[:n_slots] for v in kind),
             self.iterations,
             self.learning_rate,
             *(generator.state.value for generator in self._seeds.values()),
@@ -195,10 +207,16 @@ class ShapelessWorkspace:
 
     def apply(self, grads: list, variables: list) -> None:
         """The optimizer's step on ``variables`` (this workspace's trainable ones)."""
-        self._rule.apply(
-            grads, variables, self.slots, self.numbers, self.learning_rate, self.iterations
-        )
+        if self._switched_step:
+            steps = [functools.partial(self._step, r, grads, variables) for r in self._rules]
+            tf.switch_case(self._step_index.value(), steps)
+        else:
+            self._step(self._rules[0], grads, variables)
         self.iterations.assign_add(1)
+
+    def _step(self, rule: UpdateRule, grads: list, variables: list) -> None:
+        slots = self.slots[: rule.n_slots]
+        rule.apply(grads, variables, slots, self.numbers, self.learning_rate, self.iterations)
 
     def clip(self, grads: list) -> list:
         """``grads`` as they are: no optimizer that clips trains here."""
@@ -216,22 +234,25 @@ class ShapelessWorkspace:
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
             activation = self._rates and source.get_layer("activation_0").activation
-        for own, value in zip(self.state, values, strict=True):
+        for own, value in zip(self._state(rule.n_slots), values, strict=True):
             own.assign(value)
         self._learning_rate_set = None
         if self._switched and self._rates:
             self._activation_index.assign(self._activations.index(activation))
-        numbers = rule.values(self.dtype.name)
-        for name, variable in self.numbers.items():
-            variable.assign(numbers[name])
+        if self._switched_step:
+            self._step_index.assign(SWITCHED_STEPS.index(rule.structure[:-1]))
+        # A switched step reads its own numbers; the others' variables keep theirs.
+        for name, value in rule.values(self.dtype.name).items():
+            self.numbers[name].assign(value)
 
     def store(self, source) -> None:
         """Give this workspace's weights, seed states and optimizer state to
         ``source`` (as :meth:`load` takes them)."""
         if isinstance(source, NetworkArrays):
-            source.values = [own.numpy() for own in self.state]
+            source.values = [own.numpy() for own in self._state(source.rule.n_slots)]
             return
-        for target, own in zip(model_state(source), self.state, strict=True):
+        state = self._state(update_rule(source.optimizer).n_slots)
+        for target, own in zip(model_state(source), state, strict=True):
             target.assign(own.value())
 
     def set_learning_rate(self, learning_rate: float) -> None:

@@ -68,6 +68,31 @@ class UpdateRule:
         return [[kind[index(v)] for v in variables] for kind in kinds]
 
 
+#: The steps one width-free graph picks from by a graph input on small data
+#: (:mod:`skneural._shapeless`), each as ``structure`` names it without its weight
+#: decay: Adam, and SGD with Nesterov momentum, with momentum and without: what a
+#: grid over scikit-learn's ``solver`` and ``momentum`` tries.
+SWITCHED_STEPS = (("adam",), ("sgd", True, True), ("sgd", True, False), ("sgd", False, False))
+
+
+def number_names(structure: tuple) -> tuple[str, ...]:
+    """The numbers the step of ``structure`` reads (its rule's ``numbers`` keys)."""
+    if structure[0] == "adam":
+        names = ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon")
+    else:
+        names = ("momentum",) if structure[1] else ()
+    return (*names, *(("weight_decay",) if structure[-1] else ()))
+
+
+def switched_rules(weight_decay: bool) -> list[UpdateRule]:
+    """A rule of each of :data:`SWITCHED_STEPS`, with or without weight decay, to
+    step with (their numbers are read from the mapping ``apply`` is given)."""
+    return [
+        UpdateRule((*kind, weight_decay), {}, 2 if kind[0] == "adam" else int(kind[1]))
+        for kind in SWITCHED_STEPS
+    ]
+
+
 def update_rule(optimizer: keras.optimizers.Optimizer) -> UpdateRule | None:
     """The written-out step of ``optimizer``, or None where this module has none."""
     kind = _KINDS.get(type(optimizer))

@@ -75,12 +75,44 @@ def test_a_switched_activation_gives_the_result_of_its_own_graph(
     monkeypatch.setattr("skneural._shapeless.SWITCHED", ())
     pool = _use_pool(monkeypatch)
     alone = _fit(data, **params)
-    assert "switched" not in str(next(iter(pool._idle)))
+    assert next(iter(pool._idle))[2][1] == activation  # the key's activation
     monkeypatch.undo()
     pool = _use_pool(monkeypatch)
     _fit(data, **dict(params, activation="relu", hidden_layer_sizes=(7, 3)))
     _assert_same_fit(_fit(data, **params), alone)
     assert len(pool._idle) == 1  # relu's graph served the other activation
+
+
+STEPS = {
+    "adam": dict(),
+    "sgd-nesterov": dict(solver="sgd"),
+    "sgd-momentum": dict(solver="sgd", nesterovs_momentum=False, momentum=0.5),
+    "sgd-plain": dict(solver="sgd", momentum=0.0),
+    "adamw": dict(solver="adamw", weight_decay=0.05),
+    "sgd-decay": dict(solver="sgd", weight_decay=0.05),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("step", STEPS.values(), ids=STEPS.keys())
+def test_a_switched_optimizer_step_gives_the_result_of_its_own_graph(
+    data, monkeypatch, step, dtype
+):
+    data = (data[0].astype(dtype), data[1])
+    params = dict(hidden_layer_sizes=(12, 6), activation="tanh", dropout=0.1, **step)
+    monkeypatch.setattr("skneural._shapeless.SWITCHED_STEPS", ())
+    pool = _use_pool(monkeypatch)
+    alone = _fit(data, **params)
+    assert next(iter(pool._idle))[2][5][0] != "switched"  # the key's step
+    monkeypatch.undo()
+    pool = _use_pool(monkeypatch)
+    # The other steps of the switch (weight decay is part of the graph key) train
+    # through the graph first, leaving their slots and numbers behind.
+    for other in STEPS.values():
+        if other is not step and ("weight_decay" in other) == ("weight_decay" in step):
+            _fit(data, **dict(params, hidden_layer_sizes=(7, 3), random_state=2, **other))
+    _assert_same_fit(_fit(data, **params), alone)
+    assert len(pool._idle) == 1  # one graph served every step
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -175,6 +207,7 @@ def test_fits_on_more_rows_get_a_graph_of_their_activation_alone(data, monkeypat
     monkeypatch.setattr("skneural._shapeless.SWITCH_MAX_ROWS", len(data[0]) - 1)
     alone = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
     assert sorted(key[2][1] for key in pool._idle) == ["switched", "tanh"]
+    assert sorted(key[2][5][0] for key in pool._idle) == ["adam", "switched"]
     _assert_same_fit(alone, switched)
 
 
