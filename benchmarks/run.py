@@ -110,7 +110,8 @@ SCENARIOS = {
         ),
         Scenario(
             "g", "What skneural's training diagnostics cost",
-            "skneural only. Time per epoch of `EpochRunner.run_epoch` (skneural/_epoch.py) "
+            "skneural only. Time per epoch of `EpochRunner.run_epochs` (skneural/_epoch.py, "
+            "one epoch per call) "
             "with `diagnostics=True` (per-step gradient norms and unit activity) and "
             "`False`, two runners on Keras workspaces as the pool builds them, same initial "
             "weights, same shuffled orders; after a warm-up epoch each (the trace), "

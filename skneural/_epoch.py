@@ -1,8 +1,9 @@
-"""The compiled epoch: every minibatch step of an epoch inside one TensorFlow graph.
+"""The compiled epochs: minibatch steps, and several epochs, inside one TensorFlow graph.
 
-One call of :meth:`EpochRunner.run_epoch` runs an epoch's steps: the data stay in
-tensors, batches are gathered by index, and Python is entered once per epoch, not once
-per step. The step itself, as each replica runs it, is :mod:`skneural._step`'s. The
+One call of :meth:`EpochRunner.run_epochs` runs one or more epochs' steps: the data
+stay in tensors, batches are gathered by index, and Python is entered once per call,
+not once per step or epoch (a call costs ~0.3-0.5 ms, a fifth of a digits-sized
+epoch). The step itself, as each replica runs it, is :mod:`skneural._step`'s. The
 same runner evaluates the held-out set and computes the gradient of the loss with
 respect to the inputs (the attacks' and adversarial training's step). Runners are
 made and reused by :mod:`skneural._pool`.
@@ -104,11 +105,12 @@ class EpochRunner:
         # partial has no code object of its own, so the warning stays for real misuse.
         # The loop is an explicit tf.while_loop: no AutoGraph conversion, cheaper traces.
         self._epoch_function = tf.function(
-            functools.partial(EpochRunner._run_epoch, self),
+            functools.partial(EpochRunner._run_epochs, self),
             input_signature=[
                 *data_spec,
-                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None, None], tf.int32),
                 tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], dtype),
             ],
             autograph=False,
         )
@@ -127,39 +129,65 @@ class EpochRunner:
         # costs ~0.15 ms a call, i.e. an epoch, or a batch of an attack.
         self._epoch = self._input_gradient = None
         self._state = workspace.state
-        self._backup = [tf.Variable(v, shape=v.shape, trainable=False) for v in self._state]
+        # The state at the start of the last epoch run (a diverged epoch goes back
+        # there) and at the start of the last call (an interrupted call goes back there).
+        self._backup, self._call_backup = (
+            [tf.Variable(v, shape=v.shape, trainable=False) for v in self._state] for _ in range(2)
+        )
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
-        # The count as of the last epoch that returned (reading the variable is a host
-        # round trip per epoch; only an interrupted epoch needs the graph's own count).
+        # The count as of the last call that returned (reading the variable is a host
+        # round trip per call; only an interrupted call needs the graph's own count).
         self._returned = 0
-        self._batch_size: tuple[int, tf.Tensor] | None = None
+        self._scalars: dict[tuple, tf.Tensor] = {}
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
         self._step.configure(objective)
 
     @property
-    def epochs_started(self) -> int:
-        """How many epochs this runner has begun and returned from (each backs up the
-        state first)."""
+    def calls_started(self) -> int:
+        """How many calls of :meth:`run_epochs` this runner has begun and returned
+        from (each backs up the state first)."""
         return self._returned
 
     def restore(self) -> None:
-        """Return the model and optimizer to the start of the last epoch."""
+        """Return the model and optimizer to the start of the last epoch run."""
         for variable, saved in zip(self._state, self._backup, strict=True):
             variable.assign(saved)
 
     def undo_unfinished(self, started: int) -> None:
-        """After an epoch stopped by an exception: if its graph began after
-        :attr:`epochs_started` read ``started``, return to the epoch's start."""
+        """After a call stopped by an exception: if its graph began after
+        :attr:`calls_started` read ``started``, return to the call's start (the
+        epochs it ran are not reported)."""
         self._returned = int(self._started.numpy())
         if self._returned > started:
-            self.restore()
+            for variable, saved in zip(self._state, self._call_backup, strict=True):
+                variable.assign(saved)
+
+    def _run_epochs(self, X, Y, W, orders, batch_size, limit):
+        for saved, variable in zip(self._call_backup, self._state, strict=True):
+            saved.assign(variable)
+        self._started.assign_add(1)
+        n_epochs = tf.shape(orders)[0]
+
+        def epoch(e, going, reports):
+            report = self._run_epoch(X, Y, W, orders[e], batch_size)
+            # The next epoch runs only if this one neither diverged nor blew up.
+            loss, end_loss, finite = report[0], report[2], report[3]
+            going = tf.logical_and(finite > 0, tf.maximum(loss, end_loss) <= limit)
+            return e + 1, going, reports.write(e, report)
+
+        reports = tf.TensorArray(X.dtype, size=0, dynamic_size=True, element_shape=[None])
+        _, _, reports = tf.while_loop(
+            lambda e, going, _: tf.logical_and(e < n_epochs, going),
+            epoch,
+            (tf.constant(0), tf.constant(True), reports),
+        )
+        return reports.stack()
 
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
             saved.assign(variable)
-        self._started.assign_add(1)
         minibatch = self._step
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
@@ -226,26 +254,53 @@ class EpochRunner:
         )
         return loss, self.workspace.output(logits)
 
-    def run_epoch(self, data: TrainData, order: np.ndarray, batch_size: int) -> EpochResult:
-        """Run one epoch of minibatch steps over ``data`` in ``order``."""
+    def run_epochs(
+        self, data: TrainData, orders: np.ndarray, batch_size: int, limit: float = np.inf
+    ) -> list[EpochResult]:
+        """Run an epoch of minibatch steps over ``data`` for each row of ``orders``
+        (the sample indices in the order each epoch visits them), in one call; stop
+        after an epoch whose loss or weights are not finite or whose loss, or its
+        first batch's loss after its last step, exceeds ``limit``. One result per
+        epoch run; :meth:`restore` returns to the start of the last one."""
         if self._epoch is None:
             self._epoch = self._epoch_function.get_concrete_function()
-        if self._batch_size is None or self._batch_size[0] != batch_size:
-            self._batch_size = batch_size, tf.constant(batch_size, tf.int32)
-        report = self._epoch(
-            data.X, data.Y, data.W, tf.constant(order, tf.int32), self._batch_size[1]
+        # The loop must stop wherever the caller's float comparison with ``limit``
+        # would: the graph compares in the data's dtype, against ``limit`` rounded down.
+        dtype = tf.as_dtype(self._dtype).as_numpy_dtype
+        bound = dtype(limit)
+        if bound > limit:
+            bound = np.nextafter(bound, dtype(-np.inf))
+        reports = self._epoch(
+            data.X,
+            data.Y,
+            data.W,
+            tf.constant(orders, tf.int32),
+            self._scalar(batch_size, tf.int32),
+            self._scalar(bound, self._dtype),
         ).numpy()
         self._returned += 1
         n_kernels = len(self._step.kernels)
-        loss, first_loss, end_loss, finite = (float(v) for v in report[:4])
-        return EpochResult(
-            loss,
-            first_loss,
-            end_loss,
-            bool(finite),
-            report[4 : 4 + n_kernels],
-            report[4 + n_kernels :],
-        )
+        return [
+            EpochResult(
+                float(report[0]),
+                float(report[1]),
+                float(report[2]),
+                bool(report[3]),
+                report[4 : 4 + n_kernels],
+                report[4 + n_kernels :],
+            )
+            for report in reports
+        ]
+
+    def _scalar(self, value, dtype: tf.DType) -> tf.Tensor:
+        """A scalar tensor of ``value``, made once per value (a tensor's creation
+        costs as much as a few ops)."""
+        key = (value, dtype)
+        if key not in self._scalars:
+            if len(self._scalars) > 8:
+                self._scalars.clear()
+            self._scalars[key] = tf.constant(value, dtype)
+        return self._scalars[key]
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""

@@ -10,6 +10,7 @@ weights are no longer finite, or its loss is :data:`BLOW_UP` times the loss the 
 started from (a finite blow-up: outputs of 1e18 are as useless as infinite ones).
 """
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._epoch import EpochRunner, TrainData
+from ._epoch import EpochResult, EpochRunner, TrainData
 from ._plan import Plan
 from ._progress import Progress
 from ._record import TrainingState
@@ -44,6 +45,11 @@ NON_FINITE_WEIGHTS = (
 #: training stays far below it: on standardised data, rates that recover (SGD/Adam
 #: at 1.0) peak at about 40x; rates that never recover pass 1e4x within two epochs.
 BLOW_UP = 1e4
+
+#: Epochs run in one call of the compiled graph (:mod:`skneural._epoch`) train on at
+#: most this many rows in all, so that a call's ~0.3-0.5 ms weighs little on small
+#: data, while an interrupt (which undoes the whole call) loses little work.
+ROWS_PER_CALL = 50_000
 
 _CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
 
@@ -94,29 +100,30 @@ class EpochLoop:
         state.track(self.validation is not None, runner.workspace)
         with Progress(rule, incremental) as progress:
             self._say = progress.say
-            n_iter = 0
-            for _ in range(rule.max_iter):
+            n_iter, outcome = 0, _CONTINUE
+            while outcome == _CONTINUE and n_iter < rule.max_iter:
                 checkpoint, rng_state = state.checkpoint(), self.rng.bit_generator.state
-                started = runner.epochs_started
+                started = runner.calls_started
+                learning_rates = self._learning_rates(rule.max_iter - n_iter, incremental)
                 try:
-                    outcome = self._epoch()
+                    outcomes = self._epochs(learning_rates, progress)
                 except BaseException as exc:
-                    # Whatever stopped the epoch, the model and the record are put back
+                    # Whatever stopped the call, the model and the record are put back
                     # as they were after the last complete one, so that they agree.
                     runner.undo_unfinished(started)
                     state.rollback(checkpoint)
                     self.rng.bit_generator.state = rng_state
                     if not isinstance(exc, KeyboardInterrupt):
                         raise
-                    _warn_interrupted(len(state.history), self.validation is not None)
+                    _warn_interrupted(
+                        len(state.history), len(learning_rates), self.validation is not None
+                    )
                     break
-                progress.update(state.history[-1])
-                if outcome == _DIVERGED:
+                outcome = outcomes[-1]
+                n_iter += len(outcomes) - (outcome == _DIVERGED)
+                if incremental:
                     break
-                n_iter += 1
-                if outcome == _STOP or incremental:
-                    break
-                if n_iter == rule.max_iter:
+                if outcome == _CONTINUE and n_iter == rule.max_iter:
                     warnings.warn(
                         f"Stochastic Optimizer: Maximum iterations ({rule.max_iter}) reached "
                         "and the optimization hasn't converged yet.",
@@ -126,14 +133,58 @@ class EpochLoop:
             runner.workspace.set_weights(state.best_weights)
         return n_iter
 
-    def _epoch(self) -> str:
-        """One epoch and its bookkeeping; whether to continue, stop, or it diverged."""
+    def _learning_rates(self, remaining: int, incremental: bool) -> list[float]:
+        """The learning rate of each epoch the next call runs: as many epochs as no
+        rule between epochs can stop or change, up to :data:`ROWS_PER_CALL` rows (at
+        least one epoch; the first of a fit runs alone, to learn its starting loss)."""
+        state, rule = self.state, self.rule
+        n = self.data.n_samples
+        count = 1
+        if not incremental and self.validation is None and self._start_loss is not None:
+            count = min(remaining, max(1, ROWS_PER_CALL // n))
+            if math.isfinite(rule.n_iter_no_change):
+                # The stopping rule (or 'adaptive's plateau) can fire no earlier than
+                # the epoch that takes the count of epochs without improvement past it.
+                count = min(count, int(rule.n_iter_no_change) + 1 - state.no_improvement_count)
+        rates = []
+        for i in range(max(count, 1)):
+            rate = self.schedule.rate(
+                state.schedule_epoch + i, state.t + i * n, state.learning_rate
+            )
+            if rates and rate != rates[0]:
+                break  # the rate is set between calls
+            rates.append(rate)
+        return rates
+
+    def _epochs(self, learning_rates: list[float], progress: Progress) -> list[str]:
+        """One call of epochs and their bookkeeping; for each epoch run, whether to
+        continue, stop, or it diverged (only the last epoch can stop or diverge)."""
+        n_samples, rng = self.data.n_samples, self.rng
+        self.runner.workspace.set_learning_rate(learning_rates[0])
+        before = rng.bit_generator.state
+        shuffled = self.rule.shuffle
+        orders = [rng.permutation(n_samples) if shuffled else np.arange(n_samples)]
+        orders += [rng.permutation(n_samples) for _ in learning_rates[1:] if shuffled]
+        orders = np.stack(orders) if shuffled else np.tile(orders[0], (len(learning_rates), 1))
+        limit = np.inf if self._start_loss is None else BLOW_UP * max(abs(self._start_loss), 1.0)
+        results = self.runner.run_epochs(self.data, orders, self.batch_size, limit)
+        if len(results) < len(orders) and shuffled:
+            # Fewer epochs ran: the generator advances only by the orders they used.
+            rng.bit_generator.state = before
+            for _ in results:
+                rng.permutation(n_samples)
+        outcomes = []
+        for result in results:
+            if outcomes and outcomes[-1] != _CONTINUE:
+                raise RuntimeError("an epoch ran after the training stopped")  # a bug
+            outcomes.append(self._record(result, learning_rates[0]))
+            progress.update(self.state.history[-1])
+        return outcomes
+
+    def _record(self, result: EpochResult, learning_rate: float) -> str:
+        """The bookkeeping of one epoch; whether to continue, stop, or it diverged."""
         state, rule, runner, validation = self.state, self.rule, self.runner, self.validation
         n_samples = self.data.n_samples
-        learning_rate = self.schedule.rate(state.schedule_epoch, state.t, state.learning_rate)
-        runner.workspace.set_learning_rate(learning_rate)
-        order = self.rng.permutation(n_samples) if rule.shuffle else np.arange(n_samples)
-        result = runner.run_epoch(self.data, order, self.batch_size)
         loss = result.loss
         row = {"loss": loss, "learning_rate": learning_rate}
         state.gradient_norms.append(result.gradient_norms)
@@ -198,10 +249,13 @@ class EpochLoop:
         return _CONTINUE
 
 
-def _warn_interrupted(completed: int, validation: bool) -> None:
+def _warn_interrupted(completed: int, n_epochs: int, validation: bool) -> None:
     kept = " (the best on the validation set)" if validation else ""
+    where = f"epoch {completed + 1}"
+    if n_epochs > 1:
+        where = f"epochs {completed + 1}-{completed + n_epochs} (trained in one call)"
     warnings.warn(
-        f"Training was interrupted (KeyboardInterrupt) in epoch {completed + 1}; it "
+        f"Training was interrupted (KeyboardInterrupt) in {where}; it "
         f"stopped there and the estimator keeps the weights after epoch {completed}"
         f"{kept}. Fit again with warm_start=True to continue.",
         UserWarning,

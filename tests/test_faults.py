@@ -21,12 +21,14 @@ def _digits(n=400):
 
 
 def _failing_epoch(monkeypatch, at_call, exc, after_the_graph=True):
-    """Make the ``at_call``-th epoch (1-based) raise ``exc``, either after its graph
-    ran (the work of that epoch must be undone) or before it started."""
-    real = EpochRunner.run_epoch
+    """Make the ``at_call``-th call of the compiled epochs (1-based) raise ``exc``,
+    either after its graph ran (the work of its epochs must be undone) or before it
+    started. Unless a test sets ``ROWS_PER_CALL``, each call runs one epoch."""
+    monkeypatch.setattr("skneural._training.ROWS_PER_CALL", 1)
+    real = EpochRunner.run_epochs
     calls = []
 
-    def run_epoch(self, *args, **kwargs):
+    def run_epochs(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == at_call:
             if after_the_graph:
@@ -34,26 +36,36 @@ def _failing_epoch(monkeypatch, at_call, exc, after_the_graph=True):
             raise exc
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(EpochRunner, "run_epoch", run_epoch)
+    monkeypatch.setattr(EpochRunner, "run_epochs", run_epochs)
 
 
 # -- KeyboardInterrupt ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("after_the_graph", [True, False])
-def test_keyboard_interrupt_keeps_the_completed_epochs(monkeypatch, after_the_graph):
+@pytest.mark.parametrize(
+    "epochs_per_call, at_call, completed, where",
+    [(1, 4, 3, "epoch 4"), (3, 3, 4, "epochs 5-7 \\(trained in one call\\)")],
+    ids=["one-epoch-calls", "three-epoch-calls"],
+)
+def test_keyboard_interrupt_keeps_the_completed_epochs(
+    monkeypatch, after_the_graph, epochs_per_call, at_call, completed, where
+):
     X, y = _digits()
     params = dict(hidden_layer_sizes=(16,), random_state=0, dropout=0.1)
-    reference = MLPClassifierX(max_iter=3, **params).fit(X, y)
-    _failing_epoch(monkeypatch, 4, KeyboardInterrupt(), after_the_graph)
+    reference = MLPClassifierX(max_iter=completed, **params).fit(X, y)
+    _failing_epoch(monkeypatch, at_call, KeyboardInterrupt(), after_the_graph)
+    # A fit's first epoch runs alone, then calls of ``epochs_per_call`` epochs.
+    monkeypatch.setattr("skneural._training.ROWS_PER_CALL", epochs_per_call * len(X))
     est = MLPClassifierX(max_iter=10, **params)
-    with pytest.warns(UserWarning, match="interrupted \\(KeyboardInterrupt\\) in epoch 4"):
+    with pytest.warns(UserWarning, match=f"interrupted \\(KeyboardInterrupt\\) in {where}"):
         est.fit(X, y)
     check_is_fitted(est)
-    assert est.n_iter_ == 3 and len(est.loss_curve_) == len(est.history_) == 3
+    assert est.n_iter_ == completed
+    assert len(est.loss_curve_) == len(est.history_) == completed
     assert est.loss_curve_ == reference.loss_curve_
     for a, b in zip(est.coefs_, reference.coefs_, strict=True):
-        assert_array_equal(a, b)  # exactly the state after epoch 3
+        assert_array_equal(a, b)  # exactly the state after the completed epochs
     assert_array_equal(est.predict_proba(X), reference.predict_proba(X))
     # Training continues from there as if nothing had happened.
     monkeypatch.undo()

@@ -572,3 +572,58 @@ def test_epoch_records_follow_every_partial_fit_when_read_in_between():
     est.fit(X, y)  # a new fit starts a new record
     assert list(est.history_["loss"]) == est.loss_curve_
     assert len(est.history_) == est.n_iter_
+
+
+# -- several epochs per call of the compiled graph -----------------------------------
+
+CALL_CONFIGS = {
+    "tol-rule": dict(max_iter=60, tol=1e-2, n_iter_no_change=3),
+    "no-stopping-rule": dict(max_iter=25, n_iter_no_change=np.inf),
+    "adaptive": dict(
+        solver="sgd", learning_rate="adaptive", max_iter=60, tol=1e-2, n_iter_no_change=2
+    ),
+    "invscaling": dict(solver="sgd", learning_rate="invscaling", max_iter=8),
+    "step": dict(learning_rate="step", lr_decay_epochs=4, max_iter=14),
+    "no-shuffle": dict(shuffle=False, max_iter=12),
+    "diverging": dict(solver="sgd", learning_rate_init=0.05, momentum=0.99, max_iter=40),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", CALL_CONFIGS.values(), ids=CALL_CONFIGS.keys())
+def test_epochs_run_several_to_a_call_as_one_per_call(monkeypatch, config, dtype):
+    from skneural._epoch import EpochRunner
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5)).astype(dtype)
+    y = X @ rng.normal(size=5) * 3 + rng.normal(size=120)
+    epochs = []
+    real = EpochRunner.run_epochs
+    monkeypatch.setattr(
+        EpochRunner, "run_epochs", lambda *a, **k: epochs.append(len(a[2])) or real(*a, **k)
+    )
+    fits = []
+    for rows_per_call in (1, 10**6):  # one epoch per call; as many as the rules allow
+        monkeypatch.setattr("skneural._training.ROWS_PER_CALL", rows_per_call)
+        epochs.clear()
+        est = MLPRegressorX(hidden_layer_sizes=(8,), batch_size=32, random_state=0, **config)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X, y)
+            diverged = any("diverged" in str(w.message) for w in caught)
+            # A warm start continues with the generator and state the fit left.
+            est.set_params(warm_start=True, max_iter=3, learning_rate_init=1e-3).fit(X, y)
+        fits.append((est, [str(w.message) for w in caught], list(epochs)))
+        assert diverged == (config is CALL_CONFIGS["diverging"])
+    (one, one_warnings, one_calls), (several, several_warnings, several_calls) = fits
+    assert max(one_calls) == 1
+    # Epochs of different learning rates take a call each ('invscaling': every epoch).
+    batched = config is not CALL_CONFIGS["invscaling"]
+    assert max(several_calls) > 1 if batched else max(several_calls) == 1
+    assert several_warnings == one_warnings
+    assert several.loss_curve_ == one.loss_curve_ and several.n_iter_ == one.n_iter_
+    assert several.t_ == one.t_
+    assert several.history_.equals(one.history_)
+    got, want = several.coefs_ + several.intercepts_, one.coefs_ + one.intercepts_
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
