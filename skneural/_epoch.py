@@ -138,7 +138,6 @@ class EpochRunner:
         # The count as of the last call that returned (reading the variable is a host
         # round trip per call; only an interrupted call needs the graph's own count).
         self._returned = 0
-        self._scalars: dict[tuple, tf.Tensor] = {}
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -275,32 +274,12 @@ class EpochRunner:
             data.Y,
             data.W,
             tf.constant(orders, tf.int32),
-            self._scalar(batch_size, tf.int32),
-            self._scalar(bound, self._dtype),
+            tf.constant(batch_size, tf.int32),
+            tf.constant(bound, self._dtype),
         ).numpy()
         self._returned += 1
-        n_kernels = len(self._step.kernels)
-        return [
-            EpochResult(
-                float(report[0]),
-                float(report[1]),
-                float(report[2]),
-                bool(report[3]),
-                report[4 : 4 + n_kernels],
-                report[4 + n_kernels :],
-            )
-            for report in reports
-        ]
-
-    def _scalar(self, value, dtype: tf.DType) -> tf.Tensor:
-        """A scalar tensor of ``value``, made once per value (a tensor's creation
-        costs as much as a few ops)."""
-        key = (value, dtype)
-        if key not in self._scalars:
-            if len(self._scalars) > 8:
-                self._scalars.clear()
-            self._scalars[key] = tf.constant(value, dtype)
-        return self._scalars[key]
+        k = 4 + len(self._step.kernels)
+        return [EpochResult(*map(float, r[:3]), bool(r[3]), r[4:k], r[k:]) for r in reports]
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""
