@@ -1,8 +1,9 @@
 """The training loop: scikit-learn's stopping rules around compiled epochs.
 
-Each epoch is one call of a compiled function (:mod:`skneural._epoch`) over tensors
-that stay resident. Around it, :class:`EpochLoop` applies scikit-learn's MLP semantics
-epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on the training loss or the
+Epochs run in calls of a compiled function (:mod:`skneural._epoch`) over tensors that
+stay resident, as many to a call as no rule between epochs can stop or change (see
+:meth:`EpochLoop._learning_rates`). Around them, :class:`EpochLoop` applies scikit-learn's
+MLP semantics epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on the training loss or the
 validation score, the learning-rate schedule (:mod:`skneural._schedules`),
 best-weights restore for early stopping, and the ``ConvergenceWarning`` at
 ``max_iter``. An epoch that diverged stops training and is undone: its loss or
