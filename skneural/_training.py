@@ -6,9 +6,10 @@ stay resident, as many to a call as no rule between epochs can stop or change (s
 scikit-learn's MLP semantics epoch by epoch: the ``tol`` / ``n_iter_no_change`` rule on
 the training loss or the validation score, the learning-rate schedule
 (:mod:`skneural._schedules`), best-weights restore for early stopping, and the
-``ConvergenceWarning`` at ``max_iter``. An epoch that diverged stops training and is undone: its loss or
-weights are no longer finite, or its loss is :data:`BLOW_UP` times the loss the fit
-started from (a finite blow-up: outputs of 1e18 are as useless as infinite ones).
+``ConvergenceWarning`` at ``max_iter``. An epoch that diverged stops training and is
+undone: its loss or weights are no longer finite, or its loss is :data:`BLOW_UP` times
+the loss the fit started from (a finite blow-up: outputs of 1e18 are as useless as
+infinite ones).
 """
 
 import math
