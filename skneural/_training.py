@@ -106,8 +106,11 @@ class EpochLoop:
             while outcome == _CONTINUE and n_iter < rule.max_iter:
                 checkpoint, rng_state = state.checkpoint(), self.rng.bit_generator.state
                 started = runner.calls_started
-                learning_rates = self._learning_rates(rule.max_iter - n_iter, incremental)
+                learning_rates: list[float] = []  # none yet: the next epoch's number
                 try:
+                    # Inside the handler: an interrupt while the schedule sets the rates
+                    # comes between calls, and keeps the epochs completed so far.
+                    learning_rates = self._learning_rates(rule.max_iter - n_iter, incremental)
                     outcomes = self._epochs(learning_rates, progress)
                 except BaseException as exc:
                     # Whatever stopped the call, the model and the record are put back

@@ -90,6 +90,33 @@ def test_keyboard_interrupt_with_early_stopping_keeps_the_best_weights(monkeypat
 # -- other exceptions ----------------------------------------------------------------
 
 
+def test_keyboard_interrupt_while_the_schedule_sets_the_rates_keeps_the_epochs(monkeypatch):
+    # The rates of a call's epochs are computed before it runs: an interrupt there is
+    # an interrupt between calls, and keeps the epochs completed so far.
+    from skneural._schedules import Schedule
+
+    real = Schedule.rate
+
+    def rate(self, epoch, *args):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return real(self, epoch, *args)
+
+    monkeypatch.setattr(Schedule, "rate", rate)
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(16,), random_state=0)
+    est = MLPClassifierX(max_iter=10, **params)
+    with pytest.warns(UserWarning, match="interrupted \\(KeyboardInterrupt\\) in epoch"):
+        est.fit(X, y)
+    check_is_fitted(est)
+    assert 1 <= est.n_iter_ <= 3 and len(est.loss_curve_) == len(est.history_) == est.n_iter_
+    monkeypatch.undo()
+    reference = MLPClassifierX(max_iter=est.n_iter_, **params).fit(X, y)
+    assert est.loss_curve_ == reference.loss_curve_
+    for a, b in zip(est.coefs_, reference.coefs_, strict=True):
+        assert_array_equal(a, b)
+
+
 def test_an_error_in_a_fit_leaves_the_estimator_as_it_was(monkeypatch):
     X, y = _digits()
     _failing_epoch(monkeypatch, 2, RuntimeError("disk on fire"))
