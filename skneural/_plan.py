@@ -104,11 +104,13 @@ class OptimizerPlan:
     def weight_copies(self) -> int:
         """How many values per weight training holds at once, at the least: the
         weights, their gradient, the optimizer's slots (Adam's two moments), the
-        epoch-start backup of weights and slots, and predict's numpy copy; L-BFGS
-        keeps scipy's 10 pairs of correction vectors instead of slots and backup."""
+        compiled epochs' two backups of weights and slots (an epoch's start, which a
+        diverged epoch goes back to, and a call's, which an interrupt goes back to),
+        and predict's numpy copy; L-BFGS keeps scipy's 10 pairs of correction vectors
+        instead of slots and backups."""
         if self.solver == LBFGS:
             return 3 + 2 * 10
-        return 4 + 2 * _slots_per_weight(self)
+        return 5 + 3 * _slots_per_weight(self)
 
     def build(self, learning_rate: float) -> keras.optimizers.Optimizer:
         """The Keras optimizer. L-BFGS steps outside Keras, so its networks carry a

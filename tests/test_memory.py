@@ -38,8 +38,9 @@ def test_weight_copies_count_the_optimizer_slots_keras_creates(solver, momentum)
     optimizer = plan.optimizer.build(0.01)
     optimizer.build([variable])
     slots = sum(tuple(v.shape) == (5, 2) for v in optimizer.variables)
-    # weights, gradient, predict's copy, the slots, and the backup of weights and slots
-    assert plan.optimizer.weight_copies() == 3 + slots + (1 + slots)
+    # weights, gradient, predict's copy, the slots, and the two backups of weights and
+    # slots (an epoch's start and a call's start: see skneural._epoch.EpochRunner)
+    assert plan.optimizer.weight_copies() == 3 + slots + 2 * (1 + slots)
 
 
 def test_tensorflow_running_out_of_memory_becomes_a_memory_error(monkeypatch):
