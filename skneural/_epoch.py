@@ -265,9 +265,11 @@ class EpochRunner:
             self._epoch = self._epoch_function.get_concrete_function()
         # The loop must stop wherever the caller's float comparison with ``limit``
         # would: the graph compares in the data's dtype, against ``limit`` rounded down.
+        # (Compared as Python floats: NumPy compares a float32 with a float in float32.)
         dtype = tf.as_dtype(self._dtype).as_numpy_dtype
-        bound = dtype(limit)
-        if bound > limit:
+        with np.errstate(over="ignore"):  # a limit beyond float32's range rounds to inf
+            bound = dtype(limit)
+        if float(bound) > limit:
             bound = np.nextafter(bound, dtype(-np.inf))
         reports = self._epoch(
             data.X,

@@ -627,3 +627,33 @@ def test_epochs_run_several_to_a_call_as_one_per_call(monkeypatch, config, dtype
     got, want = several.coefs_ + several.intercepts_, one.coefs_ + one.intercepts_
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_graph_stops_after_an_epoch_over_the_limit_however_the_limit_rounds(dtype):
+    from skneural._epoch import TrainData
+    from skneural._plan import Objective
+    from skneural._pool import RunnerPool
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(dtype)
+    y = X.sum(axis=1)
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    data = TrainData.from_arrays(X, y[:, None], np.ones(len(X)), np.dtype(dtype).name)
+    orders = np.tile(np.arange(len(X)), (2, 1))
+    network = est._network.plan.network
+    with RunnerPool().borrow(network, est.model_, Objective("squared_error")) as runner:
+        first = runner.run_epochs(data, orders[:1], 16)[0]
+        worst = max(first.loss, first.end_loss)
+        # Limits the epoch's loss exceeds, however close: in the data's dtype they round
+        # to that loss (float32), or are it less an ulp (float64). Python's divergence
+        # check (worst > limit) stops there, and so must the graph.
+        for limit in (worst * (1 - 1e-12), float(np.nextafter(worst, -np.inf))):
+            runner.restore()
+            assert len(runner.run_epochs(data, orders, 16, limit)) == 1
+        runner.restore()
+        assert len(runner.run_epochs(data, orders, 16, worst)) == 2  # not over it
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # beyond float32's range: no overflow warning
+            runner.restore()
+            assert len(runner.run_epochs(data, orders, 16, 1e300)) == 2
