@@ -65,7 +65,8 @@ class BaseMLPX(MLPParams):
         an epoch is handled inside the loop: see :class:`skneural._training.EpochLoop`)
         puts back what the estimator had before a fresh fit, and re-publishes the
         attributes of a network being warm-started or partially fitted, which
-        trained in place up to its last complete epoch; then it propagates.
+        trained in place up to its last complete call of the compiled epochs (one
+        or several epochs); then it propagates.
         """
         _check_strategy(type(self).__name__)
         before = dict(vars(self))
