@@ -236,6 +236,10 @@ class ShapelessWorkspace:
             activation = self._rates and source.get_layer("activation_0").activation
         for own, value in zip(self._state(rule.n_slots), values, strict=True):
             own.assign(value)
+        # Slots this rule does not use (SGD's in a graph shared with Adam) are emptied,
+        # so that no earlier fit's are kept and backed up with every epoch.
+        for variable in (v for kind in self.slots[rule.n_slots :] for v in kind):
+            variable.assign(tf.zeros([0] * len(variable.shape), self.dtype))
         self._learning_rate_set = None
         if self._switched and self._rates:
             self._activation_index.assign(self._activations.index(activation))

@@ -229,3 +229,13 @@ def test_optimizer_numbers_share_a_graph_and_give_a_fresh_graphs_result(
     _fit(data, hidden_layer_sizes=(5,), **first)
     _assert_same_fit(_fit(data, hidden_layer_sizes=(8,), **second), fresh)
     assert len(pool._idle) == 1
+
+
+def test_a_step_that_uses_fewer_slots_leaves_none_of_an_earlier_fit_behind(data, monkeypatch):
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(40,))  # Adam: two slots per weight
+    _fit(data, hidden_layer_sizes=(4,), solver="sgd")  # Nesterov: one, through that graph
+    ((runner,),) = pool._idle.values()
+    first, second = runner.workspace.slots
+    assert [v.numpy().shape for v in first] == [(7, 4), (4,), (4, 3), (3,)]
+    assert all(v.numpy().size == 0 for v in second)  # not Adam's (40,) slots
