@@ -167,10 +167,11 @@ class EpochLoop:
         n_samples, rng = self.data.n_samples, self.rng
         self.runner.workspace.set_learning_rate(learning_rates[0])
         before = rng.bit_generator.state
-        shuffled = self.rule.shuffle
-        orders = [rng.permutation(n_samples) if shuffled else np.arange(n_samples)]
-        orders += [rng.permutation(n_samples) for _ in learning_rates[1:] if shuffled]
-        orders = np.stack(orders) if shuffled else np.tile(orders[0], (len(learning_rates), 1))
+        shuffled, count = self.rule.shuffle, len(learning_rates)
+        if shuffled:
+            orders = np.stack([rng.permutation(n_samples) for _ in range(count)])
+        else:
+            orders = np.tile(np.arange(n_samples), (count, 1))
         limit = np.inf if self._start_loss is None else BLOW_UP * max(abs(self._start_loss), 1.0)
         results = self.runner.run_epochs(self.data, orders, self.batch_size, limit)
         if len(results) < len(orders) and shuffled:
