@@ -34,13 +34,16 @@ class UpdateRule:
 
     ``structure`` tells apart what changes the step's ops (SGD with or without
     momentum, Nesterov, weight decay); ``numbers`` maps each number the step reads
-    to its value as Keras uses it (a Python float); ``n_slots`` is the number of
-    slot variables per weight (Adam's two moments).
+    to its value as Keras uses it (a Python float).
     """
 
     structure: tuple
     numbers: dict
-    n_slots: int
+
+    @property
+    def n_slots(self) -> int:
+        """Slot variables per weight: Adam's two moments, SGD's momentum if it has one."""
+        return 2 if self.structure[0] == "adam" else int(self.structure[1])
 
     def apply(self, grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
         """Update ``variables`` (and their ``slots``) by ``grads``, reading the rule's
@@ -87,10 +90,7 @@ def number_names(structure: tuple) -> tuple[str, ...]:
 def switched_rules(weight_decay: bool) -> list[UpdateRule]:
     """A rule of each of :data:`SWITCHED_STEPS`, with or without weight decay, to
     step with (their numbers are read from the mapping ``apply`` is given)."""
-    return [
-        UpdateRule((*kind, weight_decay), {}, 2 if kind[0] == "adam" else int(kind[1]))
-        for kind in SWITCHED_STEPS
-    ]
+    return [UpdateRule((*kind, weight_decay), {}) for kind in SWITCHED_STEPS]
 
 
 def update_rule(optimizer: keras.optimizers.Optimizer) -> UpdateRule | None:
@@ -98,22 +98,21 @@ def update_rule(optimizer: keras.optimizers.Optimizer) -> UpdateRule | None:
     kind = _KINDS.get(type(optimizer))
     if kind is None or not _plain(optimizer):
         return None
-    numbers = {"weight_decay": optimizer.weight_decay} if optimizer.weight_decay else {}
     if kind == "adam":
-        numbers.update(
-            beta_1=optimizer.beta_1,
-            beta_2=optimizer.beta_2,
-            one_minus_beta_1=1 - optimizer.beta_1,
-            one_minus_beta_2=1 - optimizer.beta_2,
-            epsilon=optimizer.epsilon,
-        )
-        structure, n_slots = ("adam",), 2
+        structure = ("adam",)
     else:
-        if optimizer.momentum != 0:
-            numbers["momentum"] = optimizer.momentum
         structure = ("sgd", optimizer.momentum != 0, bool(optimizer.nesterov))
-        n_slots = int(optimizer.momentum != 0)
-    return UpdateRule((*structure, "weight_decay" in numbers), numbers, n_slots)
+    structure = (*structure, bool(optimizer.weight_decay))
+    return UpdateRule(
+        structure, {name: _number(optimizer, name) for name in number_names(structure)}
+    )
+
+
+def _number(optimizer: keras.optimizers.Optimizer, name: str) -> float:
+    # Keras's steps compute 1 - beta as a Python float, before any cast.
+    if name.startswith("one_minus_"):
+        return 1 - getattr(optimizer, name.removeprefix("one_minus_"))
+    return getattr(optimizer, name)
 
 
 def direct_update(optimizer: keras.optimizers.Optimizer) -> Callable | None:
