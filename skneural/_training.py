@@ -172,8 +172,7 @@ class EpochLoop:
             orders = np.stack([rng.permutation(n_samples) for _ in range(count)])
         else:
             orders = np.tile(np.arange(n_samples), (count, 1))
-        limit = np.inf if self._start_loss is None else BLOW_UP * max(abs(self._start_loss), 1.0)
-        results = self.runner.run_epochs(self.data, orders, self.batch_size, limit)
+        results = self.runner.run_epochs(self.data, orders, self.batch_size, self._limit())
         if len(results) < len(orders) and shuffled:
             # Fewer epochs ran: the generator advances only by the orders they used.
             rng.bit_generator.state = before
@@ -187,6 +186,12 @@ class EpochLoop:
             progress.update(self.state.history[-1])
         return outcomes
 
+    def _limit(self) -> float:
+        """The loss beyond which an epoch diverged (none before the fit's first)."""
+        if self._start_loss is None:
+            return np.inf
+        return BLOW_UP * max(abs(self._start_loss), 1.0)
+
     def _record(self, result: EpochResult, learning_rate: float) -> str:
         """The bookkeeping of one epoch; whether to continue, stop, or it diverged."""
         state, rule, runner, validation = self.state, self.rule, self.runner, self.validation
@@ -198,7 +203,7 @@ class EpochLoop:
         self._say(f"Iteration {len(state.history) + 1}, loss = {loss:.8f}")
         if self._start_loss is None:
             self._start_loss = result.first_loss
-        limit = BLOW_UP * max(abs(self._start_loss), 1.0)
+        limit = self._limit()
         # The epoch's loss was taken before each step; the end loss judges the last.
         worst = max(loss, result.end_loss)
         if not result.finite or worst > limit:
