@@ -136,6 +136,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         numeric_embedding=None,
         scoring=None,
         n_ensemble=1,
+        ensemble_sharing="none",
         class_weight=None,
         label_smoothing=0.0,
     ):
@@ -185,6 +186,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
             numeric_embedding=numeric_embedding,
             scoring=scoring,
             n_ensemble=n_ensemble,
+            ensemble_sharing=ensemble_sharing,
         )
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing

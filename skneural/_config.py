@@ -38,6 +38,9 @@ class NetworkSpec:
     table: TableSpec | None = None
     #: Members trained side by side (``n_ensemble``); 1 is a single network.
     n_ensemble: int = 1
+    #: What the members share (``ensemble_sharing``, :data:`skneural._ensemble.SHARINGS`);
+    #: 'none' for a single network.
+    ensemble_sharing: str = "none"
 
 
 def residual_blocks(spec: NetworkSpec) -> tuple[int, ...]:

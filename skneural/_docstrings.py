@@ -7,6 +7,7 @@ reads which parameter come from the registries (:mod:`skneural._registry_text`).
 
 from typing import TypeVar
 
+from ._ensemble_docstrings import ENSEMBLE_PARAMETERS
 from ._registry_text import REGISTRY_TEXT
 from ._table_docstrings import TABLE_PARAMETERS
 
@@ -193,20 +194,8 @@ kernel_initializer : str or keras.initializers.Initializer, default='glorot_unif
         allowed. 0 turns it off.
 
     adversarial_ratio : float, default=0.5
-        Share of each batch replaced by adversarial examples, in (0, 1].
-
-    n_ensemble : int, default=1
-        Number of networks trained together, as one network of ``n_ensemble``
-        independent members computed by batched products in one compiled graph.
-        Each member has its own initial weights and dropout masks; training
-        minimises the sum of the members' losses (each member learns on its own;
-        a table's embeddings are shared by the members and trained by all of them),
-        and ``loss_curve_`` is their mean loss. Predictions, the early-stopping
-        score and the attacks use the averaged prediction: the mean of the members'
-        probabilities (classifier) or outputs (regressor). ``coefs_`` and
-        ``intercepts_`` then have a leading member axis. 1 is a single network
-        (scikit-learn's MLP). Not available with ``solver='lbfgs'``, ``'lars'`` or
-        ``'lamb'``, ``clipnorm`` or ``batch_normalization=True``."""
+        Share of each batch replaced by adversarial examples, in (0, 1]."""
+    + ENSEMBLE_PARAMETERS
     + TABLE_PARAMETERS,
     "fitted_attributes": """\
 loss_ : float
@@ -233,11 +222,13 @@ loss_ : float
         The Dense kernels, input layer first. As in scikit-learn, editing or
         assigning them changes what ``predict`` computes and where ``partial_fit``
         or a warm start continues from. With ``n_ensemble`` k > 1, each has shape
-        (k, n_units_in, n_units_out): member ``m``'s kernels are ``coefs_[i][m]``.
+        (k, n_units_in, n_units_out): member ``m``'s kernels are ``coefs_[i][m]``
+        (a kernel the members share, ``ensemble_sharing``, keeps its 2-D shape).
 
     intercepts_ : list of ndarray of shape (n_units_out,)
         The Dense biases, input layer first (editable like ``coefs_``); shape
-        (k, n_units_out) with ``n_ensemble`` k > 1.
+        (k, n_units_out) with ``n_ensemble`` k > 1 (but for the biases the members
+        share with ``ensemble_sharing='input'``).
 
     embeddings_ : dict of int to ndarray of shape (n_codes, n_values)
         The learned embedding table of each embedded categorical column, by the

@@ -12,7 +12,13 @@ prediction: the log of the mean of the members' probabilities for a classifier (
 that the output activation gives the mean probabilities), the mean output for a
 regressor (the log of the mean prediction for the 'exp' output of the Poisson loss).
 Everything downstream of the logits (the loss of a held-out set, predict, the
-attacks' input gradient) then sees the averaged model. Training minimises the sum of
+attacks' input gradient) then sees the averaged model.
+
+With ``ensemble_sharing`` other than 'none', the hidden layers are
+:class:`SharedEnsembleDense` layers instead: one kernel ``[inputs, units]`` shared by
+the members, multiplied in one product over all members' rows, and per-member scalings
+around it (TabM's parameter-efficient ensembles, after BatchEnsemble). The output layer
+stays one :class:`EnsembleDense` per member, as in TabM. Training minimises the sum of
 the members' own losses (:class:`skneural._step.MinibatchStep`): each member learns
 on its own, as in TabM's and BatchEnsemble's training.
 
@@ -76,6 +82,109 @@ class EnsembleDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "members": self.members}
+
+
+#: ``ensemble_sharing``: what the members share in their hidden layers. 'none': nothing
+#: (k independent networks; TabM's 'tabm-packed'); 'adapters': every hidden layer's
+#: kernel, each member scaling the layer's input and output and adding its own bias
+#: (TabM's 'tabm', BatchEnsemble); 'input': every hidden layer, each member scaling only
+#: the first layer's input (TabM's 'tabm-mini').
+SHARINGS = ("none", "adapters", "input")
+
+
+@keras.saving.register_keras_serializable(package="skneural")
+class SharedEnsembleDense(keras.layers.Layer):
+    """A Dense layer of ``members`` networks sharing one kernel:
+    ``((x[m] * input_scale[m]) @ kernel) * output_scale[m] + bias[m]``.
+
+    Parameters
+    ----------
+    units : int
+        Output width of each member.
+    members : int
+        Number of members ``k``.
+    input_scale, output_scale : bool
+        Whether each member scales the layer's input ``[k, inputs]`` / output
+        ``[k, units]`` by its own factors (they start at one).
+    member_bias : bool
+        Whether each member has its own bias ``[k, units]`` rather than a shared one.
+
+    Its input is ``[batch, inputs]`` (shared by the members; then ``input_scale`` must
+    be on, to make the members differ) or ``[k, batch, inputs]``; its output
+    ``[k, batch, units]``. The members' rows go through the shared kernel as one
+    matrix product. The kernel starts at zero: :func:`skneural._network.build_network`
+    draws it, and the first layer's input scales (TabM's random signs).
+    """
+
+    def __init__(
+        self,
+        units: int,
+        members: int,
+        input_scale: bool = True,
+        output_scale: bool = True,
+        member_bias: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.members = int(members)
+        self.scales = (bool(input_scale), bool(output_scale))
+        self.member_bias = bool(member_bias)
+
+    def build(self, input_shape):
+        if len(input_shape) == 2 and not self.scales[0]:
+            raise ValueError(
+                f"SharedEnsembleDense {self.name!r}: an input without a member axis needs "
+                "input_scale=True, or every member would compute the same output."
+            )
+        n_in, k = int(input_shape[-1]), self.members
+        self.kernel = self.add_weight(name="kernel", shape=(n_in, self.units), initializer="zeros")
+        bias_shape = (k, self.units) if self.member_bias else (self.units,)
+        self.bias = self.add_weight(name="bias", shape=bias_shape, initializer="zeros")
+        self.input_scale = self.output_scale = None
+        if self.scales[0]:
+            self.input_scale = self.add_weight(
+                name="input_scale", shape=(k, n_in), initializer="ones"
+            )
+        if self.scales[1]:
+            self.output_scale = self.add_weight(
+                name="output_scale", shape=(k, self.units), initializer="ones"
+            )
+
+    def call(self, inputs):
+        x = inputs
+        if self.input_scale is not None:
+            x = x * self.input_scale[:, None, :]  # [batch, in] or [k, batch, in]
+        # Every member's rows through the kernel as one product (one MatMul for the
+        # step's kernel gradient too); in float64 an Einsum (see EinsumProductDense).
+        rows = tf.reshape(x, [-1, x.shape[-1]])
+        if self.kernel.dtype == tf.float64:
+            product = tf.einsum("ni,io->no", rows, self.kernel)
+        else:
+            product = tf.matmul(rows, self.kernel)
+        x = tf.reshape(product, [self.members, -1, self.units])
+        if self.output_scale is not None:
+            x = x * self.output_scale[:, None, :]
+        return x + (self.bias[:, None, :] if self.member_bias else self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (self.members, input_shape[-2], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "members": self.members,
+            "input_scale": self.scales[0],
+            "output_scale": self.scales[1],
+            "member_bias": self.member_bias,
+        }
+
+
+def random_signs(seed: int, shape: tuple) -> np.ndarray:
+    """TabM's first input scales: +1 or -1 with equal chance, so that the members,
+    sharing their kernels, see their input differently from the first step."""
+    return np.where(np.random.default_rng(seed).random(shape) < 0.5, -1.0, 1.0)
 
 
 @keras.saving.register_keras_serializable(package="skneural")

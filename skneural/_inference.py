@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from ._config import NetworkSpec, residual_blocks
-from ._ensemble import EnsembleDense, EnsembleMean, mean_logits
+from ._ensemble import EnsembleDense, EnsembleMean, SharedEnsembleDense, mean_logits
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._table_layer import NumpyTableFeatures, TableFeatures
 
@@ -43,10 +43,19 @@ class ForwardPass:
         # starts a block, whose input "residual" adds back; "table" is the table's
         # preprocessing. An ensemble's kernels are 3-D, [k, in, out]: its activations
         # carry the member axis first, until the step that averages the members.
+        # "shared" is a kernel the members share, a = (kernel, input scales [k, in]
+        # or None, output scales [k, out] or None), b its bias ([k, out] or [out]).
         self._steps: list[tuple[str, Any, Any]] = []
         for layer in model.layers:
             if isinstance(layer, TableFeatures):
                 self._steps.append(("table", NumpyTableFeatures(layer, self._dtype), None))
+            elif isinstance(layer, SharedEnsembleDense):
+                scales = (layer.input_scale, layer.output_scale)
+                kernel, bias, *scales = (
+                    None if w is None else np.asarray(w).astype(self._dtype)
+                    for w in (layer.kernel, layer.bias, *scales)
+                )
+                self._steps.append(("shared", (kernel, *scales), bias))
             elif isinstance(layer, (keras.layers.Dense, EnsembleDense)):
                 kernel, bias = (w.astype(self._dtype) for w in layer.get_weights())
                 self._steps.append(("dense", kernel, bias))
@@ -90,8 +99,8 @@ class ForwardPass:
     def dense_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The Dense layers' kernels and biases this pass computes with, input to
         output."""
-        dense = [(a, b) for kind, a, b in self._steps if kind == "dense"]
-        return [a for a, _ in dense], [b for _, b in dense]
+        dense = [(a, b) for kind, a, b in self._steps if kind in ("dense", "shared")]
+        return [a[0] if isinstance(a, tuple) else a for a, _ in dense], [b for _, b in dense]
 
     def __call__(self, X: np.ndarray, logits: bool = False) -> np.ndarray:
         """The network's output on ``X``; with ``logits=True``, before the output
@@ -103,6 +112,15 @@ class ForwardPass:
                 out = a(out)
             elif kind == "residual":
                 out = block_input + out
+            elif kind == "shared":
+                block_input = out
+                kernel, input_scale, output_scale = a
+                if input_scale is not None:
+                    out = out * input_scale[:, None, :]
+                out = out @ kernel
+                if output_scale is not None:
+                    out *= output_scale[:, None, :]
+                out += b[:, None, :] if b.ndim == 2 else b
             else:
                 if kind == "dense":
                     block_input = out

@@ -157,6 +157,7 @@ def network_expectation(estimator, fitted: Any) -> NetworkExpectation:
             out_activation.keras_name,
             fitted_table(fitted),
             estimator.n_ensemble,
+            estimator.ensemble_sharing,
         )
     except ModelFileError:
         raise

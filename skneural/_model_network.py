@@ -53,6 +53,9 @@ class NetworkExpectation:
         The table's preprocessing layer, if any.
     members : int, default=1
         ``n_ensemble``: every Dense layer holds this many members' weights.
+    sharing : str, default='none'
+        ``ensemble_sharing``: other than 'none', the members share their hidden
+        kernels (only the output layer holds ``members`` kernels).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class NetworkExpectation:
         out_activation: str,
         table: "TableSpec | None" = None,
         members=1,
+        sharing: str = "none",
     ):
         self.n_features = _count(n_features, "n_features_in_")
         self.members = _count(members, "n_ensemble")
@@ -88,9 +92,12 @@ class NetworkExpectation:
             slots.append(2 * N_FREQUENCIES)  # the periodic kernels' shape
         self.widest = max(self.n_features, features, *slots, *self.hidden, self.n_outputs or 1)
         widths = [features, *self.hidden, self.n_outputs or self.widest]
-        self.dense_parameters = self.members * sum(
-            (a + 1) * b for a, b in zip(widths, widths[1:], strict=False)
-        )
+        layers = [(a + 1) * b for a, b in zip(widths, widths[1:], strict=False)]
+        # At least: each member's output layer, and its hidden ones unless shared
+        # (where the members' own scales and biases are not counted).
+        shared = self.members > 1 and sharing != "none"
+        self.dense_parameters = self.members * (layers[-1] + (0 if shared else sum(layers[:-1])))
+        self.dense_parameters += sum(layers[:-1]) if shared else 0
         parameters = self.dense_parameters + 4 * sum(self.hidden) + table_parameters
         n_variables = 8 * len(widths) + (4 + len(slots) if table else 0)
         self.weights_bytes = _BYTES_PER_PARAMETER * parameters + 2**14 * n_variables + 2**20

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from ._config import NetworkSpec
+from ._ensemble import SHARINGS
 from ._network import build_network
 from ._plan import OptimizerPlan
 from ._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
@@ -155,7 +156,8 @@ def _specs() -> list[NetworkSpec]:
                 table=_table(i) if full else None,
             )
         )
-    # An ensemble (no batch normalization: the two do not combine) for each output.
+    # An ensemble (no batch normalization: the two do not combine) for each output,
+    # its members sharing their hidden layers each way.
     for i, out_activation in enumerate(outputs):
         specs.append(
             NetworkSpec(
@@ -172,6 +174,7 @@ def _specs() -> list[NetworkSpec]:
                 dtype=("float32", "float64")[i % 2],
                 table=_table(i + 1) if i % 2 else None,
                 n_ensemble=2,
+                ensemble_sharing=SHARINGS[i % len(SHARINGS)],
             )
         )
     return specs

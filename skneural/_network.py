@@ -12,7 +12,9 @@ model reads the same in every estimator.
 With ``n_ensemble`` k > 1 the Dense layers are :class:`~skneural._ensemble.EnsembleDense`
 layers of k members (activations ``[k, batch, units]``), each member's kernel drawn
 with its own seed, and an ``ensemble_mean`` layer before the output activation gives
-the logits of the members' averaged prediction (:mod:`skneural._ensemble`).
+the logits of the members' averaged prediction (:mod:`skneural._ensemble`). With
+``ensemble_sharing`` the hidden layers are
+:class:`~skneural._ensemble.SharedEnsembleDense` layers, their kernels drawn once.
 
 Inside a ``tf.distribute`` strategy scope, batch normalisation synchronises its batch
 statistics across the replicas: each step normalises by the statistics of the whole
@@ -26,7 +28,13 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, draw_seed
-from ._ensemble import EnsembleDense, EnsembleMean, member_kernels
+from ._ensemble import (
+    EnsembleDense,
+    EnsembleMean,
+    SharedEnsembleDense,
+    member_kernels,
+    random_signs,
+)
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_initializer
 from ._table_layer import TableFeatures
 
@@ -61,8 +69,11 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     dtype = spec.dtype
     Dense = EinsumProductDense if dtype == "float64" else keras.layers.Dense
     members = spec.n_ensemble
+    Output = Dense
     if members > 1:
-        Dense = functools.partial(EnsembleDense, members=members)
+        Dense = Output = functools.partial(EnsembleDense, members=members)
+        if spec.ensemble_sharing != "none":
+            Dense = functools.partial(_shared_dense, spec.ensemble_sharing, members)
     kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
@@ -71,7 +82,8 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         x = table(inputs)
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
-        kernel_seeds[f"hidden_{i}"] = seed = _draw_seeds(rng, members)
+        shared = members > 1 and spec.ensemble_sharing != "none"
+        kernel_seeds[f"hidden_{i}"] = seed = _draw_seeds(rng, 1 if shared else members)
         x = Dense(
             units,
             **_initializer(spec, seed),
@@ -95,7 +107,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         if spec.residual and i > 0 and block_input.shape[-1] == units:
             x = keras.layers.Add(dtype=dtype, name=f"residual_{i}")([block_input, x])
     kernel_seeds["output"] = seed = _draw_seeds(rng, members)
-    logits = Dense(
+    logits = Output(
         spec.n_outputs,
         **_initializer(spec, seed),
         dtype=dtype,
@@ -111,9 +123,31 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     model = keras.Model(inputs, outputs, name="mlp")
     if members > 1:
         _draw_member_kernels(model, spec, kernel_seeds)
+        if spec.ensemble_sharing != "none":
+            first = model.get_layer("hidden_0") if spec.hidden_layer_sizes else None
+            if first is not None:
+                scale = first.input_scale
+                scale.assign(random_signs(draw_seed(rng), tuple(scale.shape)).astype(dtype))
     elif dtype != "float64":
         _draw_kernels_in_float64(model, spec, kernel_seeds)
     return model
+
+
+def _shared_dense(sharing: str, members: int, units: int, name: str, **kwargs):
+    """A hidden layer of an ensemble whose members share it (``ensemble_sharing``):
+    'adapters' scales each layer's input and output per member and gives each its own
+    bias; 'input' scales only the first layer's input."""
+    first = name == "hidden_0"
+    adapters = sharing == "adapters"
+    return SharedEnsembleDense(
+        units,
+        members,
+        input_scale=adapters or first,
+        output_scale=adapters,
+        member_bias=adapters,
+        name=name,
+        **kwargs,
+    )
 
 
 def _draw_seeds(rng: np.random.Generator, members: int) -> "int | list[int]":
@@ -128,10 +162,15 @@ def _draw_member_kernels(model: keras.Model, spec: NetworkSpec, seeds: dict) -> 
     """Give each member of each ensemble layer its own kernel, drawn in float64 (as
     :func:`_draw_kernels_in_float64`) from its own seed: members that start alike would
     stay alike."""
+    make = functools.partial(make_initializer, spec.kernel_initializer)
     for layer in dense_layers(model):
-        shape = tuple(layer.kernel.shape[1:])
-        make = functools.partial(make_initializer, spec.kernel_initializer)
-        layer.kernel.assign(member_kernels(make, seeds[layer.name], shape, spec.dtype))
+        seed = seeds[layer.name]
+        if isinstance(seed, list):
+            shape = tuple(layer.kernel.shape[1:])
+            layer.kernel.assign(member_kernels(make, seed, shape, spec.dtype))
+        else:  # a kernel the members share
+            values = make(seed)(tuple(layer.kernel.shape), dtype="float64")
+            layer.kernel.assign(keras.ops.cast(values, spec.dtype))
 
 
 def _draw_kernels_in_float64(model: keras.Model, spec: NetworkSpec, seeds: dict) -> None:
@@ -150,9 +189,9 @@ def _draw_kernels_in_float64(model: keras.Model, spec: NetworkSpec, seeds: dict)
 
 
 def _initializer(spec: NetworkSpec, seed: "int | list[int]") -> dict:
-    """The Dense layer's initializer argument; an ensemble layer's kernels are drawn
-    after it is built (:func:`_draw_member_kernels`), so it takes none."""
-    if isinstance(seed, list):
+    """The Dense layer's initializer argument; an ensemble's kernels are drawn after
+    its layers are built (:func:`_draw_member_kernels`), so they take none."""
+    if spec.n_ensemble > 1:
         return {}
     return {"kernel_initializer": make_initializer(spec.kernel_initializer, seed)}
 
@@ -162,12 +201,15 @@ def logits_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer("output").output)
 
 
-def dense_layers(model: keras.Model) -> list["keras.layers.Dense | EnsembleDense"]:
+def dense_layers(model: keras.Model) -> list:
     """The Dense layers in order, input to output: the source of ``coefs_`` (an
-    ensemble's kernels have a leading member axis)."""
-    return [
-        layer for layer in model.layers if isinstance(layer, (keras.layers.Dense, EnsembleDense))
-    ]
+    ensemble's kernels have a leading member axis, but for the kernels its members
+    share)."""
+    return [layer for layer in model.layers if isinstance(layer, DENSE_LAYERS)]
+
+
+#: The layer classes of :func:`dense_layers`.
+DENSE_LAYERS = (keras.layers.Dense, EnsembleDense, SharedEnsembleDense)
 
 
 def _seed_variables(model: keras.Model) -> list:

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._compat import HasMethods, Interval, Options, StrOptions
+from ._ensemble import SHARINGS
 from ._registry import ACTIVATIONS, INITIALIZERS, LBFGS, OPTIMIZERS
 from ._schedules import SCHEDULES
 from ._table import NUMERIC_EMBEDDINGS, SCALINGS
@@ -77,6 +78,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
         "scoring": [str, callable, None],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
+        "ensemble_sharing": [StrOptions(set(SHARINGS))],
     }
 
     @abstractmethod
@@ -127,6 +129,7 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         numeric_embedding,
         scoring,
         n_ensemble,
+        ensemble_sharing,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -173,3 +176,4 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.numeric_embedding = numeric_embedding
         self.scoring = scoring
         self.n_ensemble = n_ensemble
+        self.ensemble_sharing = ensemble_sharing

@@ -175,6 +175,7 @@ def make_plan(
         dtype=dtype,
         table=table,
         n_ensemble=n_ensemble,
+        ensemble_sharing=params.get("ensemble_sharing", "none") if n_ensemble > 1 else "none",
     )
     eps = check_budget(params["adversarial_eps"], n_features, "adversarial_eps")
     if table is not None and table.categorical:

@@ -130,6 +130,7 @@ default='squared_error'
         numeric_embedding=None,
         scoring=None,
         n_ensemble=1,
+        ensemble_sharing="none",
         huber_delta=1.0,
         target_scaling=None,
     ):
@@ -179,6 +180,7 @@ default='squared_error'
             numeric_embedding=numeric_embedding,
             scoring=scoring,
             n_ensemble=n_ensemble,
+            ensemble_sharing=ensemble_sharing,
         )
         self.loss = loss
         self.huber_delta = huber_delta
