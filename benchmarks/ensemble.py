@@ -4,14 +4,16 @@
                                   [--output benchmarks/ensemble.md]
 
 The same fit (Adam, a fixed number of epochs, no early stopping) with ``n_ensemble``
-1, 4 and 8 on the same float32 arrays (california_housing's 8 numeric columns,
-standardized), side by side in one process, for three networks: a small one, the
+1, 4 and 8, the members independent (``ensemble_sharing='none'``) or sharing their
+hidden layers ('adapters', 'input'), on the same float32 arrays (california_housing's
+8 numeric columns, standardized), side by side in one process, for three networks: a small one, the
 presets' (``skneural.presets``: (128, 128), minibatches of 256) and a wide one.
-"first" is the first fit of each k in the process (it traces and compiles the epoch
-graph); "repeat" the median of further fits of the same shape. The ratio is to k=1
-measured in the same round, so machine load moves both. k members do k times the
-matrix products' arithmetic per row, forward and backward: where that arithmetic
-dominates a fit, k members cost about k fits.
+"first" is the first fit of each variant in the process (it traces and compiles the
+epoch graph); "repeat" the median of further fits of the same shape, each beside a fit
+of the single network. The ratio is to that k=1 fit, so machine load moves both. k
+members do k times the matrix products' arithmetic per row, forward and backward:
+where that arithmetic dominates a fit, k members cost about k fits, shared kernels or
+not (the members' rows all go through the kernel).
 
 What members buy is measured on real tables by ``benchmarks/tabular.py`` with the
 presets plus ``n_ensemble`` as candidates (``benchmarks/tabular_ensemble.json``;
@@ -33,7 +35,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-KS = (1, 4, 8)
+#: (n_ensemble, ensemble_sharing) pairs timed; the first is the single network.
+VARIANTS = (
+    (1, "none"),
+    (4, "none"),
+    (8, "none"),
+    (4, "adapters"),
+    (8, "adapters"),
+    (4, "input"),
+    (8, "input"),
+)
 #: The networks timed: name -> (hidden_layer_sizes, batch_size).
 NETWORKS = {
     "small": ((64,), 200),
@@ -53,13 +64,14 @@ def _cost_data(rows: int) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), (y.to_numpy(np.float64)[:rows] / 1e5).astype(np.float32)
 
 
-def _fit_seconds(k: int, X, y, epochs: int, hidden: tuple, batch_size: int) -> float:
+def _fit_seconds(variant: tuple, X, y, epochs: int, hidden: tuple, batch_size: int) -> float:
     from skneural import MLPRegressorX
 
     est = MLPRegressorX(
         hidden_layer_sizes=hidden,
         batch_size=batch_size,
-        n_ensemble=k,
+        n_ensemble=variant[0],
+        ensemble_sharing=variant[1],
         max_iter=epochs,
         tol=0.0,
         n_iter_no_change=np.inf,
@@ -78,21 +90,26 @@ def cost(rows: int, epochs: int, repeats: int) -> list[str]:
         f"california_housing, {len(X):,} rows x {X.shape[1]} columns, float32, Adam, "
         f"{epochs} epochs, {repeats} repeats (median).",
         "",
-        "| network | n_ensemble | first fit (s) | ratio to k=1 | repeat fit (s) | ratio to k=1 |",
-        "|---|---|---|---|---|---|",
+        "| network | n_ensemble | ensemble_sharing | first fit (s) | ratio to k=1 "
+        "| repeat fit (s) | ratio to k=1 |",
+        "|---|---|---|---|---|---|---|",
     ]
+    single = VARIANTS[0]
     for name, (hidden, batch_size) in NETWORKS.items():
-        first = {k: _fit_seconds(k, X, y, epochs, hidden, batch_size) for k in KS}
-        rounds = [
-            {k: _fit_seconds(k, X, y, epochs, hidden, batch_size) for k in KS}
-            for _ in range(repeats)
-        ]
-        for k in KS:
-            repeat = statistics.median(r[k] for r in rounds)
-            ratio = statistics.median(r[k] / r[1] for r in rounds)
+        first = {v: _fit_seconds(v, X, y, epochs, hidden, batch_size) for v in VARIANTS}
+        for v in VARIANTS:
+            # Each repeat of v beside one of the single network: two compiled graphs,
+            # which the pool keeps (all seven in turn would be compiled again each time).
+            rounds = [
+                {u: _fit_seconds(u, X, y, epochs, hidden, batch_size) for u in (single, v)}
+                for _ in range(repeats)
+            ]
+            repeat = statistics.median(r[v] for r in rounds)
+            ratio = statistics.median(r[v] / r[single] for r in rounds)
             lines.append(
-                f"| {name} {hidden}, batches of {batch_size} | {k} | {first[k]:.2f} "
-                f"| {first[k] / first[1]:.2f}x | {repeat:.2f} | {ratio:.2f}x |"
+                f"| {name} {hidden}, batches of {batch_size} | {v[0]} | {v[1]} "
+                f"| {first[v]:.2f} | {first[v] / first[single]:.2f}x | {repeat:.2f} "
+                f"| {ratio:.2f}x |"
             )
             print(lines[-1], file=sys.stderr, flush=True)
     return lines

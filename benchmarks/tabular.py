@@ -276,19 +276,58 @@ def report(all_results: dict, about: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def merged_report(files: list[str]) -> str:
+def against(all_results: dict, peers: list[str]) -> list[str]:
+    """Each other peer (a candidate) ranked among ``peers`` alone, as if it were the
+    only one added to them: its mean rank and theirs, and its fit time over
+    scikit-learn's MLP's."""
+    candidates = sorted({p for r in all_results.values() for p in r} - set(peers))
+    lines = [
+        "",
+        "## Each candidate against " + ", ".join(peers),
+        "",
+        "Mean ranks (per split, then averaged over the data sets) among these peers and "
+        "the candidate alone; fit time over scikit-learn MLP's on the same data sets.",
+        "",
+        "| candidate | " + " | ".join(peers) + " | candidate's rank | fit time / scikit-learn "
+        "MLP's |",
+        "|---|" + "---|" * (len(peers) + 2),
+    ]
+    for candidate in candidates:
+        ranks, fit = {p: [] for p in [*peers, candidate]}, {candidate: 0.0, P.SKLEARN_MLP: 0.0}
+        for dataset, results in all_results.items():
+            if candidate not in results or not all(p in results for p in peers):
+                continue
+            chosen = {p: results[p] for p in [*peers, candidate]}
+            for peer, f in dataset_table(dataset, chosen)[1].items():
+                ranks[peer].append(f["rank"])
+                if peer in fit:
+                    fit[peer] += f["fit_s"]
+        if not ranks[candidate]:
+            continue
+        cells = [f"{mean(ranks[p]):.2f}" if ranks[p] else "—" for p in peers]
+        ratio = f"{fit[candidate] / fit[P.SKLEARN_MLP]:.2f}x" if fit[P.SKLEARN_MLP] else "—"
+        lines.append(
+            f"| {candidate} | " + " | ".join(cells) + f" | {mean(ranks[candidate]):.2f} | {ratio} |"
+        )
+    return lines
+
+
+def merged_report(files: list[str], peers: "list[str] | None" = None) -> str:
     """One report over the results of several runs (their JSON files): each run's
-    own header is in the markdown file beside its JSON."""
+    own header is in the markdown file beside its JSON. With ``peers``, also each
+    other peer ranked among those alone (:func:`against`)."""
     all_results = {}
     for file in files:
         for dataset, results in json.loads(Path(file).read_text()).items():
             all_results.setdefault(dataset, {}).update(results)
+    command = " ".join(sys.argv[1:])
     about = [
         "Results of " + ", ".join(f"`{f}`" for f in files) + ", put together by "
-        f"`python benchmarks/tabular.py --report {' '.join(files)}`; how and where each "
+        f"`python benchmarks/tabular.py {command}`; how and where each "
         "was measured is in the markdown file beside it.",
     ]
-    return report(all_results, about)
+    text = report(all_results, about)
+    return text + "\n".join(against(all_results, peers)) + "\n" if peers else text
 
 
 def main() -> None:
@@ -300,6 +339,10 @@ def main() -> None:
     parser.add_argument("--output", default=str(HERE / "tabular_results.md"))
     parser.add_argument("--candidates", help="JSON file of skneural configurations to try")
     parser.add_argument("--report", nargs="+", help="report over earlier runs' JSON files")
+    parser.add_argument(
+        "--against",
+        help="with --report: comma-separated peers to rank each other peer among alone",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--peer", help=argparse.SUPPRESS)
@@ -311,7 +354,7 @@ def main() -> None:
     if args.worker:
         return worker(args)
     if args.report:
-        text = merged_report(args.report)
+        text = merged_report(args.report, args.against.split(",") if args.against else None)
         Path(args.output).write_text(text)
         print(text)
         return
