@@ -287,6 +287,7 @@ BAD_PARAMS = {
     "label_smoothing": ["some", 1.0],
     "scoring": [3, "acuracy"],
     "n_ensemble": ["many", 0],
+    "ensemble_sharing": ["tabm", None],
 }
 
 
