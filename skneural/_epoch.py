@@ -137,8 +137,8 @@ class EpochRunner:
         )
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The count as of the last call that returned (reading the variable is a host
-        # round trip per call; only an interrupted call needs the graph's own count).
-        self._returned = 0
+        # round trip per call; only an interrupted call needs the graph's own count);
+        self._returned = self._work = 0  # the row-epochs run (skneural._graph_options)
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -273,10 +273,11 @@ class EpochRunner:
         if float(bound) > limit:
             bound = np.nextafter(bound, dtype(-np.inf))
         orders, bound = tf.constant(orders, tf.int32), tf.constant(bound, self._dtype)
-        with optimised_for(data.n_samples):
+        with optimised_for(data.n_samples, self._work):
             reports = self._epoch(
                 data.X, data.Y, data.W, orders, tf.constant(batch_size, tf.int32), bound
             ).numpy()
+        self._work += data.n_samples * len(orders)
         self._returned += 1
         k = 4 + len(self._step.kernels)
         return [EpochResult(*map(float, r[:3]), bool(r[3]), r[4:k], r[k:]) for r in reports]

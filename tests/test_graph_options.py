@@ -85,3 +85,28 @@ def test_regressor_results_equal_optimised_calls_bit_for_bit(monkeypatch):
 
     for a, b in zip(*_fits(monkeypatch, make), strict=True):
         assert np.array_equal(a, b)
+
+
+def test_a_graph_is_optimised_once_it_has_done_enough_work(monkeypatch):
+    """Each call says how many row-epochs its graph has run before it; at
+    UNOPTIMISED_WORK the calls are optimised."""
+    seen = []
+    original = _graph_options.optimised_for
+
+    def spy(rows, work=0):
+        seen.append((rows, work))
+        return original(rows, work)
+
+    monkeypatch.setattr("skneural._epoch.optimised_for", spy)
+    X, y = make_classification(120, 4, random_state=0)
+    clf = MLPClassifierX(hidden_layer_sizes=(5,), max_iter=4, random_state=0).fit(X, y)
+    works = [w for rows, w in seen if rows == 120]
+    steps = np.diff(works)
+    # The first epoch runs alone, the others after it: at least two calls, each
+    # counting its epochs over the 120 rows.
+    assert len(works) >= 2 and (steps > 0).all() and (steps % 120 == 0).all()
+    assert 120 <= works[-1] - works[0] < 120 * clf.n_iter_
+    with _graph_options.optimised_for(100, _graph_options.UNOPTIMISED_WORK):
+        assert not _grappler_off()
+    with _graph_options.optimised_for(100, _graph_options.UNOPTIMISED_WORK - 1):
+        assert _grappler_off() == (not _graph_options._gpu_visible())
