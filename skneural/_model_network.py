@@ -92,12 +92,11 @@ class NetworkExpectation:
             slots.append(2 * N_FREQUENCIES)  # the periodic kernels' shape
         self.widest = max(self.n_features, features, *slots, *self.hidden, self.n_outputs or 1)
         widths = [features, *self.hidden, self.n_outputs or self.widest]
-        layers = [(a + 1) * b for a, b in zip(widths, widths[1:], strict=False)]
-        # At least: each member's output layer, and its hidden ones unless shared
-        # (where the members' own scales and biases are not counted).
-        shared = self.members > 1 and sharing != "none"
-        self.dense_parameters = self.members * (layers[-1] + (0 if shared else sum(layers[:-1])))
-        self.dense_parameters += sum(layers[:-1]) if shared else 0
+        *hidden_layers, output = [(a + 1) * b for a, b in zip(widths, widths[1:], strict=False)]
+        # At least each member's output layer and hidden layers, or the hidden layers
+        # once where the members share them (their own scales and biases not counted).
+        copies = 1 if self.members > 1 and sharing != "none" else self.members
+        self.dense_parameters = self.members * output + copies * sum(hidden_layers)
         parameters = self.dense_parameters + 4 * sum(self.hidden) + table_parameters
         n_variables = 8 * len(widths) + (4 + len(slots) if table else 0)
         self.weights_bytes = _BYTES_PER_PARAMETER * parameters + 2**14 * n_variables + 2**20

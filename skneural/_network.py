@@ -69,11 +69,12 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     dtype = spec.dtype
     Dense = EinsumProductDense if dtype == "float64" else keras.layers.Dense
     members = spec.n_ensemble
+    shared = members > 1 and spec.ensemble_sharing != "none"
     Output = Dense
     if members > 1:
         Dense = Output = functools.partial(EnsembleDense, members=members)
-        if spec.ensemble_sharing != "none":
-            Dense = functools.partial(_shared_dense, spec.ensemble_sharing, members)
+    if shared:
+        Dense = functools.partial(_shared_dense, spec.ensemble_sharing, members)
     kernel_seeds = {}
     inputs = keras.Input(shape=(spec.n_features,), dtype=dtype, name="input")
     x = inputs
@@ -82,7 +83,6 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
         x = table(inputs)
     for i, units in enumerate(spec.hidden_layer_sizes):
         block_input = x
-        shared = members > 1 and spec.ensemble_sharing != "none"
         kernel_seeds[f"hidden_{i}"] = seed = _draw_seeds(rng, 1 if shared else members)
         x = Dense(
             units,
@@ -123,11 +123,9 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     model = keras.Model(inputs, outputs, name="mlp")
     if members > 1:
         _draw_member_kernels(model, spec, kernel_seeds)
-        if spec.ensemble_sharing != "none":
-            first = model.get_layer("hidden_0") if spec.hidden_layer_sizes else None
-            if first is not None:
-                scale = first.input_scale
-                scale.assign(random_signs(draw_seed(rng), tuple(scale.shape)).astype(dtype))
+        if shared and spec.hidden_layer_sizes:
+            scale = model.get_layer("hidden_0").input_scale
+            scale.assign(random_signs(draw_seed(rng), tuple(scale.shape)).astype(dtype))
     elif dtype != "float64":
         _draw_kernels_in_float64(model, spec, kernel_seeds)
     return model
