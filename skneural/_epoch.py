@@ -15,7 +15,6 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from ._graph_options import optimised_for
 from ._plan import Objective
 from ._step import MinibatchStep
 
@@ -137,8 +136,8 @@ class EpochRunner:
         )
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The count as of the last call that returned (reading the variable is a host
-        # round trip per call; only an interrupted call needs the graph's own count);
-        self._returned = self._work = 0  # the row-epochs run (skneural._graph_options)
+        # round trip per call; only an interrupted call needs the graph's own count).
+        self._returned = 0
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be this runner's)."""
@@ -272,20 +271,21 @@ class EpochRunner:
             bound = dtype(limit)
         if float(bound) > limit:
             bound = np.nextafter(bound, dtype(-np.inf))
-        orders, bound = tf.constant(orders, tf.int32), tf.constant(bound, self._dtype)
-        with optimised_for(data.n_samples, self._work):
-            reports = self._epoch(
-                data.X, data.Y, data.W, orders, tf.constant(batch_size, tf.int32), bound
-            ).numpy()
-        self._work += data.n_samples * len(orders)
+        reports = self._epoch(
+            data.X,
+            data.Y,
+            data.W,
+            tf.constant(orders, tf.int32),
+            tf.constant(batch_size, tf.int32),
+            tf.constant(bound, self._dtype),
+        ).numpy()
         self._returned += 1
         k = 4 + len(self._step.kernels)
         return [EpochResult(*map(float, r[:3]), bool(r[3]), r[4:k], r[k:]) for r in reports]
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs of the model in inference mode."""
-        with optimised_for(data.n_samples):
-            loss, outputs = self._evaluate(data.X, data.Y, data.W)
+        loss, outputs = self._evaluate(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
 
     def input_gradient(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -294,7 +294,5 @@ class EpochRunner:
         """
         if self._input_gradient is None:
             self._input_gradient = self._input_gradient_function.get_concrete_function()
-        with optimised_for(len(X)):
-            return self._input_gradient(
-                tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
-            ).numpy()
+        X, Y = tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
+        return self._input_gradient(X, Y).numpy()

@@ -34,8 +34,11 @@ def training_bytes(spec: NetworkSpec, batch_size: int, weight_copies: int) -> in
     176012
     """
     widths = [spec.n_features, *spec.hidden_layer_sizes, spec.n_outputs]
-    # An ensemble's members each hold their own weights and activations.
-    n_weights = spec.n_ensemble * sum((n_in + 1) * n_out for n_in, n_out in pairwise(widths))
+    layers = [(n_in + 1) * n_out for n_in, n_out in pairwise(widths)]
+    # An ensemble's members each hold their own weights and activations, but for the
+    # hidden kernels they share (counted once; their own scales are not counted).
+    shared = spec.n_ensemble > 1 and spec.ensemble_sharing != "none"
+    n_weights = spec.n_ensemble * layers[-1] + (1 if shared else spec.n_ensemble) * sum(layers[:-1])
     n_activations = spec.n_ensemble * batch_size * sum(widths[1:])
     per_value = np.dtype(spec.dtype).itemsize
     return per_value * (weight_copies * n_weights + _ACTIVATION_COPIES * n_activations)

@@ -95,9 +95,13 @@ class NetworkExpectation:
         *hidden_layers, output = [(a + 1) * b for a, b in zip(widths, widths[1:], strict=False)]
         # At least each member's output layer and hidden layers, or the hidden layers
         # once where the members share them (their own scales and biases not counted).
-        copies = 1 if self.members > 1 and sharing != "none" else self.members
+        shared = self.members > 1 and sharing != "none"
+        copies = 1 if shared else self.members
         self.dense_parameters = self.members * output + copies * sum(hidden_layers)
-        parameters = self.dense_parameters + 4 * sum(self.hidden) + table_parameters
+        # At most: each member's input scales, output scales and bias in a shared layer.
+        pairs = zip(widths, self.hidden, strict=False)
+        scales = self.members * sum(a + 2 * b for a, b in pairs) if shared else 0
+        parameters = self.dense_parameters + scales + 4 * sum(self.hidden) + table_parameters
         n_variables = 8 * len(widths) + (4 + len(slots) if table else 0)
         self.weights_bytes = _BYTES_PER_PARAMETER * parameters + 2**14 * n_variables + 2**20
         self.config_bytes = 2**16 + 2**15 * len(widths) + 2 * vocabulary + 2**15

@@ -313,3 +313,32 @@ def test_clone_and_grid_search():
     assert len(search.cv_results_["params"]) == 3
     shared = search.best_params_["ensemble_sharing"] != "none"
     assert search.best_estimator_.coefs_[0].ndim == (2 if shared else 3)
+
+
+@pytest.mark.parametrize("sharing", SHARED)
+def test_model_file_of_many_members_and_features_round_trips(tmp_path, sharing):
+    """The file's size bounds count each member's scales and biases beside the shared
+    kernels: with 64 members over 1,000 features they outweigh the kernels."""
+    X = np.random.default_rng(0).normal(size=(40, 1000))
+    reg = MLPRegressorX(hidden_layer_sizes=(8,), n_ensemble=64, max_iter=1, random_state=0)
+    reg.set_params(ensemble_sharing=sharing).fit(X, X[:, 0])
+    save(reg, tmp_path / "wide.skn")
+    assert np.array_equal(load(tmp_path / "wide.skn").predict(X), reg.predict(X))
+
+
+def test_memory_estimate_counts_shared_kernels_once():
+    from skneural._config import NetworkSpec
+    from skneural._memory import training_bytes
+
+    def spec(sharing):
+        return NetworkSpec(
+            100, (50, 20), "relu", "glorot_uniform", (0.0, 0.0), False, 0.9, False, 3,
+            "softmax", "float32", n_ensemble=8, ensemble_sharing=sharing,
+        )  # fmt: skip
+
+    hidden, output = 101 * 50 + 51 * 20, 21 * 3
+    activations = 2 * 8 * 10 * (50 + 20 + 3)
+    assert training_bytes(spec("none"), 10, 3) == 4 * (3 * 8 * (hidden + output) + activations)
+    for sharing in SHARED:
+        expected = 4 * (3 * (hidden + 8 * output) + activations)
+        assert training_bytes(spec(sharing), 10, 3) == expected
