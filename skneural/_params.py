@@ -6,6 +6,7 @@ The allowed names come from the registries, so adding an optimizer there is enou
 to make it a valid ``solver``.
 """
 
+import inspect
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -177,3 +178,12 @@ class MLPParams(BaseEstimator, metaclass=ABCMeta):
         self.scoring = scoring
         self.n_ensemble = n_ensemble
         self.ensemble_sharing = ensemble_sharing
+
+    def __setstate__(self, state: dict) -> None:
+        # An estimator pickled before a parameter existed has no attribute for it:
+        # it gets the default, which is what it computed with (scikit-learn still
+        # warns when the pickle comes from another version of scikit-learn).
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not inspect.Parameter.empty:
+                state.setdefault(name, parameter.default)
+        super().__setstate__(state)

@@ -342,3 +342,20 @@ def test_memory_estimate_counts_shared_kernels_once():
     for sharing in SHARED:
         expected = 4 * (3 * (hidden + 8 * output) + activations)
         assert training_bytes(spec(sharing), 10, 3) == expected
+
+
+def test_an_estimator_pickled_before_the_parameter_existed_gets_its_default():
+    """A pickle written before ``ensemble_sharing`` existed lacks the attribute: it
+    loads with the default, predicts as before and trains on."""
+    X, y = _classification()
+    clf = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=2, random_state=0, n_ensemble=2)
+    clf.fit(X, y)
+    state = pickle.loads(pickle.dumps(clf)).__getstate__()  # nothing shared with clf
+    del state["ensemble_sharing"]
+    old = MLPClassifierX.__new__(MLPClassifierX)
+    old.__setstate__(state)
+    assert old.get_params()["ensemble_sharing"] == "none"
+    assert np.array_equal(old.predict_proba(X), clf.predict_proba(X))
+    old.set_params(warm_start=True).fit(X, y)
+    clf.set_params(warm_start=True).fit(X, y)
+    assert np.array_equal(old.predict_proba(X), clf.predict_proba(X))
