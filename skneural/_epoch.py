@@ -1,12 +1,11 @@
 """The compiled epochs: minibatch steps, and several epochs, inside one TensorFlow graph.
 
 One call of :meth:`EpochRunner.run_epochs` runs one or more epochs' steps: the data
-stay in tensors, batches are gathered by index, and Python is entered once per call,
-not once per step or epoch (a call costs ~0.3-0.5 ms, a fifth of a digits-sized
-epoch). The step itself, as each replica runs it, is :mod:`skneural._step`'s. The
-same runner evaluates the held-out set and computes the gradient of the loss with
-respect to the inputs (the attacks' and adversarial training's step). Runners are
-made and reused by :mod:`skneural._pool`.
+stay in tensors, batches are gathered by index, and Python is entered once per call
+(~0.3-0.5 ms, a fifth of a digits-sized epoch), not once per step or epoch. The step,
+as each replica runs it, is :mod:`skneural._step`'s. The same runner evaluates the
+held-out set and computes the gradient of the loss with respect to the inputs (the
+attacks' step). Runners are made and reused by :mod:`skneural._pool`.
 """
 
 import dataclasses
@@ -40,15 +39,13 @@ class TrainData:
 class EpochResult:
     """What one compiled epoch reports.
 
-    ``loss`` is the mean batch loss weighted by batch size (scikit-learn's
-    ``loss_curve_`` value); ``first_loss`` the loss of the first batch, taken before
-    the epoch's first step (the weights the epoch started from), ``end_loss`` the
-    mean per-sample loss of that batch after the last step; ``finite`` is False when
-    the loss or any weight became NaN or infinite (the epoch then stopped at that
-    batch); ``gradient_norms`` holds
-    the L2 norm of each Dense kernel's gradient, averaged over the epoch's steps;
-    ``dead_fractions`` the fraction of each hidden layer's units whose output was
-    zero for every sample of the epoch.
+    ``loss``: the mean batch loss weighted by batch size (``loss_curve_``);
+    ``first_loss``: the first batch's loss before the epoch's first step;
+    ``end_loss``: that batch's mean per-sample loss after the last step; ``finite``:
+    False when the loss or a weight became NaN or infinite (the epoch stopped there);
+    ``gradient_norms``: each Dense kernel's gradient L2 norm, averaged over the steps;
+    ``dead_fractions``: each hidden layer's share of units that output zero for every
+    sample of the epoch.
     """
 
     loss: float
@@ -90,13 +87,13 @@ class EpochRunner:
     def __init__(self, workspace, objective: Objective, diagnostics: bool = True):
         self.workspace = workspace
         self._step = step = MinibatchStep(workspace, objective, diagnostics)
-        # Made inside a tf.distribute scope, the workspace trains on that strategy's
-        # replicas; otherwise on the default strategy's one replica.
+        # Made in a tf.distribute scope, it trains on that strategy's replicas.
         self._strategy = tf.distribute.get_strategy()
         self._distributed = tf.distribute.has_strategy()
         self._dtype = dtype = workspace.dtype
+        width = workspace.table.spec.fixed_width if step.fixed_input else workspace.n_features
         data_spec = [
-            tf.TensorSpec([None, workspace.n_features], dtype),
+            tf.TensorSpec([None, width], dtype),
             tf.TensorSpec([None, workspace.n_outputs], dtype),
             tf.TensorSpec([None], dtype),
         ]
@@ -121,12 +118,11 @@ class EpochRunner:
         )
         self._input_gradient_function = tf.function(
             functools.partial(MinibatchStep.input_gradient, step),
-            input_signature=data_spec[:2],
+            input_signature=[tf.TensorSpec([None, workspace.n_features], dtype), data_spec[1]],
             autograph=False,
         )
-        # Each is traced on first use and then called through its one concrete
-        # function: a tf.function's dispatch (binding arguments to its signature)
-        # costs ~0.15 ms a call, i.e. an epoch, or a batch of an attack.
+        # Traced on first use, then called as concrete functions: a tf.function's
+        # dispatch costs ~0.15 ms a call (an epoch, or a batch of an attack).
         self._epoch = self._input_gradient = None
         self._state = workspace.state
         # The state at the start of the last epoch run (a diverged epoch goes back
@@ -135,8 +131,8 @@ class EpochRunner:
             [tf.Variable(v, shape=v.shape, trainable=False) for v in self._state] for _ in range(2)
         )
         self._started = tf.Variable(0, dtype=tf.int64, trainable=False)
-        # The count as of the last call that returned (reading the variable is a host
-        # round trip per call; only an interrupted call needs the graph's own count).
+        # The count as of the last call that returned (reading the variable costs a
+        # host round trip; only an interrupted call needs the graph's own count).
         self._returned = 0
 
     def configure(self, objective: Objective) -> None:
@@ -227,7 +223,7 @@ class EpochRunner:
         # The epoch's loss was taken before each step; the last step's result is
         # checked too, on the first batch: finite weights can still overflow outputs.
         first = order[: tf.minimum(batch_size, n)]
-        logits = self.workspace.forward(tf.gather(X, first))[0]
+        logits = minibatch.forward(tf.gather(X, first))[0]
         after = minibatch.per_sample(tf.gather(Y, first), logits)
         finite = tf.reduce_all(
             [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
@@ -247,11 +243,17 @@ class EpochRunner:
         )
 
     def _run_evaluate(self, X, Y, W):
-        logits = self.workspace.forward(X)[0]
+        logits = self._step.forward(X)[0]
         loss = tf.math.divide_no_nan(
             tf.reduce_sum(W * self._step.per_sample(Y, logits)), tf.reduce_sum(W)
         )
         return loss, self.workspace.output(logits)
+
+    def prepare(self, data: TrainData) -> TrainData:
+        """``data`` as :meth:`run_epochs` and :meth:`evaluate` take it: a table's
+        inputs become its layer's ``fixed_part``, computed once, not in every step."""
+        table = self.workspace.table if self._step.fixed_input else None
+        return data if table is None else dataclasses.replace(data, X=table.fixed_part(data.X))
 
     def run_epochs(
         self, data: TrainData, orders: np.ndarray, batch_size: int, limit: float = np.inf
@@ -284,7 +286,7 @@ class EpochRunner:
         return [EpochResult(*map(float, r[:3]), bool(r[3]), r[4:k], r[k:]) for r in reports]
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
-        """Weighted loss (no penalty) and outputs of the model in inference mode."""
+        """Weighted loss (no penalty) and outputs in inference mode (``data`` prepared)."""
         loss, outputs = self._evaluate(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
 

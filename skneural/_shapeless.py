@@ -119,6 +119,7 @@ class ShapelessWorkspace:
     def __init__(self, key: tuple, spec: NetworkSpec, rule: UpdateRule):
         self.dtype = dtype = tf.as_dtype(spec.dtype)
         self.n_features = self.n_outputs = None
+        self.table = None  # tables train on a Keras workspace
         depth = len(spec.hidden_layer_sizes)
         self.kernels = [_free(dtype, 2, trainable=True) for _ in range(depth + 1)]
         self.biases = [_free(dtype, 1, trainable=True) for _ in range(depth + 1)]

@@ -10,6 +10,8 @@ activity). The network and its update are the workspace's
 :class:`skneural._epoch.EpochRunner` loops over the step inside one graph.
 """
 
+import functools
+
 import tensorflow as tf
 
 from ._objective import penalty, per_sample_loss
@@ -30,6 +32,13 @@ class MinibatchStep:
         self.workspace = workspace
         self.diagnostics = diagnostics
         self.adversarial = objective.adversarial_eps is not None
+        #: A table's steps take the fixed part of its preprocessing, computed once per
+        #: fit (:meth:`skneural._epoch.EpochRunner.prepare`), unless adversarial
+        #: examples perturb the input itself.
+        self.fixed_input = workspace.table is not None and not self.adversarial
+        self.forward = workspace.forward
+        if self.fixed_input:
+            self.forward = functools.partial(workspace.forward, fixed=True)
         # Without a penalty its ops would add zeros: the same values, more ops per step.
         self.penalised = objective.penalised
         self.per_sample = per_sample_loss(objective)
@@ -86,10 +95,10 @@ class MinibatchStep:
         variables = self.workspace.trainable_variables
         with tf.GradientTape() as tape:
             if self.members > 1:
-                logits, hidden = self.workspace.forward(x, training=True, members=True)
+                logits, hidden = self.forward(x, training=True, members=True)
                 weighted = tf.reduce_sum(w * self._members_loss(y, logits))
             else:
-                logits, hidden = self.workspace.forward(x, training=True)
+                logits, hidden = self.forward(x, training=True)
                 weighted = tf.reduce_sum(w * self.per_sample(y, logits))
             if self.penalised:
                 weighted += penalty(self.kernels, self._alpha, self._l1) / replicas

@@ -77,6 +77,11 @@ class TableSpec:
         return len(self.categories[k]) + 2
 
     @property
+    def fixed_width(self) -> int:
+        """The columns of the layer's input-only part (``TableFeatures.fixed_part``)."""
+        return self.n_features + len(self.indicators)
+
+    @property
     def width(self) -> int:
         """How many features the layer gives the first Dense layer."""
         categorical = sum(dim or self.slots(k) for k, dim in enumerate(self.embedding_dims))

@@ -102,6 +102,13 @@ numeric_embedding
         return {self.spec.categorical[k]: table.numpy() for k, table in self.tables.items()}
 
     def call(self, inputs):
+        return self.from_fixed(self.fixed_part(inputs))
+
+    def fixed_part(self, inputs):
+        """What of the layer's output depends on the input alone, not on trained
+        weights: each numeric column filled and scaled, each categorical column's
+        code, each missing indicator (:attr:`TableSpec.fixed_width` columns). A fit
+        computes it once for all its rows instead of in every step."""
         spec, parts = self.spec, []
         if spec.numeric:
             x = tf.gather(inputs, list(spec.numeric), axis=1)
@@ -113,16 +120,31 @@ numeric_embedding
                 x = x / tf.sqrt(1 + tf.square(x / 3))
             elif spec.scaling == "quantile":
                 x = _quantile_normal(x, self.quantiles)
-            parts.append(embed(self, spec.numeric_embedding, x))
-        for k, column in enumerate(spec.categorical):
-            codes = tf.cast(tf.clip_by_value(inputs[:, column], 0, spec.slots(k) - 1), "int32")
+            parts.append(x)
+        if spec.categorical:
+            codes = tf.gather(inputs, list(spec.categorical), axis=1)
+            top = tf.constant([spec.slots(k) - 1 for k in range(len(spec.categorical))])
+            parts.append(tf.clip_by_value(codes, 0, tf.cast(top, inputs.dtype)))
+        if spec.indicators:
+            indicators = tf.gather(missing, list(spec.indicators), axis=1)
+            parts.append(tf.cast(indicators, self.compute_dtype))
+        return tf.concat(parts, axis=1)
+
+    def from_fixed(self, fixed):
+        """The layer's output from its :meth:`fixed_part`: the numeric embedding, each
+        categorical column one-hot or embedded, in the order of the module docstring."""
+        spec, parts = self.spec, []
+        n_numeric, n_categorical = len(spec.numeric), len(spec.categorical)
+        if spec.numeric:
+            parts.append(embed(self, spec.numeric_embedding, fixed[:, :n_numeric]))
+        for k in range(n_categorical):
+            codes = tf.cast(fixed[:, n_numeric + k], "int32")
             if k in self.tables:
                 parts.append(tf.gather(self.tables[k], codes))
             else:
                 parts.append(tf.one_hot(codes, spec.slots(k), dtype=self.compute_dtype))
         if spec.indicators:
-            indicators = tf.gather(missing, list(spec.indicators), axis=1)
-            parts.append(tf.cast(indicators, self.compute_dtype))
+            parts.append(fixed[:, n_numeric + n_categorical :])
         return tf.concat(parts, axis=1)
 
     def compute_output_shape(self, input_shape):

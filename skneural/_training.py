@@ -15,7 +15,7 @@ infinite ones).
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -86,7 +86,9 @@ class EpochLoop:
     ):
         self.runner = runner
         self.state = state
-        self.data = data
+        self.data = runner.prepare(data)
+        if validation is not None:
+            validation = replace(validation, data=runner.prepare(validation.data))
         self.validation = validation
         self.rng = rng
         self.schedule, self.rule = plan.schedule, plan.stopping

@@ -43,6 +43,8 @@ class KerasWorkspace:
             if not isinstance(layer, keras.layers.InputLayer) and layer.name != "output_activation"
         ]
         self._output = model.get_layer("output_activation")
+        #: The table's preprocessing layer, if any (:mod:`skneural._table_layer`).
+        self.table = next((layer for layer in self._layers if layer.name == "table"), None)
         #: Members of an ensemble (:mod:`skneural._ensemble`); 1 for one network.
         self.members = getattr(dense_layers(model)[0], "members", 1)
         self._hidden_units = [
@@ -60,7 +62,7 @@ class KerasWorkspace:
         """The width of each hidden layer, input side first (all members' units)."""
         return self._hidden_units
 
-    def forward(self, x, training=False, members=False):
+    def forward(self, x, training=False, members=False, fixed=False):
         """The logits and the hidden activations (input side first) of ``x``.
 
         Each layer is applied through its own ``call``: the ops ``model(x)`` runs, in
@@ -68,7 +70,9 @@ class KerasWorkspace:
         a third of an epoch's trace. The walk follows ``build_network``'s names: a
         residual block adds the input of its Dense layer to its output. With
         ``members``, an ensemble's logits are each member's, ``[k, batch, outputs]``,
-        not those of their averaged prediction.
+        not those of their averaged prediction. With ``fixed``, ``x`` is the table
+        layer's :meth:`~skneural._table_layer.TableFeatures.fixed_part` of the input,
+        not the input.
         """
         hidden, block_input = [], x
         for layer in self._layers:
@@ -80,6 +84,8 @@ class KerasWorkspace:
                 x = layer.call(x)
             elif name.startswith("residual_"):
                 x = layer.call([block_input, x])
+            elif name == "table" and fixed:
+                x = layer.from_fixed(x)
             elif name.startswith(("dropout_", "batch_norm_")):
                 x = layer.call(x, training=training)
             else:  # activation_i, output

@@ -458,3 +458,47 @@ def test_periodic_embedding_follows_its_formula():
         random_state=0,
     ).fit(X, X[:, 0])
     assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"input_scaling": "standard"},
+        {"input_scaling": "quantile", "early_stopping": True, "validation_fraction": 0.2},
+        {"input_scaling": "robust", "n_ensemble": 2, "numeric_embedding": "periodic"},
+        {"numeric_embedding": "piecewise_linear", "dropout": 0.2},
+    ],
+)
+def test_training_on_the_fixed_part_computed_once_equals_the_whole_layer_per_step(
+    params, monkeypatch
+):
+    """A fit computes what of the table layer depends on the input alone (filled, scaled,
+    coded columns, indicators) once for all its rows; the steps embed and one-hot
+    from it. Training through the whole layer in every step, as adversarial training
+    does, gives the same network."""
+    from skneural._pool import POOL
+    from skneural._step import MinibatchStep
+
+    frame = _frame(200)
+    settings = {"hidden_layer_sizes": (6, 5), "max_iter": 6, **params}
+    POOL.clear()
+    once = _fit(frame, **settings)
+    once_regressor = _fit(frame, est=MLPRegressorX, **settings)
+    original = MinibatchStep.__init__
+
+    def whole_layer_per_step(self, workspace, objective, diagnostics):
+        original(self, workspace, objective, diagnostics)
+        self.fixed_input, self.forward = False, workspace.forward
+
+    monkeypatch.setattr(MinibatchStep, "__init__", whole_layer_per_step)
+    POOL.clear()
+    try:
+        every = _fit(frame, **settings)
+        every_regressor = _fit(frame, est=MLPRegressorX, **settings)
+    finally:
+        POOL.clear()
+    assert once.n_iter_ == every.n_iter_
+    assert_allclose(once.predict_proba(frame), every.predict_proba(frame), rtol=1e-12)
+    assert_allclose(once_regressor.predict(frame), every_regressor.predict(frame), rtol=1e-12)
+    for a, b in zip(once.coefs_, every.coefs_, strict=True):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-15)
