@@ -358,6 +358,9 @@ def main() -> None:
         Path(args.output).write_text(text)
         print(text)
         return
+    results_file = Path(args.output).with_suffix(".json")
+    if args.candidates and results_file.resolve() == Path(args.candidates).resolve():
+        parser.error(f"--output would write its results over --candidates {args.candidates}")
     args.datasets, args.peers = args.datasets.split(","), args.peers.split(",")
     for name, known in ((args.datasets, D.DATASETS), (args.peers, P.PEERS)):
         unknown = [n for n in name if n not in known]
@@ -375,7 +378,7 @@ def main() -> None:
             print(f"  {status} in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     text = report(all_results, header(args, started, time.perf_counter() - clock))
     Path(args.output).write_text(text)
-    Path(args.output).with_suffix(".json").write_text(json.dumps(all_results, indent=1))
+    results_file.write_text(json.dumps(all_results, indent=1))
     print(text)
 
 
