@@ -336,7 +336,9 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(P.PEERS))
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=None)
-    parser.add_argument("--output", default=str(HERE / "tabular_results.md"))
+    parser.add_argument(
+        "--output", help="default: tabular_results.md; with --report, only printed unless given"
+    )
     parser.add_argument("--candidates", help="JSON file of skneural configurations to try")
     parser.add_argument("--report", nargs="+", help="report over earlier runs' JSON files")
     parser.add_argument(
@@ -355,9 +357,11 @@ def main() -> None:
         return worker(args)
     if args.report:
         text = merged_report(args.report, args.against.split(",") if args.against else None)
-        Path(args.output).write_text(text)
+        if args.output:
+            Path(args.output).write_text(text)
         print(text)
         return
+    args.output = args.output or str(HERE / "tabular_results.md")
     results_file = Path(args.output).with_suffix(".json")
     if args.candidates and results_file.resolve() == Path(args.candidates).resolve():
         parser.error(f"--output would write its results over --candidates {args.candidates}")
