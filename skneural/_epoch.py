@@ -250,10 +250,10 @@ class EpochRunner:
         return loss, self.workspace.output(logits)
 
     def prepare(self, data: TrainData) -> TrainData:
-        """``data`` as :meth:`run_epochs` and :meth:`evaluate` take it: a table's
-        inputs become its layer's ``fixed_part``, computed once, not in every step."""
-        table = self.workspace.table if self._step.fixed_input else None
-        return data if table is None else dataclasses.replace(data, X=table.fixed_part(data.X))
+        """``data`` for :meth:`run_epochs`: a table's layer's fixed part, computed once."""
+        if not self._step.fixed_input:
+            return data
+        return dataclasses.replace(data, X=self.workspace.table.fixed_part_of_all(data.X))
 
     def run_epochs(
         self, data: TrainData, orders: np.ndarray, batch_size: int, limit: float = np.inf

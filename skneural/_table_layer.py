@@ -25,6 +25,11 @@ from ._table_scaling import QUANTILE_EPS, scale
 #: PyTorch's ``nn.Embedding``, lost 0.0025 ROC AUC to 0.01).
 EMBEDDING_STDDEV = 0.01
 
+#: Rows per piece when a fit computes the fixed part of all its rows: the quantile
+#: mapping's temporaries are several copies of the numeric columns, so a million rows
+#: at once would need gigabytes that a step's batch never did.
+FIXED_PART_ROWS = 16_384
+
 
 @keras.saving.register_keras_serializable(package="skneural")
 class TableFeatures(keras.layers.Layer):
@@ -129,6 +134,12 @@ numeric_embedding
             indicators = tf.gather(missing, list(spec.indicators), axis=1)
             parts.append(tf.cast(indicators, self.compute_dtype))
         return tf.concat(parts, axis=1)
+
+    def fixed_part_of_all(self, inputs, rows: int = FIXED_PART_ROWS):
+        """:meth:`fixed_part` of ``inputs``, computed ``rows`` rows at a time."""
+        n = int(inputs.shape[0])
+        parts = [self.fixed_part(inputs[i : i + rows]) for i in range(0, max(n, 1), rows)]
+        return parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
 
     def from_fixed(self, fixed):
         """The layer's output from its :meth:`fixed_part`: the numeric embedding, each

@@ -502,3 +502,13 @@ def test_training_on_the_fixed_part_computed_once_equals_the_whole_layer_per_ste
     assert_allclose(once_regressor.predict(frame), every_regressor.predict(frame), rtol=1e-12)
     for a, b in zip(once.coefs_, every.coefs_, strict=True):
         assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_the_fixed_part_of_many_rows_is_computed_in_pieces_with_the_same_values():
+    est = _fit(input_scaling="quantile")
+    layer = est._network.model.get_layer("table")
+    X = prediction_input(est, _frame(1000, seed=3), est._network.table)
+    whole = np.asarray(layer.fixed_part(X))
+    assert whole.shape == (1000, est._network.table.fixed_width)
+    assert_array_equal(np.asarray(layer.fixed_part_of_all(X, rows=300)), whole)
+    assert_array_equal(np.asarray(layer.fixed_part_of_all(X[:0], rows=300)), whole[:0])
