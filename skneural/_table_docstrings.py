@@ -33,8 +33,10 @@ default='from_dtype'
         and a column that had missing values in fit also gets a 0/1 missing
         indicator.
 
-    numeric_embedding : {None, 'periodic', 'piecewise_linear'}, default=None
+    numeric_embedding : {None, 'pbld', 'periodic', 'piecewise_linear'}, default=None
         Each numeric column, filled and scaled, as a vector (Gorishniy et al., 2022).
-        'periodic': sines and cosines of 48 learned frequencies, then a linear layer
-        per column to 24 values and a ReLU. 'piecewise_linear': 16 bins between the
-        column's quantiles in fit, each filled as far as the value reaches into it."""
+        'pbld' (RealMLP's, Holzmueller et al., 2024): the value, beside a linear map
+        of its own to 3 values from cosines of 16 learned frequencies with learned
+        phases. 'periodic': sines and cosines of 48 learned frequencies, then a linear
+        layer per column to 24 values and a ReLU. 'piecewise_linear': 16 bins between
+        the column's quantiles in fit, each filled as far as the value reaches into it."""

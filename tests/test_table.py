@@ -389,7 +389,7 @@ def test_regressor_on_a_frame():
 # -- numeric embeddings ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["periodic", "piecewise_linear"])
+@pytest.mark.parametrize("kind", ["periodic", "piecewise_linear", "pbld"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_numeric_embeddings_numpy_path_equals_keras(kind, dtype):
     frame = _frame()
@@ -460,6 +460,29 @@ def test_periodic_embedding_follows_its_formula():
     assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)
 
 
+def test_pbld_embedding_follows_its_formula():
+    """RealMLP's embedding: the value, then a linear map of cos(2 pi c x + phase)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    fit = dict(hidden_layer_sizes=(4,), input_scaling=None, numeric_embedding="pbld")
+    est = MLPRegressorX(**fit, max_iter=3, random_state=0).fit(X, X[:, 0])
+    layer = est.model_.get_layer("table")
+    names = ("frequencies", "phases", "periodic_kernel", "periodic_bias")
+    c, phase, W, b = (getattr(layer, name).numpy() for name in names)
+    assert c.shape == phase.shape == (3, 16) and W.shape == (3, 16, 3) and b.shape == (3, 3)
+    features = _features(est, X[:5])
+    assert features.shape == (5, 12) and est.coefs_[0].shape == (12, 4)
+    for j in range(3):
+        waves = np.cos(2 * np.pi * np.outer(X[:5, j], c[j]) + phase[j])
+        # The value itself exactly; the waves are computed in float32.
+        assert_array_equal(features[:, 4 * j], X[:5, j])
+        assert_allclose(features[:, 4 * j + 1 : 4 * (j + 1)], waves @ W[j] + b[j], atol=1e-6)
+    # Every part of it is trained.
+    start = MLPRegressorX(**fit, max_iter=1, random_state=0).fit(X, X[:, 0])
+    for name, trained in zip(names, (c, phase, W, b), strict=True):
+        assert not np.allclose(getattr(start.model_.get_layer("table"), name).numpy(), trained)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -467,6 +490,7 @@ def test_periodic_embedding_follows_its_formula():
         {"input_scaling": "quantile", "early_stopping": True, "validation_fraction": 0.2},
         {"input_scaling": "robust", "n_ensemble": 2, "numeric_embedding": "periodic"},
         {"numeric_embedding": "piecewise_linear", "dropout": 0.2},
+        {"numeric_embedding": "pbld", "input_scaling": "quantile"},
     ],
 )
 def test_training_on_the_fixed_part_computed_once_equals_the_whole_layer_per_step(

@@ -41,7 +41,13 @@ def _labels(frame):
 
 @pytest.mark.parametrize(
     "scaling, embedding",
-    [("robust", None), ("standard", "periodic"), ("quantile", "piecewise_linear"), (None, None)],
+    [
+        ("robust", None),
+        ("standard", "periodic"),
+        ("quantile", "piecewise_linear"),
+        (None, None),
+        ("robust", "pbld"),
+    ],
 )
 def test_save_and_load_predict_identically(tmp_path, scaling, embedding):
     frame = _frame()
