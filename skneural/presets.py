@@ -26,6 +26,12 @@ Why each value (the measurements are in docs/tabular.md):
   default, ``'auto'``, leaves a purely numeric table as it is, as scikit-learn's MLP
   does). Mean rank 2.1 against 2.3 with ``'standard'``, at the same cost; periodic
   numeric embeddings also ranked 2.1 but cost 3.5x the time.
+- ``numeric_embedding='pbld'``: RealMLP's embedding of each numeric column (its value
+  beside three learned periodic features). Mean rank 2.13 against 2.40 without it
+  among the standard peers (3 splits of ten data sets), ahead of
+  HistGradientBoosting (2.20) and RealMLP (2.60), beating scikit-learn's MLP pipeline
+  on all ten, at 1.80x its fit time against 1.68x. The larger 'periodic' embedding
+  costs 3.5x; 'piecewise_linear' ranked 2.28 and loses on the smaller tables.
 - ``early_stopping=True`` with ``scoring='loss'``: stop when the held-out loss has
   not improved for ``n_iter_no_change`` (10) epochs and keep the best epoch's weights.
   The loss is a finer signal than accuracy or R² on a small held-out set.
@@ -53,6 +59,7 @@ _TABULAR = {
     "hidden_layer_sizes": (128, 128),
     "batch_size": 256,
     "input_scaling": "quantile",
+    "numeric_embedding": "pbld",
     "early_stopping": True,
     "scoring": "loss",
 }
