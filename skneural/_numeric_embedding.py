@@ -11,11 +11,13 @@ Features in Tabular Deep Learning", 2022), in TensorFlow and in numpy.
   ``cos(2 pi c x + phase)`` for :data:`PBLD_FREQUENCIES` learned frequencies
   (initialised from N(0, :data:`PBLD_SCALE`)) and phases per column, a linear layer of
   its own per column to ``PBLD_WIDTH - 1`` values, and the value ``x`` itself beside
-  them (no activation). The waves are computed in float32 whatever the network's
-  dtype: they are most of the embedding's cost, and float64's cosine is not vectorised.
+  them (no activation).
 - ``'piecewise_linear'``: :data:`N_BINS` bins between the column's quantiles in fit;
   the value fills the bins below it (1 each), the one it falls in in proportion, and
   leaves those above at 0 (values beyond the fit's range fill all or none).
+
+The periodic kinds compute their waves in float32 whatever the network's dtype: they
+are most of the embedding's cost, and float64's sine and cosine are not vectorised.
 """
 
 import keras
@@ -99,22 +101,32 @@ def add_weights(layer: keras.layers.Layer, kind: str | None, n: int, seed: int |
         )
 
 
+def _mapped_waves(x, frequencies, kernel, phases=None):
+    """Each column's waves times its kernel: rows x columns x the kernel's width.
+
+    Computed columns first, so that each column's map is one batched matmul, and in
+    float32 whatever ``x``'s dtype: float32's sine and cosine are vectorised,
+    float64's take about 4x the time, and they are most of an embedding's cost.
+    With ``phases``, ``cos(2 pi c x + phase)`` (RealMLP); without, ``[sin(2 pi c x),
+    cos(2 pi c x)]`` (the paper's PLR).
+    """
+    columns = tf.transpose(tf.cast(x, tf.float32))
+    angles = 2 * np.pi * columns[:, :, None] * tf.cast(frequencies, tf.float32)[:, None]
+    if phases is None:
+        waves = tf.concat([tf.sin(angles), tf.cos(angles)], axis=2)
+    else:
+        waves = tf.cos(angles + tf.cast(phases, tf.float32)[:, None])
+    out = tf.matmul(waves, tf.cast(kernel, tf.float32))
+    return tf.transpose(tf.cast(out, x.dtype), (1, 0, 2))
+
+
 def embed(layer: keras.layers.Layer, kind: str | None, x):
     """The embedding of ``x`` (batch x numeric columns) in TensorFlow."""
     if kind == "periodic":
-        angles = 2 * np.pi * x[:, :, None] * layer.frequencies[None]
-        waves = tf.concat([tf.sin(angles), tf.cos(angles)], axis=2)
-        out = tf.einsum("bnk,nkd->bnd", waves, layer.periodic_kernel) + layer.periodic_bias
+        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel) + layer.periodic_bias
         return tf.reshape(tf.nn.relu(out), (-1, x.shape[1] * PERIODIC_WIDTH))
     if kind == "pbld":
-        # Columns first, so that each column's map is one batched matmul; the waves in
-        # float32, whose cosine is vectorised (float64's takes 4x the time).
-        columns = tf.transpose(tf.cast(x, tf.float32))
-        frequencies, phases, kernel = (
-            tf.cast(w, tf.float32) for w in (layer.frequencies, layer.phases, layer.periodic_kernel)
-        )
-        waves = tf.cos(2 * np.pi * columns[:, :, None] * frequencies[:, None] + phases[:, None])
-        out = tf.transpose(tf.cast(tf.matmul(waves, kernel), x.dtype), (1, 0, 2))
+        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel, layer.phases)
         out = tf.concat([x[:, :, None], out + layer.periodic_bias], axis=2)
         return tf.reshape(out, (-1, x.shape[1] * PBLD_WIDTH))
     if kind == "piecewise_linear":
@@ -127,6 +139,7 @@ def embed(layer: keras.layers.Layer, kind: str | None, x):
     return x
 
 
+_WAVES = ("frequencies", "periodic_kernel")
 _WEIGHTS = {
     "periodic": ("frequencies", "periodic_kernel", "periodic_bias"),
     "piecewise_linear": ("edges",),
@@ -140,22 +153,25 @@ def numpy_weights(layer: keras.layers.Layer, kind: str | None, dtype) -> dict:
     return {name: getattr(layer, name).numpy().astype(dtype) for name in names}
 
 
+def _numpy_mapped_waves(x, weights: dict) -> np.ndarray:
+    """:func:`_mapped_waves` in numpy."""
+    frequencies, kernel = (weights[name].astype(np.float32) for name in _WAVES)
+    columns = x.T.astype(np.float32)
+    angles = 2 * np.pi * columns[:, :, None] * frequencies[:, None]
+    if "phases" in weights:
+        waves = np.cos(angles + weights["phases"].astype(np.float32)[:, None])
+    else:
+        waves = np.concatenate([np.sin(angles), np.cos(angles)], axis=2)
+    return np.matmul(waves, kernel).transpose(1, 0, 2).astype(x.dtype)
+
+
 def numpy_embed(weights: dict, kind: str | None, x: np.ndarray) -> np.ndarray:
     """:func:`embed` in numpy, from :func:`numpy_weights`."""
     if kind == "periodic":
-        angles = 2 * np.pi * x[:, :, None] * weights["frequencies"][None]
-        waves = np.concatenate([np.sin(angles), np.cos(angles)], axis=2)
-        out = np.einsum("bnk,nkd->bnd", waves, weights["periodic_kernel"])
-        out += weights["periodic_bias"]
+        out = _numpy_mapped_waves(x, weights) + weights["periodic_bias"]
         return np.maximum(out, 0).reshape(len(x), -1)
     if kind == "pbld":
-        frequencies, phases, kernel = (
-            weights[name].astype(np.float32)
-            for name in ("frequencies", "phases", "periodic_kernel")
-        )
-        columns = x.T.astype(np.float32)
-        waves = np.cos(2 * np.pi * columns[:, :, None] * frequencies[:, None] + phases[:, None])
-        out = np.matmul(waves, kernel).transpose(1, 0, 2).astype(x.dtype) + weights["periodic_bias"]
+        out = _numpy_mapped_waves(x, weights) + weights["periodic_bias"]
         return np.concatenate([x[:, :, None], out], axis=2).reshape(len(x), -1)
     if kind == "piecewise_linear":
         low, high = weights["edges"][:, :-1], weights["edges"][:, 1:]
