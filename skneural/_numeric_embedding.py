@@ -28,6 +28,9 @@ N_FREQUENCIES, FREQUENCY_SCALE, PERIODIC_WIDTH = 48, 0.01, 24
 N_BINS = 16
 PBLD_FREQUENCIES, PBLD_SCALE, PBLD_WIDTH = 16, 0.1, 4
 KINDS = ("periodic", "piecewise_linear", "pbld")
+# The periodic kinds' float32 angles: larger values (whose waves carry no information
+# at any precision) are clipped to it, so that they cannot overflow to infinity.
+_LARGEST = 1e30
 
 
 def width(kind: str | None) -> int:
@@ -110,7 +113,7 @@ def _mapped_waves(x, frequencies, kernel, phases=None):
     With ``phases``, ``cos(2 pi c x + phase)`` (RealMLP); without, ``[sin(2 pi c x),
     cos(2 pi c x)]`` (the paper's PLR).
     """
-    columns = tf.transpose(tf.cast(x, tf.float32))
+    columns = tf.transpose(tf.cast(tf.clip_by_value(x, -_LARGEST, _LARGEST), tf.float32))
     angles = 2 * np.pi * columns[:, :, None] * tf.cast(frequencies, tf.float32)[:, None]
     if phases is None:
         waves = tf.concat([tf.sin(angles), tf.cos(angles)], axis=2)
@@ -156,7 +159,7 @@ def numpy_weights(layer: keras.layers.Layer, kind: str | None, dtype) -> dict:
 def _numpy_mapped_waves(x, weights: dict) -> np.ndarray:
     """:func:`_mapped_waves` in numpy."""
     frequencies, kernel = (weights[name].astype(np.float32) for name in _WAVES)
-    columns = x.T.astype(np.float32)
+    columns = np.clip(x.T, -_LARGEST, _LARGEST).astype(np.float32)
     angles = 2 * np.pi * columns[:, :, None] * frequencies[:, None]
     if "phases" in weights:
         waves = np.cos(angles + weights["phases"].astype(np.float32)[:, None])

@@ -461,6 +461,29 @@ def test_periodic_embedding_follows_its_formula():
     assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)
 
 
+@pytest.mark.parametrize("kind", ["periodic", "pbld"])
+def test_periodic_embeddings_of_huge_unscaled_values_stay_finite(kind):
+    """The waves are computed in float32: values beyond its range must not become
+    infinite (and NaN waves) in the layer or on the numpy path."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    est = MLPRegressorX(
+        hidden_layer_sizes=(4,),
+        max_iter=3,
+        input_scaling=None,
+        numeric_embedding=kind,
+        random_state=0,
+    ).fit(X, rng.normal(size=80))
+    X[::7, 0] = 1e45  # beyond float32's range, not float64's
+    X[::11, 1] = -1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        predicted = est.predict(X)
+    assert np.isfinite(predicted).all() and np.isfinite(_features(est, X)).all()
+    keras_out = np.asarray(est._network.model(X, training=False))
+    assert_allclose(predicted, keras_out[:, 0], rtol=1e-5, atol=1e-6)
+
+
 def test_pbld_embedding_follows_its_formula():
     """RealMLP's embedding: the value, then a linear map of cos(2 pi c x + phase)."""
     rng = np.random.default_rng(0)
