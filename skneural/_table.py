@@ -207,13 +207,16 @@ def _category_codes(categories: tuple[str, ...]) -> dict[str, float]:
     return lookup
 
 
-def resolve_scaling(input_scaling, has_categories: bool, has_missing: bool) -> str | None:
+def resolve_scaling(
+    input_scaling, has_categories: bool, has_missing: bool, embedded: bool
+) -> str | None:
     """``input_scaling='auto'``: 'standard' for a table with categorical columns or
-    missing values, None (scikit-learn's MLP: no scaling) otherwise. On adult,
-    'standard' scored best ahead of 'robust' and 'quantile', and no scaling far
-    behind (benchmarks/table_inputs.md)."""
+    missing values, or whose numeric columns are embedded, None (scikit-learn's MLP:
+    no scaling) otherwise. On adult, 'standard' scored best ahead of 'robust' and
+    'quantile', and no scaling far behind (benchmarks/table_inputs.md); the periodic
+    embeddings' frequencies start at the scale of standardised values."""
     if input_scaling == "auto":
-        return "standard" if has_categories or has_missing else None
+        return "standard" if has_categories or has_missing or embedded else None
     return input_scaling
 
 
@@ -230,8 +233,10 @@ def learn_table(
     for position in np.flatnonzero(missing.all(axis=0)) if n_samples else []:
         _all_missing(names[numeric[position]])
     has_missing = bool(missing.any())
-    scaling = resolve_scaling(params["input_scaling"], bool(categorical), has_missing)
     embedding = params["numeric_embedding"] if numeric else None
+    scaling = resolve_scaling(
+        params["input_scaling"], bool(categorical), has_missing, embedding is not None
+    )
     if not categorical and not has_missing and scaling is None and embedding is None:
         return None, {}
     categories = tuple(_categories(keys[j], names[j], params["min_frequency"]) for j in categorical)

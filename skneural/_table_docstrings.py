@@ -27,8 +27,9 @@ default='from_dtype'
         smooth clipping); 'quantile' to a normal distribution through 1,000
         quantiles (scikit-learn's QuantileTransformer). None leaves the values as
         they are. 'auto' is 'standard' for a table with categorical columns or
-        missing values (the best on adult, docs/tabular.md) and None otherwise, so
-        numeric data trains exactly as with scikit-learn's MLP. Missing values
+        missing values (the best on adult, docs/tabular.md) or with a
+        ``numeric_embedding``, and None otherwise, so numeric data trains exactly
+        as with scikit-learn's MLP. Missing values
         (NaN, None, pd.NA) of a numeric column are filled with its median in fit,
         and a column that had missing values in fit also gets a 0/1 missing
         indicator.

@@ -276,6 +276,12 @@ def test_auto_scales_tables_and_leaves_numeric_data_alone():
     numeric = _frame()[["num", "share"]].dropna()
     assert _fit(numeric)._network.table is None
     assert _fit(_frame()[["num", "share"]])._network.table.scaling == "standard"  # NaN
+    # An embedding's frequencies expect standardised values: 'auto' scales for it.
+    for kind in ("pbld", "periodic", "piecewise_linear"):
+        assert _fit(numeric, numeric_embedding=kind)._network.table.scaling == "standard"
+    assert (
+        _fit(numeric, numeric_embedding="pbld", input_scaling=None)._network.table.scaling is None
+    )
 
 
 # -- bad input -------------------------------------------------------------------
