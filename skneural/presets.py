@@ -27,19 +27,20 @@ Why each value (the measurements are in docs/tabular.md):
   does). Mean rank 2.1 against 2.3 with ``'standard'``, at the same cost; periodic
   numeric embeddings also ranked 2.1 but cost 3.5x the time.
 - ``numeric_embedding='pbld'``: RealMLP's embedding of each numeric column (its value
-  beside three learned periodic features). Mean rank 2.13 against 2.40 without it
-  among the standard peers (3 splits of ten data sets), ahead of
-  HistGradientBoosting (2.20) and RealMLP (2.60), beating scikit-learn's MLP pipeline
-  on all ten, at 1.80x its fit time against 1.68x. The larger 'periodic' embedding
-  costs 3.5x; 'piecewise_linear' ranked 2.28 and loses on the smaller tables.
+  beside three learned periodic features). With it the presets rank 2.10 among the
+  benchmark's peers (3 splits of ten data sets), ahead of HistGradientBoosting (2.23)
+  and RealMLP (2.60), and beat scikit-learn's MLP pipeline on all ten, at 2.00x its
+  fit time; without it they ranked 2.40 (HistGradientBoosting 2.20) at 1.68x. The
+  larger 'periodic' embedding cost 3.5x; 'piecewise_linear' ranked 2.28 and lost on
+  the smaller tables.
 - ``early_stopping=True`` with ``scoring='loss'``: stop when the held-out loss has
   not improved for ``n_iter_no_change`` (10) epochs and keep the best epoch's weights.
   The loss is a finer signal than accuracy or R² on a small held-out set.
 - ``target_scaling='standard'`` (regressor): the network learns standardised targets,
   so targets in the thousands train as well as those near zero.
-- ``n_ensemble`` stays 1: four members ranked ahead of HistGradientBoosting and
-  RealMLP on the benchmark (one network: between them), but cost about four times
-  the fit. Add ``"n_ensemble": 4`` when the accuracy is worth it.
+- ``n_ensemble`` stays 1: before 'pbld', four members ranked ahead of
+  HistGradientBoosting and RealMLP on the benchmark where one network did not, but
+  cost about four times the fit. Add ``"n_ensemble": 4`` when accuracy is worth it.
 
 Examples
 --------
