@@ -47,6 +47,26 @@ def test_smoothed_binary_log_loss_is_keras_binary_crossentropy_summed(smoothing)
     assert_allclose(np.asarray(ours), 3 * np.asarray(keras_loss), rtol=1e-6)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.35])
+def test_smoothed_losses_follow_the_formula_in_numpy(smoothing):
+    """The targets move toward uniform, y (1 - e) + e / K (K = 2 for each binary
+    label), and the loss is their cross-entropy with the predicted distribution."""
+    logits = RNG.normal(scale=3.0, size=(12, 4))
+    y = np.eye(4)[RNG.integers(4, size=12)]
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    expected = -((y * (1 - smoothing) + smoothing / 4) * log_p).sum(axis=1)
+    ours = LOSSES["log_loss"].per_sample(y, logits, label_smoothing=smoothing)
+    assert_allclose(np.asarray(ours), expected, rtol=1e-10)
+
+    y = RNG.integers(2, size=(12, 4)).astype(float)
+    target = y * (1 - smoothing) + smoothing / 2
+    p = 1 / (1 + np.exp(-logits))
+    expected = -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum(axis=1)
+    ours = LOSSES["binary_log_loss"].per_sample(y, logits, label_smoothing=smoothing)
+    assert_allclose(np.asarray(ours), expected, rtol=1e-6)
+
+
 def _iris():
     X, y = load_iris(return_X_y=True)
     return StandardScaler().fit_transform(X), y
