@@ -16,8 +16,9 @@ Features in Tabular Deep Learning", 2022), in TensorFlow and in numpy.
   the value fills the bins below it (1 each), the one it falls in in proportion, and
   leaves those above at 0 (values beyond the fit's range fill all or none).
 
-The periodic kinds compute their waves in float32 whatever the network's dtype: they
-are most of the embedding's cost, and float64's sine and cosine are not vectorised.
+The periodic kinds compute their waves in float32 whatever the network's dtype (from
+values clipped to +-1e30): they are most of the embedding's cost, and float64's sine
+and cosine are not vectorised.
 """
 
 import keras
@@ -33,11 +34,12 @@ KINDS = ("periodic", "piecewise_linear", "pbld")
 _LARGEST = 1e30
 
 
+_WIDTHS = {None: 1, "periodic": PERIODIC_WIDTH, "piecewise_linear": N_BINS, "pbld": PBLD_WIDTH}
+
+
 def width(kind: str | None) -> int:
     """Features per numeric column."""
-    return {None: 1, "periodic": PERIODIC_WIDTH, "piecewise_linear": N_BINS, "pbld": PBLD_WIDTH}[
-        kind
-    ]
+    return _WIDTHS[kind]
 
 
 def n_parameters(kind: str | None, n_columns: int) -> int:

@@ -29,10 +29,9 @@ default='from_dtype'
         they are. 'auto' is 'standard' for a table with categorical columns or
         missing values (the best on adult, docs/tabular.md) or with a
         ``numeric_embedding``, and None otherwise, so numeric data trains exactly
-        as with scikit-learn's MLP. Missing values
-        (NaN, None, pd.NA) of a numeric column are filled with its median in fit,
-        and a column that had missing values in fit also gets a 0/1 missing
-        indicator.
+        as with scikit-learn's MLP. Missing values (NaN, None, pd.NA) of a numeric
+        column are filled with its median in fit, and a column that had missing
+        values in fit also gets a 0/1 missing indicator.
 
     numeric_embedding : {None, 'pbld', 'periodic', 'piecewise_linear'}, default=None
         Each numeric column, filled and scaled, as a vector (Gorishniy et al., 2022).
