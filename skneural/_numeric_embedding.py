@@ -16,9 +16,10 @@ Features in Tabular Deep Learning", 2022), in TensorFlow and in numpy.
   the value fills the bins below it (1 each), the one it falls in in proportion, and
   leaves those above at 0 (values beyond the fit's range fill all or none).
 
-The periodic kinds compute their waves in float32 whatever the network's dtype (from
-values clipped to +-1e30): they are most of the embedding's cost, and float64's sine
-and cosine are not vectorised.
+On scaled columns the periodic kinds compute their waves in float32 whatever the
+network's dtype (from values clipped to +-1e30): they are most of the embedding's
+cost, and float64's sine and cosine are not vectorised. Unscaled columns
+(``input_scaling=None``) keep the network's dtype.
 """
 
 import keras
@@ -29,7 +30,7 @@ N_FREQUENCIES, FREQUENCY_SCALE, PERIODIC_WIDTH = 48, 0.01, 24
 N_BINS = 16
 PBLD_FREQUENCIES, PBLD_SCALE, PBLD_WIDTH = 16, 0.1, 4
 KINDS = ("periodic", "piecewise_linear", "pbld")
-# The periodic kinds' float32 angles: larger values (whose waves carry no information
+# The periodic kinds' float32 waves: larger values (whose waves carry no information
 # at any precision) are clipped to it, so that they cannot overflow to infinity.
 _LARGEST = 1e30
 
@@ -106,32 +107,40 @@ def add_weights(layer: keras.layers.Layer, kind: str | None, n: int, seed: int |
         )
 
 
-def _mapped_waves(x, frequencies, kernel, phases=None):
+def _mapped_waves(x, frequencies, kernel, phases, scaled: bool):
     """Each column's waves times its kernel: rows x columns x the kernel's width.
 
-    Computed columns first, so that each column's map is one batched matmul, and in
-    float32 whatever ``x``'s dtype: float32's sine and cosine are vectorised,
-    float64's take about 4x the time, and they are most of an embedding's cost.
-    With ``phases``, ``cos(2 pi c x + phase)`` (RealMLP); without, ``[sin(2 pi c x),
+    Computed columns first, so that each column's map is one batched matmul. On
+    ``scaled`` columns (any ``input_scaling``) in float32 whatever ``x``'s dtype:
+    float32's sine and cosine are vectorised, float64's take about 4x the time, and
+    they are most of an embedding's cost, while a scaled value's angle is small enough
+    for float32's precision. Unscaled columns can hold any value, and an angle's
+    float32 rounding grows with it (1e-2 at 1e6): they keep ``x``'s dtype. With
+    ``phases``, ``cos(2 pi c x + phase)`` (RealMLP); without, ``[sin(2 pi c x),
     cos(2 pi c x)]`` (the paper's PLR).
     """
-    columns = tf.transpose(tf.cast(tf.clip_by_value(x, -_LARGEST, _LARGEST), tf.float32))
-    angles = 2 * np.pi * columns[:, :, None] * tf.cast(frequencies, tf.float32)[:, None]
+    dtype = tf.float32 if scaled else x.dtype
+    if dtype != x.dtype:
+        x = tf.clip_by_value(x, -_LARGEST, _LARGEST)
+    columns = tf.transpose(tf.cast(x, dtype))
+    angles = 2 * np.pi * columns[:, :, None] * tf.cast(frequencies, dtype)[:, None]
     if phases is None:
         waves = tf.concat([tf.sin(angles), tf.cos(angles)], axis=2)
     else:
-        waves = tf.cos(angles + tf.cast(phases, tf.float32)[:, None])
-    out = tf.matmul(waves, tf.cast(kernel, tf.float32))
+        waves = tf.cos(angles + tf.cast(phases, dtype)[:, None])
+    out = tf.matmul(waves, tf.cast(kernel, dtype))
     return tf.transpose(tf.cast(out, x.dtype), (1, 0, 2))
 
 
-def embed(layer: keras.layers.Layer, kind: str | None, x):
-    """The embedding of ``x`` (batch x numeric columns) in TensorFlow."""
+def embed(layer: keras.layers.Layer, kind: str | None, x, scaled: bool):
+    """The embedding of ``x`` (batch x numeric columns) in TensorFlow; ``scaled``:
+    whether the columns were scaled (see :func:`_mapped_waves`)."""
     if kind == "periodic":
-        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel) + layer.periodic_bias
+        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel, None, scaled)
+        out += layer.periodic_bias
         return tf.reshape(tf.nn.relu(out), (-1, x.shape[1] * PERIODIC_WIDTH))
     if kind == "pbld":
-        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel, layer.phases)
+        out = _mapped_waves(x, layer.frequencies, layer.periodic_kernel, layer.phases, scaled)
         out = tf.concat([x[:, :, None], out + layer.periodic_bias], axis=2)
         return tf.reshape(out, (-1, x.shape[1] * PBLD_WIDTH))
     if kind == "piecewise_linear":
@@ -158,25 +167,27 @@ def numpy_weights(layer: keras.layers.Layer, kind: str | None, dtype) -> dict:
     return {name: getattr(layer, name).numpy().astype(dtype) for name in names}
 
 
-def _numpy_mapped_waves(x, weights: dict) -> np.ndarray:
+def _numpy_mapped_waves(x, weights: dict, scaled: bool) -> np.ndarray:
     """:func:`_mapped_waves` in numpy."""
-    frequencies, kernel = (weights[name].astype(np.float32) for name in _WAVES)
-    columns = np.clip(x.T, -_LARGEST, _LARGEST).astype(np.float32)
-    angles = 2 * np.pi * columns[:, :, None] * frequencies[:, None]
+    dtype = np.float32 if scaled else x.dtype
+    if dtype != x.dtype:
+        x = np.clip(x, -_LARGEST, _LARGEST)
+    frequencies, kernel = (weights[name].astype(dtype) for name in _WAVES)
+    angles = 2 * np.pi * x.T.astype(dtype)[:, :, None] * frequencies[:, None]
     if "phases" in weights:
-        waves = np.cos(angles + weights["phases"].astype(np.float32)[:, None])
+        waves = np.cos(angles + weights["phases"].astype(dtype)[:, None])
     else:
         waves = np.concatenate([np.sin(angles), np.cos(angles)], axis=2)
     return np.matmul(waves, kernel).transpose(1, 0, 2).astype(x.dtype)
 
 
-def numpy_embed(weights: dict, kind: str | None, x: np.ndarray) -> np.ndarray:
+def numpy_embed(weights: dict, kind: str | None, x: np.ndarray, scaled: bool) -> np.ndarray:
     """:func:`embed` in numpy, from :func:`numpy_weights`."""
     if kind == "periodic":
-        out = _numpy_mapped_waves(x, weights) + weights["periodic_bias"]
+        out = _numpy_mapped_waves(x, weights, scaled) + weights["periodic_bias"]
         return np.maximum(out, 0).reshape(len(x), -1)
     if kind == "pbld":
-        out = _numpy_mapped_waves(x, weights) + weights["periodic_bias"]
+        out = _numpy_mapped_waves(x, weights, scaled) + weights["periodic_bias"]
         return np.concatenate([x[:, :, None], out], axis=2).reshape(len(x), -1)
     if kind == "piecewise_linear":
         low, high = weights["edges"][:, :-1], weights["edges"][:, 1:]

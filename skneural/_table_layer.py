@@ -147,7 +147,8 @@ numeric_embedding
         spec, parts = self.spec, []
         n_numeric, n_categorical = len(spec.numeric), len(spec.categorical)
         if spec.numeric:
-            parts.append(embed(self, spec.numeric_embedding, fixed[:, :n_numeric]))
+            scaled = spec.scaling is not None
+            parts.append(embed(self, spec.numeric_embedding, fixed[:, :n_numeric], scaled))
         for k in range(n_categorical):
             codes = tf.cast(fixed[:, n_numeric + k], "int32")
             if k in self.tables:
@@ -210,7 +211,8 @@ class NumpyTableFeatures:
             missing = np.isnan(x)
             x = np.where(missing, self._fill, x)
             x = scale(x, spec.scaling, self._center, self._scale, self._quantiles)
-            parts.append(numpy_embed(self._embedding, spec.numeric_embedding, x))
+            scaled = spec.scaling is not None
+            parts.append(numpy_embed(self._embedding, spec.numeric_embedding, x, scaled))
         for k, column in enumerate(spec.categorical):
             codes = np.clip(X[:, column], 0, spec.slots(k) - 1).astype(np.int64)
             if k in self._tables:

@@ -452,9 +452,8 @@ def test_periodic_embedding_follows_its_formula():
             ],
             axis=1,
         )
-        # The waves are computed in float32.
         assert_allclose(
-            features[:, 24 * j : 24 * (j + 1)], np.maximum(v @ W[j] + b[j], 0), atol=1e-6
+            features[:, 24 * j : 24 * (j + 1)], np.maximum(v @ W[j] + b[j], 0), atol=1e-12
         )
     # The frequencies are trained.
     start = MLPRegressorX(
@@ -467,16 +466,48 @@ def test_periodic_embedding_follows_its_formula():
     assert not np.allclose(start.model_.get_layer("table").frequencies.numpy(), c)
 
 
+def _pbld_waves(est, x):
+    """The float64 formula of 'pbld''s three wave features, per column of ``x``."""
+    layer = est.model_.get_layer("table")
+    names = ("frequencies", "phases", "periodic_kernel", "periodic_bias")
+    c, phase, W, b = (getattr(layer, name).numpy() for name in names)
+    return [
+        np.cos(2 * np.pi * np.outer(x[:, j], c[j]) + phase[j]) @ W[j] + b[j]
+        for j in range(x.shape[1])
+    ]
+
+
+def test_periodic_waves_are_float32_on_scaled_columns_and_exact_on_unscaled_ones():
+    """Scaled values are small, and their waves are computed in float32 (the fast
+    sine and cosine); unscaled ones can be large, where float32's angles would be off
+    by 1e-2 at 1e6: they keep the network's float64, as model files of unscaled
+    networks predicted before."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2)) * [1e5, 1e6]
+    fit = dict(hidden_layer_sizes=(4,), max_iter=3, numeric_embedding="pbld", random_state=0)
+    unscaled = MLPRegressorX(**fit, input_scaling=None).fit(X, X[:, 0])
+    features = _features(unscaled, X)
+    for j, waves in enumerate(_pbld_waves(unscaled, X)):
+        assert_allclose(features[:, 4 * j + 1 : 4 * (j + 1)], waves, rtol=1e-9, atol=1e-9)
+    scaled = MLPRegressorX(**fit, input_scaling="standard").fit(X, X[:, 0])
+    layer = scaled.model_.get_layer("table")
+    z = (X - layer.center.numpy()) / layer.scale.numpy()
+    features = _features(scaled, X)
+    for j, waves in enumerate(_pbld_waves(scaled, z)):
+        assert_allclose(features[:, 4 * j + 1 : 4 * (j + 1)], waves, atol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["periodic", "pbld"])
-def test_periodic_embeddings_of_huge_unscaled_values_stay_finite(kind):
-    """The waves are computed in float32: values beyond its range must not become
-    infinite (and NaN waves) in the layer or on the numpy path."""
+def test_periodic_embeddings_of_huge_values_stay_finite(kind):
+    """Values beyond float32's range must not become infinite (and NaN waves) in the
+    float32 waves of scaled columns, in the layer or on the numpy path; unscaled ones
+    train in float64 as without an embedding."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2))
     est = MLPRegressorX(
         hidden_layer_sizes=(4,),
         max_iter=3,
-        input_scaling=None,
+        input_scaling="standard",
         numeric_embedding=kind,
         random_state=0,
     ).fit(X, rng.normal(size=80))
@@ -488,6 +519,14 @@ def test_periodic_embeddings_of_huge_unscaled_values_stay_finite(kind):
     assert np.isfinite(predicted).all() and np.isfinite(_features(est, X)).all()
     keras_out = np.asarray(est._network.model(X, training=False))
     assert_allclose(predicted, keras_out[:, 0], rtol=1e-5, atol=1e-6)
+    huge = rng.normal(size=(150, 2)) * 1e20
+    MLPRegressorX(
+        hidden_layer_sizes=(8,),
+        max_iter=5,
+        input_scaling=None,
+        numeric_embedding=kind,
+        random_state=0,
+    ).fit(huge, rng.normal(size=150))
 
 
 def test_pbld_embedding_follows_its_formula():
@@ -504,9 +543,8 @@ def test_pbld_embedding_follows_its_formula():
     assert features.shape == (5, 12) and est.coefs_[0].shape == (12, 4)
     for j in range(3):
         waves = np.cos(2 * np.pi * np.outer(X[:5, j], c[j]) + phase[j])
-        # The value itself exactly; the waves are computed in float32.
-        assert_array_equal(features[:, 4 * j], X[:5, j])
-        assert_allclose(features[:, 4 * j + 1 : 4 * (j + 1)], waves @ W[j] + b[j], atol=1e-6)
+        expected = np.column_stack([X[:5, j], waves @ W[j] + b[j]])
+        assert_allclose(features[:, 4 * j : 4 * (j + 1)], expected, atol=1e-12)
     # Every part of it is trained.
     start = MLPRegressorX(**fit, max_iter=1, random_state=0).fit(X, X[:, 0])
     for name, trained in zip(names, (c, phase, W, b), strict=True):
