@@ -21,7 +21,7 @@ from ._fitted import FittedNetwork, network_of
 from ._inputs import prediction_input, training_input
 from ._memory import check_memory, out_of_memory_named
 from ._params import MLPParams
-from ._plan import make_plan
+from ._plan import check_table_continuation, make_plan
 from ._registry import LBFGS
 
 
@@ -73,6 +73,8 @@ class BaseMLPX(MLPParams):
         previous = vars(self).get("_network")
         continuing = previous is not None and (self.warm_start or incremental)
         try:
+            if continuing:
+                check_table_continuation(previous.table, self.get_params(deep=False))
             X, y, table, statistics = training_input(
                 self,
                 X,

@@ -270,3 +270,22 @@ def check_continuation(old: Plan, new: Plan) -> None:
                 f"from {before!r} to {after!r}. Set warm_start=False to train a new "
                 "network."
             )
+
+
+def check_table_continuation(table: TableSpec | None, params: dict) -> None:
+    """A warm start keeps the table's preprocessing learned in fit: refuse parameters
+    that would have learned another, a changed ``numeric_embedding`` or an explicit
+    ``input_scaling`` other than the one learned ('auto' takes what was learned: the
+    rule it resolves by has changed since some model files were written)."""
+    if table is not None and not table.numeric:
+        return  # no numeric column to scale or embed
+    changes = [("numeric_embedding", None if table is None else table.numeric_embedding)]
+    if params["input_scaling"] != "auto":
+        changes.append(("input_scaling", None if table is None else table.scaling))
+    for name, learned in changes:
+        if params[name] != learned:
+            raise ValueError(
+                f"warm_start=True keeps the fitted network, but {name} changed from "
+                f"{learned!r} to {params[name]!r}. Set warm_start=False to train a new "
+                "network."
+            )

@@ -377,6 +377,41 @@ def test_warm_start_and_partial_fit_keep_the_categories():
     assert streamed.n_features_in_ == 7
 
 
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"numeric_embedding": "pbld"}, "numeric_embedding changed from None to 'pbld'"),
+        ({"input_scaling": "quantile"}, "input_scaling changed from 'standard' to 'quantile'"),
+        ({"input_scaling": None}, "input_scaling changed from 'standard' to None"),
+    ],
+)
+def test_a_warm_start_refuses_other_table_settings_and_keeps_the_fit(change, match):
+    """The table's preprocessing is learned in the first fit and kept: a changed
+    scaling or embedding would be silently ignored, so it is refused, as a changed
+    architecture is, and the fitted network stays."""
+    frame, y = _frame(), _target(_frame())
+    for incremental in (False, True):
+        est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+        est.partial_fit(frame, y, classes=[0, 1]) if incremental else est.fit(frame, y)
+        before = est.predict_proba(frame)
+        est.set_params(warm_start=True, **change)
+        with pytest.raises(ValueError, match=match):
+            est.partial_fit(frame, y) if incremental else est.fit(frame, y)
+        assert_array_equal(est.predict_proba(frame), before)
+    # The learned setting named, or 'auto', continues ('auto' was 'standard' here).
+    est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(frame, y)
+    est.set_params(warm_start=True, input_scaling="standard").fit(frame, y)
+    est.set_params(input_scaling="auto").fit(frame, y)
+    # A numeric array fitted with no table refuses one asked for later.
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, X[:, 0])
+    assert est._network.table is None
+    with pytest.raises(ValueError, match="numeric_embedding changed from None to 'pbld'"):
+        est.set_params(warm_start=True, numeric_embedding="pbld").fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="input_scaling changed from None to 'robust'"):
+        est.set_params(numeric_embedding=None, input_scaling="robust").fit(X, X[:, 0])
+
+
 def test_lbfgs_trains_embeddings():
     frame = _frame()
     est = _fit(frame, solver="lbfgs", max_iter=5)
