@@ -265,11 +265,7 @@ def check_continuation(old: Plan, new: Plan) -> None:
     for field in dataclasses.fields(NetworkSpec):
         before, after = getattr(old.network, field.name), getattr(new.network, field.name)
         if field.name != "kernel_initializer" and before != after:
-            raise ValueError(
-                f"warm_start=True keeps the fitted network, but {field.name} changed "
-                f"from {before!r} to {after!r}. Set warm_start=False to train a new "
-                "network."
-            )
+            _refuse_change(field.name, before, after)
 
 
 def check_table_continuation(table: TableSpec | None, params: dict) -> None:
@@ -284,8 +280,11 @@ def check_table_continuation(table: TableSpec | None, params: dict) -> None:
         changes.append(("input_scaling", None if table is None else table.scaling))
     for name, learned in changes:
         if params[name] != learned:
-            raise ValueError(
-                f"warm_start=True keeps the fitted network, but {name} changed from "
-                f"{learned!r} to {params[name]!r}. Set warm_start=False to train a new "
-                "network."
-            )
+            _refuse_change(name, learned, params[name])
+
+
+def _refuse_change(name: str, before: Any, after: Any) -> None:
+    raise ValueError(
+        f"warm_start=True keeps the fitted network, but {name} changed from {before!r} "
+        f"to {after!r}. Set warm_start=False to train a new network."
+    )
