@@ -9,6 +9,7 @@ sizes before anything is read. The configuration must then pass the allow-list
 builds anything from it, and the weights Keras loads must be finite.
 """
 
+import contextlib
 import io
 import os
 import warnings
@@ -205,6 +206,23 @@ def check_weights_file(data: bytes, limit: int) -> None:
         raise ModelFileError(f"the network's weights are unreadable ({exc})") from None
 
 
+@contextlib.contextmanager
+def _dtype_policy(dtype: np.dtype):
+    """Keras's global dtype policy set to ``dtype`` for the block, then put back.
+
+    Keras compiles a loaded model under the global policy, and a mixed one (a GPU
+    user's ``mixed_float16``) wraps its optimizer in a loss-scaling optimizer whose
+    variables the file does not hold: the load would fail. skneural's layers carry
+    their dtype, and Keras keeps the global policy per thread, so nothing else sees
+    the change."""
+    before = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_global_policy(dtype.name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
 def load_network(
     path: str,
     expected: NetworkExpectation,
@@ -255,7 +273,7 @@ def load_network(
             files.read_member(archive, members[_WEIGHTS], expected.weights_bytes, what),
             expected.weights_bytes,
         )
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _dtype_policy(dtype):
         warnings.simplefilter("always")
         try:
             model = keras.saving.load_model(path, safe_mode=True)

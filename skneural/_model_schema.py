@@ -220,7 +220,7 @@ def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema
         model = models[i % len(models)]
         settings = params.get_params(deep=False)
         optimizer = OptimizerPlan.from_params(settings).build(settings["learning_rate_init"])
-        model.compile(optimizer=optimizer)
+        model.compile(optimizer=optimizer, auto_scale_loss=False)
         names.add(model.optimizer.name)  # Keras numbers repeated names: adam, adam_1, ...
         configs.append(_as_written(model))
     # An initializer the user passes as a parameter may be unseeded.

@@ -165,7 +165,7 @@ def model_state(model: keras.Model) -> list:
 def compile_model(model: keras.Model, plan: Plan) -> None:
     """Give ``model`` a new optimizer of ``plan``, its slot variables built."""
     optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
-    model.compile(optimizer=optimizer)
+    model.compile(optimizer=optimizer, auto_scale_loss=False)
     optimizer.build(model.trainable_variables)
 
 

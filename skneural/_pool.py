@@ -156,7 +156,9 @@ def _new_keras_runner(
     # draws none (zeros: ~2.5 ms less per new shape than glorot's draws).
     spec = dataclasses.replace(spec, kernel_initializer="zeros")
     model = build_network(spec, np.random.default_rng(0))
-    model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()))
+    model.compile(
+        optimizer=type(optimizer).from_config(optimizer.get_config()), auto_scale_loss=False
+    )
     return EpochRunner(KerasWorkspace(model), objective)
 
 
