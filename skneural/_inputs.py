@@ -59,8 +59,10 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
         categorical = categorical_mask(_shaped(X), params["categorical_features"])
     elif table is not None and table.categorical:
         categorical = _mask_of(table, table.n_features)
+        _check_categorical_kept(X, params["categorical_features"], categorical)
     else:
         categorical = np.zeros(0, dtype=bool)
+        _check_categorical_kept(X, params["categorical_features"], categorical)
     if categorical.any():
         _refuse_sparse(X)
         validate_data(estimator, X, skip_check_array=True, reset=learn)
@@ -84,6 +86,29 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
         names = [column_name(X, j) for j in range(values.shape[1])]
         table, statistics = learn_table(values, keys, names, params)
     return (table.encode(values, keys) if keys else values), y, table, statistics
+
+
+def _check_categorical_kept(X, categorical_features, learned: np.ndarray) -> None:
+    """A warm start reads ``X`` with the categorical columns its fit learned: refuse an
+    explicit ``categorical_features`` that names others ('from_dtype' takes what was
+    learned, as a frame's dtypes may differ from an array's)."""
+    if isinstance(categorical_features, str):
+        return
+    shaped = _shaped(X)
+    if learned.size == 0:
+        learned = np.zeros(shaped.shape[1], dtype=bool)
+    if shaped.shape[1] != learned.size:
+        return  # the width check that follows names the mismatch
+    requested = categorical_mask(shaped, categorical_features)
+    if not np.array_equal(requested, learned):
+        def listed(mask):
+            return ", ".join(column_name(X, j) for j in np.flatnonzero(mask)) or "none"
+
+        raise ValueError(
+            f"warm_start=True keeps the fitted network, whose categorical columns are "
+            f"{listed(learned)}, but categorical_features now makes them "
+            f"{listed(requested)}. Set warm_start=False to train a new network."
+        )
 
 
 def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:

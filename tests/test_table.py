@@ -412,6 +412,43 @@ def test_a_warm_start_refuses_other_table_settings_and_keeps_the_fit(change, mat
         est.set_params(numeric_embedding=None, input_scaling="robust").fit(X, X[:, 0])
 
 
+@pytest.mark.parametrize(
+    "categorical_features, match",
+    [
+        (["city", "color", "shop", "count"], "now makes them 'city', 'color', 'count', 'shop'"),
+        (["city"], "now makes them 'city'"),
+        (None, "now makes them none"),
+    ],
+)
+def test_a_warm_start_refuses_other_categorical_columns_and_keeps_the_fit(
+    categorical_features, match
+):
+    """The categorical columns are learned in the first fit: an explicit
+    categorical_features that names others was silently ignored; it is refused, and
+    'from_dtype' or the same columns continue."""
+    frame, y = _frame(), _target(_frame())
+    learned = "whose categorical columns are 'city', 'color', 'shop'"
+    for incremental in (False, True):
+        est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+        est.partial_fit(frame, y, classes=[0, 1]) if incremental else est.fit(frame, y)
+        before = est.predict_proba(frame)
+        est.set_params(warm_start=True, categorical_features=categorical_features)
+        with pytest.raises(ValueError, match=f"{learned}, but categorical_features {match}\\."):
+            est.partial_fit(frame, y) if incremental else est.fit(frame, y)
+        assert_array_equal(est.predict_proba(frame), before)
+        est.set_params(categorical_features=["shop", "city", "color"])
+        est.partial_fit(frame, y) if incremental else est.fit(frame, y)
+        est.set_params(categorical_features="from_dtype")
+        est.partial_fit(frame, y) if incremental else est.fit(frame, y)
+    # A numeric fit refuses categorical columns asked for later.
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, X[:, 0])
+    est.set_params(warm_start=True, categorical_features=[1])
+    with pytest.raises(ValueError, match="columns are none, but .* them 1 \\(by position\\)"):
+        est.fit(X, X[:, 0])
+    est.set_params(categorical_features=None).fit(X, X[:, 0])
+
+
 def test_lbfgs_trains_embeddings():
     frame = _frame()
     est = _fit(frame, solver="lbfgs", max_iter=5)
