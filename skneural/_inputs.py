@@ -101,6 +101,7 @@ def _check_categorical_kept(X, categorical_features, learned: np.ndarray) -> Non
         return  # the width check that follows names the mismatch
     requested = categorical_mask(shaped, categorical_features)
     if not np.array_equal(requested, learned):
+
         def listed(mask):
             return ", ".join(column_name(X, j) for j in np.flatnonzero(mask)) or "none"
 

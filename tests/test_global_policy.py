@@ -26,7 +26,10 @@ CASES = {
     "adam, width-free workspace": (MLPClassifierX, {}, X, y_class),
     "sgd with momentum": (MLPClassifierX, {"solver": "sgd", "momentum": 0.9}, X, y_class),
     "batch normalization, Keras workspace": (
-        MLPClassifierX, {"batch_normalization": True}, X, y_class
+        MLPClassifierX,
+        {"batch_normalization": True},
+        X,
+        y_class,
     ),
     "lbfgs": (MLPRegressorX, {"solver": "lbfgs"}, X, y_reg),
     "ensemble of 2": (MLPRegressorX, {"n_ensemble": 2}, X, y_reg),
