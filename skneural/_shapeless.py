@@ -30,7 +30,14 @@ from ._config import NetworkSpec, residual_blocks
 from ._network_arrays import NetworkArrays, model_state
 from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
-from ._updates import SWITCHED_STEPS, UpdateRule, number_names, switched_rules, update_rule
+from ._updates import (
+    SWITCHED_STEPS,
+    UpdateRule,
+    number_names,
+    switched_rules,
+    update_rule,
+    weight_decay,
+)
 
 #: The layers (by name prefix) this workspace knows how to apply.
 _LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
@@ -132,10 +139,10 @@ class ShapelessWorkspace:
             self._step_index = tf.Variable(0, dtype=tf.int32, trainable=False)
         else:
             self._rules = [rule]
-        self.slots = [
-            [_free(dtype, len(v.shape)) for v in self.trainable_variables]
-            for _ in range(max(r.n_slots for r in self._rules))
-        ]
+        # Each kind of slot is one flat vector over every weight (a step's ops do not
+        # multiply with the depth): kernels and biases in order, each flattened.
+        self.slots = [_free(dtype, 1) for _ in range(max(r.n_slots for r in self._rules))]
+        self._decay = key[5][-1]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
         self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
@@ -163,7 +170,7 @@ class ShapelessWorkspace:
         slots per weight (in :class:`~skneural._network_arrays.NetworkArrays`' order)."""
         return [
             *self.trainable_variables,
-            *(v for kind in self.slots[:n_slots] for v in kind),
+            *self.slots[:n_slots],
             self.iterations,
             self.learning_rate,
             *(generator.state.value for generator in self._seeds.values()),
@@ -207,17 +214,27 @@ class ShapelessWorkspace:
         return self._output(logits)
 
     def apply(self, grads: list, variables: list) -> None:
-        """The optimizer's step on ``variables`` (this workspace's trainable ones)."""
+        """The optimizer's step on ``variables`` (this workspace's trainable ones): its
+        weight decay, then its step on every weight at once, flattened into one
+        vector (the same values, element by element, as Keras's step per weight)."""
+        if self._decay:
+            weight_decay(variables, self.numbers, self.learning_rate)
+        grad = tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
         if self._switched_step:
-            steps = [functools.partial(self._step, r, grads, variables) for r in self._rules]
-            tf.switch_case(self._step_index.value(), steps)
+            steps = [functools.partial(self._decrement, r, grad) for r in self._rules]
+            decrement = tf.switch_case(self._step_index.value(), steps)
         else:
-            self._step(self._rules[0], grads, variables)
+            decrement = self._decrement(self._rules[0], grad)
+        sizes = tf.stack([tf.size(v) for v in variables])
+        for variable, part in zip(
+            variables, tf.split(decrement, sizes, num=len(variables)), strict=True
+        ):
+            variable.assign_sub(tf.reshape(part, tf.shape(variable)))
         self.iterations.assign_add(1)
 
-    def _step(self, rule: UpdateRule, grads: list, variables: list) -> None:
-        slots = self.slots[: rule.n_slots]
-        rule.apply(grads, variables, slots, self.numbers, self.learning_rate, self.iterations)
+    def _decrement(self, rule: UpdateRule, grad):
+        slots = [[kind] for kind in self.slots[: rule.n_slots]]
+        return rule.decrement(grad, slots, self.numbers, self.learning_rate, self.iterations)
 
     def clip(self, grads: list) -> list:
         """``grads`` as they are: no optimizer that clips trains here."""
@@ -235,12 +252,19 @@ class ShapelessWorkspace:
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
             activation = self._rates and source.get_layer("activation_0").activation
-        for own, value in zip(self._state(rule.n_slots), values, strict=True):
+        n, k = len(self.trainable_variables), rule.n_slots
+        flat = [
+            tf.concat([tf.reshape(v, [-1]) for v in values[n + i * n : n + (i + 1) * n]], 0)
+            for i in range(k)
+        ]
+        for own, value in zip(
+            self._state(k), [*values[:n], *flat, *values[n + k * n :]], strict=True
+        ):
             own.assign(value)
         # Slots this rule does not use (SGD's in a graph shared with Adam) are emptied,
         # so that no earlier fit's are kept and backed up with every epoch.
-        for variable in (v for kind in self.slots[rule.n_slots :] for v in kind):
-            variable.assign(tf.zeros([0] * len(variable.shape), self.dtype))
+        for variable in self.slots[k:]:
+            variable.assign(tf.zeros([0], self.dtype))
         self._learning_rate_set = None
         if self._switched and self._rates:
             self._activation_index.assign(self._activations.index(activation))
@@ -253,12 +277,22 @@ class ShapelessWorkspace:
     def store(self, source) -> None:
         """Give this workspace's weights, seed states and optimizer state to
         ``source`` (as :meth:`load` takes them)."""
+        rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
+        n, k = len(self.trainable_variables), rule.n_slots
+        state = [own.numpy() for own in self._state(k)]
+        weights = state[:n]
+        ends = np.cumsum([w.size for w in weights])[:-1]
+        slots = [
+            part.reshape(weight.shape)
+            for flat in state[n : n + k]
+            for part, weight in zip(np.split(flat, ends), weights, strict=True)
+        ]
+        values = [*weights, *slots, *state[n + k :]]
         if isinstance(source, NetworkArrays):
-            source.values = [own.numpy() for own in self._state(source.rule.n_slots)]
+            source.values = values
             return
-        state = self._state(update_rule(source.optimizer).n_slots)
-        for target, own in zip(model_state(source), state, strict=True):
-            target.assign(own.value())
+        for target, value in zip(model_state(source), values, strict=True):
+            target.assign(value)
 
     def set_learning_rate(self, learning_rate: float) -> None:
         # A constant rate is assigned once per fit, not once per epoch (an epoch's

@@ -49,9 +49,19 @@ class UpdateRule:
         """Update ``variables`` (and their ``slots``) by ``grads``, reading the rule's
         numbers from ``numbers``; the caller counts the step in ``iterations``."""
         if self.structure[-1]:
-            _weight_decay(variables, numbers, learning_rate)
+            weight_decay(variables, numbers, learning_rate)
         kind, *options = self.structure[:-1]
         _STEPS[kind](grads, variables, slots, numbers, learning_rate, iterations, *options)
+
+    def decrement(self, grad, slots, numbers: Mapping, learning_rate, iterations):
+        """The step (without weight decay) on one flat vector of every weight:
+        updates the flat ``slots`` and returns what to subtract from the weights, the
+        very values Keras's step subtracts (or adds, negated: ``w - (-a) == w + a``
+        exactly)."""
+        weights = _Decrement(grad.dtype)
+        kind, *options = self.structure[:-1]
+        _STEPS[kind]([grad], [weights], slots, numbers, learning_rate, iterations, *options)
+        return weights.amount
 
     def values(self, dtype: str) -> dict[str, np.ndarray]:
         """The numbers as the step's graph computes with them in a network of
@@ -147,7 +157,21 @@ def _plain(optimizer: keras.optimizers.Optimizer) -> bool:
     )
 
 
-def _weight_decay(variables: Sequence, numbers: Mapping, learning_rate) -> None:
+class _Decrement:
+    """Stands for the weights in a step: keeps what the step would take from them."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.amount = None
+
+    def assign_sub(self, value) -> None:
+        self.amount = value
+
+    def assign_add(self, value) -> None:
+        self.amount = ops.negative(value)
+
+
+def weight_decay(variables: Sequence, numbers: Mapping, learning_rate) -> None:
     # Keras's _apply_weight_decay (TensorFlow backend), before the update step.
     for variable in variables:
         lr = ops.cast(learning_rate, variable.dtype)
