@@ -4,7 +4,8 @@ A :class:`~skneural._workspace.KerasWorkspace` is a Keras model of one shape, an
 every new shape traces and optimises its epoch graph anew (0.15-0.3 s), which in a
 grid search over architectures is most of a small fit. This workspace holds the same
 state in plain ``tf.Variable`` objects of unknown width (kernels ``[None, None]``,
-biases and optimizer slots alike), so that its graph serves every width, input width
+biases ``[None]``, and each kind of optimizer slot one flat vector over every weight,
+which the step updates at once), so that its graph serves every width, input width
 and number of outputs: the epoch is traced once per *depth* and per the features
 that change its ops (activation, dropout rates, residual blocks, the optimizer's
 kind and options, dtype, output activation). The ops are those of the Keras layers'
