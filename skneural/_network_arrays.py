@@ -162,6 +162,31 @@ def model_state(model: keras.Model) -> list:
     ]
 
 
+def join_slots(values: list, n_weights: int, n_slots: int) -> list:
+    """``values`` in :func:`model_state`'s order with each kind of slot joined into one
+    flat vector (the weights in order, each flattened), as a width-free workspace
+    keeps them (:mod:`skneural._shapeless`)."""
+    w, k = n_weights, n_slots
+    flat = [
+        tf.concat([tf.reshape(v, [-1]) for v in values[w + i * w : w + (i + 1) * w]], 0)
+        for i in range(k)
+    ]
+    return [*values[:w], *flat, *values[w + k * w :]]
+
+
+def split_slots(values: list, n_weights: int, n_slots: int) -> list:
+    """The inverse of :func:`join_slots`, on numpy arrays."""
+    w, k = n_weights, n_slots
+    weights = values[:w]
+    ends = np.cumsum([weight.size for weight in weights])[:-1]
+    slots = [
+        part.reshape(weight.shape)
+        for flat in values[w : w + k]
+        for part, weight in zip(np.split(flat, ends), weights, strict=True)
+    ]
+    return [*weights, *slots, *values[w + k :]]
+
+
 def compile_model(model: keras.Model, plan: Plan) -> None:
     """Give ``model`` a new optimizer of ``plan``, its slot variables built."""
     optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, residual_blocks
-from ._network_arrays import NetworkArrays, model_state
+from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._updates import (
@@ -253,14 +253,9 @@ class ShapelessWorkspace:
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
             activation = self._rates and source.get_layer("activation_0").activation
-        n, k = len(self.trainable_variables), rule.n_slots
-        flat = [
-            tf.concat([tf.reshape(v, [-1]) for v in values[n + i * n : n + (i + 1) * n]], 0)
-            for i in range(k)
-        ]
-        for own, value in zip(
-            self._state(k), [*values[:n], *flat, *values[n + k * n :]], strict=True
-        ):
+        k = rule.n_slots
+        joined = join_slots(values, len(self.trainable_variables), k)
+        for own, value in zip(self._state(k), joined, strict=True):
             own.assign(value)
         # Slots this rule does not use (SGD's in a graph shared with Adam) are emptied,
         # so that no earlier fit's are kept and backed up with every epoch.
@@ -279,16 +274,8 @@ class ShapelessWorkspace:
         """Give this workspace's weights, seed states and optimizer state to
         ``source`` (as :meth:`load` takes them)."""
         rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
-        n, k = len(self.trainable_variables), rule.n_slots
-        state = [own.numpy() for own in self._state(k)]
-        weights = state[:n]
-        ends = np.cumsum([w.size for w in weights])[:-1]
-        slots = [
-            part.reshape(weight.shape)
-            for flat in state[n : n + k]
-            for part, weight in zip(np.split(flat, ends), weights, strict=True)
-        ]
-        values = [*weights, *slots, *state[n + k :]]
+        state = [own.numpy() for own in self._state(rule.n_slots)]
+        values = split_slots(state, len(self.trainable_variables), rule.n_slots)
         if isinstance(source, NetworkArrays):
             source.values = values
             return
