@@ -14,6 +14,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from ._graph_options import one_pass
 from ._plan import Objective
 from ._step import MinibatchStep
 
@@ -273,21 +274,19 @@ class EpochRunner:
             bound = dtype(limit)
         if float(bound) > limit:
             bound = np.nextafter(bound, dtype(-np.inf))
-        reports = self._epoch(
-            data.X,
-            data.Y,
-            data.W,
-            tf.constant(orders, tf.int32),
-            tf.constant(batch_size, tf.int32),
-            tf.constant(bound, self._dtype),
-        ).numpy()
+        orders, bound = tf.constant(orders, tf.int32), tf.constant(bound, self._dtype)
+        with one_pass():
+            reports = self._epoch(
+                data.X, data.Y, data.W, orders, tf.constant(batch_size, tf.int32), bound
+            ).numpy()
         self._returned += 1
         k = 4 + len(self._step.kernels)
         return [EpochResult(*map(float, r[:3]), bool(r[3]), r[4:k], r[k:]) for r in reports]
 
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs in inference mode (``data`` prepared)."""
-        loss, outputs = self._evaluate(data.X, data.Y, data.W)
+        with one_pass():
+            loss, outputs = self._evaluate(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
 
     def input_gradient(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -297,4 +296,5 @@ class EpochRunner:
         if self._input_gradient is None:
             self._input_gradient = self._input_gradient_function.get_concrete_function()
         X, Y = tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
-        return self._input_gradient(X, Y).numpy()
+        with one_pass():
+            return self._input_gradient(X, Y).numpy()
