@@ -57,11 +57,11 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
     check_y = {"multi_output": True, "y_numeric": numeric_targets, "estimator": estimator}
     if learn:
         categorical = categorical_mask(_shaped(X), params["categorical_features"])
-    elif table is not None and table.categorical:
-        categorical = _mask_of(table, table.n_features)
-        _check_categorical_kept(X, params["categorical_features"], categorical)
     else:
-        categorical = np.zeros(0, dtype=bool)
+        if table is not None and table.categorical:
+            categorical = _mask_of(table, table.n_features)
+        else:
+            categorical = np.zeros(0, dtype=bool)
         _check_categorical_kept(X, params["categorical_features"], categorical)
     if categorical.any():
         _refuse_sparse(X)
