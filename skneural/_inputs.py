@@ -62,7 +62,7 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
             categorical = _mask_of(table, table.n_features)
         else:
             categorical = np.zeros(0, dtype=bool)
-        _check_categorical_kept(X, params["categorical_features"], categorical)
+        _check_categorical_kept(estimator, params["categorical_features"], categorical)
     if categorical.any():
         _refuse_sparse(X)
         validate_data(estimator, X, skip_check_array=True, reset=learn)
@@ -88,22 +88,31 @@ def training_input(estimator, X, y, table: "TableSpec | None", learn: bool, nume
     return (table.encode(values, keys) if keys else values), y, table, statistics
 
 
-def _check_categorical_kept(X, categorical_features, learned: np.ndarray) -> None:
-    """A warm start reads ``X`` with the categorical columns its fit learned: refuse an
-    explicit ``categorical_features`` that names others ('from_dtype' takes what was
-    learned, as a frame's dtypes may differ from an array's)."""
+def _check_categorical_kept(estimator, categorical_features, learned: np.ndarray) -> None:
+    """A warm start reads its input with the categorical columns its fit learned:
+    refuse an explicit ``categorical_features`` that names others among the columns
+    the fit saw ('from_dtype' takes what was learned, as a frame's dtypes may differ
+    from an array's). The fit's columns, not the new input's, resolve the names: an
+    array read by position, or reordered columns (which the feature-name check then
+    names), is judged by what the setting meant in the fit."""
     if isinstance(categorical_features, str):
         return
-    shaped = _shaped(X)
+    names = getattr(estimator, "feature_names_in_", None)
+    n = estimator.n_features_in_
+    seen = np.empty((0, n)) if names is None else pd.DataFrame(columns=list(names))
     if learned.size == 0:
-        learned = np.zeros(shaped.shape[1], dtype=bool)
-    if shaped.shape[1] != learned.size:
-        return  # the width check that follows names the mismatch
-    requested = categorical_mask(shaped, categorical_features)
+        learned = np.zeros(n, dtype=bool)
+    try:
+        requested = categorical_mask(seen, categorical_features)
+    except ValueError as exc:
+        raise ValueError(
+            "warm_start=True keeps the fitted network, so categorical_features is read "
+            f"against the X it was fitted on: {exc}"
+        ) from None
     if not np.array_equal(requested, learned):
 
         def listed(mask):
-            return ", ".join(column_name(X, j) for j in np.flatnonzero(mask)) or "none"
+            return ", ".join(column_name(seen, j) for j in np.flatnonzero(mask)) or "none"
 
         raise ValueError(
             f"warm_start=True keeps the fitted network, whose categorical columns are "

@@ -440,6 +440,22 @@ def test_a_warm_start_refuses_other_categorical_columns_and_keeps_the_fit(
         est.partial_fit(frame, y) if incremental else est.fit(frame, y)
         est.set_params(categorical_features="from_dtype")
         est.partial_fit(frame, y) if incremental else est.fit(frame, y)
+    # The fit's columns resolve the setting: the same names continue on the frame's
+    # values as an array (read by position, as predict reads it), and reordered
+    # columns are refused by the feature-name check, not as other categorical columns.
+    est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    est.set_params(categorical_features=["city", "color", "shop"]).fit(frame, y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        est.set_params(warm_start=True).fit(frame.to_numpy(dtype=object), y)
+        est.partial_fit(frame.to_numpy(dtype=object), y)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        est.fit(frame[frame.columns[::-1]], y)
+    # Names cannot name the columns of a network fitted on an array.
+    est = MLPClassifierX(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    est.set_params(categorical_features=[1, 2, 6]).fit(frame.to_numpy(dtype=object), y)
+    est.set_params(warm_start=True, categorical_features=["city"])
+    with pytest.raises(ValueError, match="read against the X it was fitted on: .* no names"):
+        est.fit(frame, y)
     # A numeric fit refuses categorical columns asked for later.
     X = np.random.default_rng(0).normal(size=(50, 2))
     est = MLPRegressorX(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, X[:, 0])
