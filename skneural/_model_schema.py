@@ -26,7 +26,7 @@ import numpy as np
 
 from ._config import NetworkSpec
 from ._ensemble import SHARINGS
-from ._network import build_network
+from ._network import build_network, compile_network
 from ._plan import OptimizerPlan
 from ._registry import ACTIVATIONS, INITIALIZERS, OUTPUT_ACTIVATIONS
 from ._table import NUMERIC_EMBEDDINGS, ONE_HOT_MAX, SCALINGS, TableSpec, embedding_dim
@@ -220,7 +220,7 @@ def learn_schemas(param_sets: Iterable[Any]) -> tuple[ConfigSchema, ConfigSchema
         model = models[i % len(models)]
         settings = params.get_params(deep=False)
         optimizer = OptimizerPlan.from_params(settings).build(settings["learning_rate_init"])
-        model.compile(optimizer=optimizer, auto_scale_loss=False)
+        compile_network(model, optimizer)
         names.add(model.optimizer.name)  # Keras numbers repeated names: adam, adam_1, ...
         configs.append(_as_written(model))
     # An initializer the user passes as a parameter may be unseeded.

@@ -131,6 +131,14 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator) -> keras.Model:
     return model
 
 
+def compile_network(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> None:
+    """``model.compile(optimizer)`` as skneural's networks need it: never wrapped in
+    Keras's loss-scaling optimizer, which ``compile`` adds under a global
+    ``mixed_float16`` policy (a GPU user's). The layers compute in their own dtype,
+    and the workspaces and model files know the plain optimizer's state."""
+    model.compile(optimizer=optimizer, auto_scale_loss=False)
+
+
 def _shared_dense(sharing: str, members: int, units: int, name: str, **kwargs):
     """A hidden layer of an ensemble whose members share it (``ensemble_sharing``):
     'adapters' scales each layer's input and output per member and gives each its own

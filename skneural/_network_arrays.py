@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, draw_seed
-from ._network import build_network, dense_layers
+from ._network import build_network, compile_network, dense_layers
 from ._plan import OptimizerPlan, Plan
 from ._registry import LBFGS, make_initializer
 from ._updates import UpdateRule, update_rule
@@ -190,7 +190,7 @@ def split_slots(values: list, n_weights: int, n_slots: int) -> list:
 def compile_model(model: keras.Model, plan: Plan) -> None:
     """Give ``model`` a new optimizer of ``plan``, its slot variables built."""
     optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
-    model.compile(optimizer=optimizer, auto_scale_loss=False)
+    compile_network(model, optimizer)
     optimizer.build(model.trainable_variables)
 
 
