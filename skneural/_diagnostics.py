@@ -35,15 +35,18 @@ _SAME_WEIGHTS_RTOL = 1e-6
 def diagnose(estimator: Any, first_epoch: int) -> None:
     """Warn about what the epochs from ``first_epoch`` (0-based) of a fitted
     ``estimator`` show; the first epoch of the fit is the one compared, since that is
-    where the initialization decides the gradients' scale."""
-    norms = estimator.gradient_norms_.iloc[first_epoch:]
-    if len(norms) == 0:
+    where the initialization decides the gradients' scale.
+
+    It reads the fit's record as arrays, not the DataFrames ``gradient_norms_`` and
+    ``dead_units_`` built from it (~1 ms, more than a small fit's epochs take)."""
+    network = vars(estimator)["_network"]
+    record, layers = network.record, network.layer_names()
+    if len(record.gradient_norms) <= first_epoch:
         return
     # An ensemble refuses batch normalization and clipnorm: advise neither there.
-    _check_gradients(norms.iloc[0], ensemble=estimator.n_ensemble > 1)
+    _check_gradients(record.gradient_norms[first_epoch], layers, ensemble=estimator.n_ensemble > 1)
     _check_symmetry(estimator.coefs_[:-1], estimator.intercepts_[:-1])
-    dead = estimator.dead_units_.iloc[-1]
-    for layer, fraction in dead.items():
+    for layer, fraction in zip(layers, record.dead_fractions[-1], strict=False):
         # Only ReLU units die; an all-zero tanh layer is the symmetry warning's case.
         if fraction == 1.0 and estimator.activation == "relu":
             warnings.warn(
@@ -55,18 +58,18 @@ def diagnose(estimator: Any, first_epoch: int) -> None:
             )
 
 
-def _check_gradients(first, ensemble: bool = False) -> None:
+def _check_gradients(first: np.ndarray, layers: list[str], ensemble: bool = False) -> None:
     # Non-finite norms come with a diverged epoch, which has its own warning.
     if len(first) < 3 or not np.isfinite(first).all():
         return  # under two hidden layers there is little depth to vanish through
-    input_side, output_side = first.iloc[0], first.iloc[-1]
+    input_side, output_side = first[0], first[-1]
     if output_side <= 0 or input_side <= 0:
         return
     ratio = input_side / output_side
     if ratio < VANISHING_RATIO:
         warnings.warn(
             f"Vanishing gradients: in the first epoch the gradient norm of "
-            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}, so the "
+            f"{layers[0]} was {ratio:.1e} times that of {layers[-1]}, so the "
             "layers near the input barely learn. Try activation='relu' with "
             "kernel_initializer='he_normal', "
             + ("" if ensemble else "batch_normalization=True, ")
@@ -76,7 +79,7 @@ def _check_gradients(first, ensemble: bool = False) -> None:
     elif ratio > EXPLODING_RATIO:
         warnings.warn(
             f"Exploding gradients: in the first epoch the gradient norm of "
-            f"{first.index[0]} was {ratio:.1e} times that of {first.index[-1]}. Try a "
+            f"{layers[0]} was {ratio:.1e} times that of {layers[-1]}. Try a "
             "smaller-scale kernel_initializer (e.g. 'glorot_uniform') or gradient clipping "
             + ("(clipvalue=1.0)." if ensemble else "(clipnorm=1.0), or batch_normalization=True."),
             DiagnosticWarning,

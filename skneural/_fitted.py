@@ -207,6 +207,11 @@ class FittedNetwork:
                 layer.bias.assign(bias)
         self.forward = self._forward_pass()
 
+    def layer_names(self) -> list[str]:
+        """The Dense layers' names, input to output: the records' columns."""
+        depth = len(self.plan.network.hidden_layer_sizes)
+        return [f"hidden_{i}" for i in range(depth)] + ["output"]
+
     def records(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``history_``, ``gradient_norms_`` and ``dead_units_``: built when first read
         after an epoch, not by every fit (``partial_fit`` over a long stream would
@@ -215,8 +220,7 @@ class FittedNetwork:
         if self._frames is not None and self._frames[0] == len(record.history):
             return self._frames[1]
         epochs = pd.RangeIndex(1, len(record.history) + 1, name="epoch")
-        depth = len(self.plan.network.hidden_layer_sizes)
-        layers = [f"hidden_{i}" for i in range(depth)] + ["output"]
+        layers = self.layer_names()
         frames = (
             pd.DataFrame(record.history, index=epochs),
             pd.DataFrame(

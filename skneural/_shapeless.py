@@ -31,6 +31,7 @@ from ._config import NetworkSpec, residual_blocks
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._settings import Settings
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -150,6 +151,7 @@ class ShapelessWorkspace:
         self._learning_rate_set: float | None = None
         names = dict.fromkeys(name for r in self._rules for name in number_names(r.structure))
         self.numbers = {name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in names}
+        self._settings = Settings()  # the numbers and the switches' indices
         self._rates = spec.dropout
         self._seeds = {
             i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
@@ -262,13 +264,13 @@ class ShapelessWorkspace:
         for variable in self.slots[k:]:
             variable.assign(tf.zeros([0], self.dtype))
         self._learning_rate_set = None
+        settings = self._settings  # assigns only what changed since the last fit
         if self._switched and self._rates:
-            self._activation_index.assign(self._activations.index(activation))
-        if self._switched_step:
-            self._step_index.assign(SWITCHED_STEPS.index(rule.structure[:-1]))
-        # A switched step reads its own numbers; the others' variables keep theirs.
+            settings.assign(self._activation_index, self._activations.index(activation))
+        if self._switched_step:  # it reads its own numbers; the others' keep theirs
+            settings.assign(self._step_index, SWITCHED_STEPS.index(rule.structure[:-1]))
         for name, value in rule.values(self.dtype.name).items():
-            self.numbers[name].assign(value)
+            settings.assign(self.numbers[name], value)
 
     def store(self, source) -> None:
         """Give this workspace's weights, seed states and optimizer state to

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ._objective import penalty, per_sample_loss
 from ._plan import Objective
+from ._settings import Settings
 
 
 class MinibatchStep:
@@ -55,14 +56,16 @@ class MinibatchStep:
         # One budget per feature; a width-free workspace takes any number of features.
         self._eps = tf.Variable(tf.zeros([width or 0], dtype), shape=[width], trainable=False)
         self._ratio = tf.Variable(0.0, dtype=dtype, trainable=False)
+        self._settings = Settings()
 
     def configure(self, objective: Objective) -> None:
         """Set the objective's numbers (its graph key must be the step's)."""
-        self._alpha.assign(objective.alpha)
-        self._l1.assign(objective.l1)
+        settings = self._settings
+        settings.assign(self._alpha, objective.alpha)
+        settings.assign(self._l1, objective.l1)
         if objective.adversarial_eps is not None:
-            self._eps.assign(objective.adversarial_eps)
-            self._ratio.assign(objective.adversarial_ratio)
+            settings.assign(self._eps, objective.adversarial_eps)
+            settings.assign(self._ratio, objective.adversarial_ratio)
 
     def n_attacked(self, size):
         """How many rows of a batch of ``size`` the adversarial share replaces."""

@@ -80,7 +80,8 @@ class ClassificationTargets:
         return 1 if self.binarizer.y_type_ == "binary" else len(self.classes)
 
     def encode(self, y, training: bool = False) -> np.ndarray:
-        """``y`` as the loss's targets; refuses labels outside :attr:`classes`."""
+        """``y`` as the loss's targets; refuses labels outside :attr:`classes` (but
+        a fit's, ``training``, checked as the fit learned its classes)."""
         y = np.asarray(y)
         if self.multilabel:
             if y.ndim != 2 or y.shape[1] != len(self.classes):
@@ -88,22 +89,23 @@ class ClassificationTargets:
                     f"y must be a label-indicator matrix with {len(self.classes)} "
                     f"columns, as in fit; got shape {y.shape}."
                 )
-        else:
-            y = column_or_1d(y)
-            unseen = np.setdiff1d(unique_labels(y), self.classes)
-            if len(unseen):
+            Y = self.binarizer.transform(y).astype(np.float64)
+            if training and not Y.any():
                 raise ValueError(
-                    f"y has labels outside classes_ (the classes seen in fit or declared "
-                    f"by the first partial_fit): {unseen.tolist()}; classes_ is "
-                    f"{self.classes.tolist()}."
+                    "Every row of the multilabel y is all zeros: no label is ever present, "
+                    "so there is nothing to learn."
                 )
-        Y = self.binarizer.transform(y).astype(np.float64)
-        if training and self.multilabel and not Y.any():
+            return Y
+        y = column_or_1d(y)
+        unseen = [] if training else np.setdiff1d(unique_labels(y), self.classes)
+        if len(unseen):
             raise ValueError(
-                "Every row of the multilabel y is all zeros: no label is ever present, "
-                "so there is nothing to learn."
+                "y has labels outside classes_ (the classes seen in fit or declared by the "
+                f"first partial_fit): {unseen.tolist()}; classes_ is {self.classes.tolist()}."
             )
-        return Y
+        # LabelBinarizer's transform (classes_ is sorted) without its checks (~0.8 ms).
+        one_hot = np.eye(len(self.classes))[np.searchsorted(self.classes, y)]
+        return np.ascontiguousarray(one_hot[:, -self.n_outputs :])
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """The labels the outputs predict: LabelBinarizer's ``inverse_transform`` (the

@@ -5,10 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from sklearn.datasets import make_classification
 
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural._pool import RunnerPool
+from skneural._settings import Settings
 from skneural._shapeless import ShapelessWorkspace
 from skneural._workspace import KerasWorkspace
 
@@ -239,3 +241,34 @@ def test_a_step_that_uses_fewer_slots_leaves_none_of_an_earlier_fit_behind(data,
     first, second = runner.workspace.slots  # each one flat vector of every weight's
     assert first.numpy().shape == (7 * 4 + 4 + 4 * 3 + 3,)
     assert second.numpy().size == 0  # not Adam's (40,) slots
+
+
+def test_settings_that_return_to_earlier_values_give_the_fresh_fits(data, monkeypatch):
+    # The numbers and switches a fit sets are assigned only when they change: going
+    # back and forth between two settings must still give each its own fit.
+    configs = [
+        dict(hidden_layer_sizes=(8,), alpha=0.1, beta_1=0.8, activation="tanh"),
+        dict(hidden_layer_sizes=(6,), alpha=0.01, beta_1=0.9, activation="relu"),
+        dict(hidden_layer_sizes=(7,), alpha=0.1, solver="sgd", activation="tanh"),
+    ]
+    fresh = []
+    for config in configs:
+        _use_pool(monkeypatch)
+        fresh.append(_fit(data, **config))
+    pool = _use_pool(monkeypatch)
+    for i in [0, 1, 0, 2, 1, 2, 0]:
+        _assert_same_fit(_fit(data, **configs[i]), fresh[i])
+    assert len(pool._idle) == 1
+
+
+def test_settings_assign_a_value_only_when_its_bits_change():
+    variable, settings = tf.Variable(0.0), Settings()
+    settings.assign(variable, 1.5)
+    variable.assign(7.0)  # not through the settings: they take it to hold 1.5 still
+    settings.assign(variable, 1.5)
+    assert variable.numpy() == 7.0
+    settings.assign(variable, 0.0)
+    settings.assign(variable, -0.0)  # equal to 0.0, other bits
+    assert np.signbit(variable.numpy())
+    settings.assign(variable, np.nan)
+    assert np.isnan(variable.numpy())

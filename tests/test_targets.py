@@ -29,3 +29,30 @@ def test_decode_is_label_binarizers_inverse_transform(y):
     decoded = targets.decode(outputs)
     np.testing.assert_array_equal(decoded, expected)
     assert decoded.dtype == expected.dtype
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array(["b", "a", "c", "a", "é", "A"]),  # multiclass, strings (unicode order)
+        np.array(["x", "y", "y"], dtype=object),  # binary, objects: one output
+        np.array([3, -1, 2, 7, -1]),  # multiclass, negative integers
+        np.array([True, False, True]),  # binary, booleans
+        np.array([0.0, 1.0, 2.0, 1.0]),  # multiclass, integral floats
+    ],
+)
+@pytest.mark.parametrize("training", [False, True])
+def test_encode_is_label_binarizers_transform(y, training):
+    targets = ClassificationTargets.learn(y)
+    binarizer = LabelBinarizer().fit(y)
+    for labels in (y, y[::-1], y[:2]):  # all classes, reordered, a subset
+        encoded = targets.encode(labels, training=training)
+        expected = binarizer.transform(labels).astype(np.float64)
+        np.testing.assert_array_equal(encoded, expected)
+        assert encoded.shape == expected.shape and encoded.flags.c_contiguous
+
+
+def test_encode_refuses_labels_outside_the_classes():
+    targets = ClassificationTargets.learn(np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"y has labels outside classes_.*\[4\]"):
+        targets.encode(np.array([1, 4]))
