@@ -420,6 +420,13 @@ def architecture_tables(rows: list[dict]) -> list[str]:
     return lines + markdown_table(header, body)
 
 
+#: Environment variables that size TensorFlow's and the BLAS libraries' thread pools.
+THREAD_VARIABLES = (
+    "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+)  # fmt: skip
+
+
 def machine() -> list[str]:
     cpu = "unknown"
     try:
@@ -444,11 +451,14 @@ def machine() -> list[str]:
         ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
         capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
+    # Thread-pool settings inherited by the peers' processes change what they measure.
+    threads = [f"{v}={os.environ[v]}" for v in THREAD_VARIABLES if v in os.environ]
     return [
         f"- CPU: {cpu}, nproc {os.cpu_count()}",
         f"- Python {platform.python_version()}; "
         + ", ".join(f"{p} {version(p)}" for p in packages),
         f"- skneural commit: {commit or 'unknown'}",
+        f"- thread settings: {', '.join(threads) if threads else 'none (the libraries choose)'}",
     ]
 
 
