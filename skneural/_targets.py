@@ -104,8 +104,9 @@ class ClassificationTargets:
                 f"first partial_fit): {unseen.tolist()}; classes_ is {self.classes.tolist()}."
             )
         # LabelBinarizer's transform (classes_ is sorted) without its checks (~0.8 ms).
-        one_hot = np.eye(len(self.classes))[np.searchsorted(self.classes, y)]
-        return np.ascontiguousarray(one_hot[:, -self.n_outputs :])
+        Y = np.zeros((len(y), len(self.classes)))
+        Y[np.arange(len(y)), np.searchsorted(self.classes, y)] = 1.0
+        return np.ascontiguousarray(Y[:, -self.n_outputs :])
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """The labels the outputs predict: LabelBinarizer's ``inverse_transform`` (the
@@ -211,8 +212,7 @@ class RegressionTargets:
                 f"predicts non-negative counts, which standardised targets are not; got "
                 f"target_scaling={scaling!r}."
             )
-        Y = np.asarray(y, dtype=np.float64)
-        Y = Y.reshape(len(Y), -1)
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if previous is not None:
             if previous.scaling != scaling:
                 raise ValueError(
@@ -234,8 +234,7 @@ class RegressionTargets:
         return cls(loss, loss_options, Y.shape[1], scaling, offset, scale)
 
     def encode(self, y, training: bool = False) -> np.ndarray:
-        Y = np.asarray(y, dtype=np.float64)
-        Y = Y.reshape(len(Y), -1)
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if Y.shape[1] != self.n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} target columns, but the estimator was fitted on "
