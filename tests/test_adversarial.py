@@ -206,15 +206,16 @@ def test_iterative_attacks_stay_in_the_ball_and_beat_fgsm():
     est, X, y, _ = _model("multiclass")
     one_step = est.score(fgsm(est, X, y, eps=0.4), y)
     for attack in (bim, pgd):
+        # PGD's random start is seeded: unseeded, a start can land where 8 steps do
+        # not beat FGSM (seen once in CI: 0.183 against 0.175).
+        seeded = {"random_state": 0} if attack is pgd else {}
         for norm in (np.inf, 2, 1):
-            adv = attack(est, X, y, eps=0.4, norm=norm, n_iter=8, **(
-                {"random_state": 0} if attack is pgd else {}
-            ))  # fmt: skip
+            adv = attack(est, X, y, eps=0.4, norm=norm, n_iter=8, **seeded)
             delta = adv - X
             size = {np.inf: np.abs(delta).max(axis=1), 2: np.linalg.norm(delta, axis=1),
                     1: np.abs(delta).sum(axis=1)}[norm]  # fmt: skip
             assert size.max() <= 0.4 + 1e-9
-        assert est.score(attack(est, X, y, eps=0.4, n_iter=8), y) <= one_step
+        assert est.score(attack(est, X, y, eps=0.4, n_iter=8, **seeded), y) <= one_step
 
 
 def test_pgd_random_start_is_seeded():
