@@ -32,7 +32,8 @@ from ._epoch import EpochRunner
 from ._network import build_network, compile_network
 from ._network_arrays import NetworkArrays
 from ._plan import Objective
-from ._shapeless import ShapelessWorkspace, shapeless_key
+from ._shapeless import ShapelessWorkspace
+from ._shapeless_key import shapeless_key
 from ._updates import update_rule
 from ._workspace import KerasWorkspace
 

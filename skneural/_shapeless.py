@@ -4,21 +4,22 @@ A :class:`~skneural._workspace.KerasWorkspace` is a Keras model of one shape, an
 every new shape traces and optimises its epoch graph anew (0.15-0.3 s), which in a
 grid search over architectures is most of a small fit. This workspace holds the same
 state in plain ``tf.Variable`` objects of unknown width (kernels ``[None, None]``,
-biases ``[None]``, and each kind of optimizer slot one flat vector over every weight,
-which the step updates at once), so that its graph serves every width, input width
-and number of outputs: the epoch is traced once per *depth* and per the features
-that change its ops (activation, dropout rates, residual blocks, the optimizer's
-kind and options, dtype, output activation). The ops are those of the Keras layers'
-``call`` and of :mod:`skneural._updates`, in the same order, so a fit trains to the
-same values bit for bit as through a Keras workspace, but for the last bit of a
-single-output network's output intercept (``tests/test_shapeless.py``). On small
-data scikit-learn's four activations share one graph too, picked by a graph input.
+biases ``[None]``, the optimizer's slots alike), so that its graph serves every width,
+input width and number of outputs: the epoch is traced once per *depth* and per the
+features that change its ops (activation, dropout rates, residual blocks, the
+optimizer's kind and options, dtype, output activation). The ops are those of the
+Keras layers' ``call`` and of :mod:`skneural._updates`, in the same order, so a fit
+trains to the same values bit for bit as through a Keras workspace, but for the last
+bit of a single-output network's output intercept (``tests/test_shapeless.py``). On
+small data scikit-learn's four activations and the optimizer's steps share one graph
+too, picked by graph inputs, and each kind of slot is one flat vector over every
+weight, which the step updates at once.
 
 It serves networks without batch normalization, outside any ``tf.distribute``
 strategy, whose optimizer :mod:`skneural._updates` writes out (Adam, AdamW, SGD with
 or without momentum and Nesterov, with or without weight decay, without clipping);
-:func:`shapeless_key` is None for every other fit, which then trains on a Keras
-workspace.
+:func:`~skneural._shapeless_key.shapeless_key` is None for every other fit, which
+then trains on a Keras workspace.
 """
 
 import functools
@@ -29,9 +30,9 @@ import tensorflow as tf
 
 from ._config import NetworkSpec, residual_blocks
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
-from ._plan import Objective
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._settings import Settings
+from ._shapeless_key import SWITCH, SWITCHED
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -40,61 +41,6 @@ from ._updates import (
     update_rule,
     weight_decay,
 )
-
-#: The layers (by name prefix) this workspace knows how to apply.
-_LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
-
-#: Hidden activations one graph picks from by a graph input (scikit-learn's four);
-#: an empty tuple compiles a graph per activation.
-SWITCHED = ("identity", "logistic", "tanh", "relu")
-
-#: The switch costs ~10-30 us per step (+1-1.4% of a digits fit's CPU, +4-10% on
-#: 13,000 x 50 with (128, 64)) and saves a compile (~0.2-0.3 s of CPU) per activation
-#: of a search: fits on more training rows than this get a graph of their activation
-#: alone (bit for bit the same results).
-SWITCH_MAX_ROWS = 5000
-
-#: The activation of a key whose graph switches between :data:`SWITCHED`.
-SWITCH = "switched"
-
-
-def shapeless_key(
-    spec: NetworkSpec, source, objective: Objective, strategy, n_rows: int
-) -> tuple | None:
-    """What fixes the width-free graph that trains ``source`` (a Keras model built
-    from ``spec``, or :class:`~skneural._network_arrays.NetworkArrays`) for
-    ``objective`` on ``n_rows`` rows, or None where this workspace does not serve the
-    fit.
-
-    The activation is a graph input when it is one of :data:`SWITCHED`, the data
-    has at most :data:`SWITCH_MAX_ROWS` rows and the objective has no L1 term: with
-    one, grappler sums a kernel's three gradient terms in another order around the
-    switch than without it (the last bits of float32 weights), so such fits get a
-    graph of their activation alone. On as many rows the optimizer's step is a graph
-    input too, when it is one of :data:`~skneural._updates.SWITCHED_STEPS` (Adam and
-    SGD's three kinds share a graph, with or without weight decay).
-    """
-    if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
-        return None
-    if isinstance(source, NetworkArrays):
-        rule = source.rule
-    else:
-        rule = update_rule(source.optimizer)
-        if rule is None or not all(layer.name.startswith(_LAYERS) for layer in source.layers):
-            return None
-    switched_step = n_rows <= SWITCH_MAX_ROWS and rule.structure[:-1] in SWITCHED_STEPS
-    return (
-        spec.dtype,
-        SWITCH if _switched(spec, objective, n_rows) else spec.activation,
-        spec.dropout,
-        residual_blocks(spec),
-        spec.out_activation,
-        (SWITCH, rule.structure[-1]) if switched_step else rule.structure,
-    )
-
-
-def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
-    return spec.activation in SWITCHED and objective.l1 == 0 and n_rows <= SWITCH_MAX_ROWS
 
 
 def _free(dtype: tf.DType, rank: int, trainable: bool = False) -> tf.Variable:
@@ -118,7 +64,8 @@ class ShapelessWorkspace:
     Parameters
     ----------
     key : tuple
-        The :func:`shapeless_key` of the fits it serves (one of them built ``spec``).
+        The :func:`~skneural._shapeless_key.shapeless_key` of the fits it serves (one
+        of them built ``spec``).
     spec : NetworkSpec
         A network it serves.
     rule : UpdateRule
@@ -141,9 +88,17 @@ class ShapelessWorkspace:
             self._step_index = tf.Variable(0, dtype=tf.int32, trainable=False)
         else:
             self._rules = [rule]
-        # Each kind of slot is one flat vector over every weight (a step's ops do not
-        # multiply with the depth): kernels and biases in order, each flattened.
-        self.slots = [_free(dtype, 1) for _ in range(max(r.n_slots for r in self._rules))]
+        # Each kind of slot: for a switched step, one flat vector over every weight
+        # (kernels and biases in order, flattened), so that the step's ops multiply
+        # neither with the depth nor with the switch's branches; otherwise (more rows,
+        # where the long vector's ops cost large weights ~20% of a fit) one per weight.
+        kinds, weights = max(r.n_slots for r in self._rules), self.trainable_variables
+        self.slots = [
+            [_free(dtype, 1)]
+            if self._switched_step
+            else [_free(dtype, w.shape.rank) for w in weights]
+            for _ in range(kinds)
+        ]
         self._decay = key[5][-1]
         self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
         # The optimizer's learning rate is a variable of Keras's floatx, cast per step.
@@ -173,7 +128,7 @@ class ShapelessWorkspace:
         slots per weight (in :class:`~skneural._network_arrays.NetworkArrays`' order)."""
         return [
             *self.trainable_variables,
-            *self.slots[:n_slots],
+            *(v for kind in self.slots[:n_slots] for v in kind),
             self.iterations,
             self.learning_rate,
             *(generator.state.value for generator in self._seeds.values()),
@@ -217,17 +172,21 @@ class ShapelessWorkspace:
         return self._output(logits)
 
     def apply(self, grads: list, variables: list) -> None:
-        """The optimizer's step on ``variables`` (this workspace's trainable ones): its
-        weight decay, then its step on every weight at once, flattened into one
-        vector (the same values, element by element, as Keras's step per weight)."""
+        """The optimizer's step on ``variables`` (this workspace's trainable ones); a
+        switched step takes the weight decay, then steps on every weight at once,
+        flattened into one vector (the same values, element by element, as Keras's
+        step per weight)."""
+        if not self._switched_step:  # per weight, as Keras steps
+            rule = self._rules[0]
+            slots = self.slots[: rule.n_slots]
+            rule.apply(grads, variables, slots, self.numbers, self.learning_rate, self.iterations)
+            self.iterations.assign_add(1)
+            return
         if self._decay:
             weight_decay(variables, self.numbers, self.learning_rate)
         grad = tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
-        if self._switched_step:
-            steps = [functools.partial(self._decrement, r, grad) for r in self._rules]
-            decrement = tf.switch_case(self._step_index.value(), steps)
-        else:
-            decrement = self._decrement(self._rules[0], grad)
+        steps = [functools.partial(self._decrement, r, grad) for r in self._rules]
+        decrement = tf.switch_case(self._step_index.value(), steps)
         sizes = tf.stack([tf.size(v) for v in variables])
         for variable, part in zip(
             variables, tf.split(decrement, sizes, num=len(variables)), strict=True
@@ -236,7 +195,7 @@ class ShapelessWorkspace:
         self.iterations.assign_add(1)
 
     def _decrement(self, rule: UpdateRule, grad):
-        slots = [[kind] for kind in self.slots[: rule.n_slots]]
+        slots = self.slots[: rule.n_slots]
         return rule.decrement(grad, slots, self.numbers, self.learning_rate, self.iterations)
 
     def clip(self, grads: list) -> list:
@@ -256,13 +215,14 @@ class ShapelessWorkspace:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
             activation = self._rates and source.get_layer("activation_0").activation
         k = rule.n_slots
-        joined = join_slots(values, len(self.trainable_variables), k)
-        for own, value in zip(self._state(k), joined, strict=True):
+        if self._switched_step:
+            values = join_slots(values, len(self.trainable_variables), k)
+        for own, value in zip(self._state(k), values, strict=True):
             own.assign(value)
         # Slots this rule does not use (SGD's in a graph shared with Adam) are emptied,
         # so that no earlier fit's are kept and backed up with every epoch.
-        for variable in self.slots[k:]:
-            variable.assign(tf.zeros([0], self.dtype))
+        for variable in (v for kind in self.slots[k:] for v in kind):
+            variable.assign(tf.zeros([0] * len(variable.shape), self.dtype))
         self._learning_rate_set = None
         settings = self._settings  # assigns only what changed since the last fit
         if self._switched and self._rates:
@@ -277,7 +237,9 @@ class ShapelessWorkspace:
         ``source`` (as :meth:`load` takes them)."""
         rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
         state = [own.numpy() for own in self._state(rule.n_slots)]
-        values = split_slots(state, len(self.trainable_variables), rule.n_slots)
+        values = state
+        if self._switched_step:
+            values = split_slots(state, len(self.trainable_variables), rule.n_slots)
         if isinstance(source, NetworkArrays):
             source.values = values
             return

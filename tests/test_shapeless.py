@@ -74,7 +74,7 @@ def test_a_switched_activation_gives_the_result_of_its_own_graph(
 ):
     data = (data[0].astype(dtype), data[1])
     params = dict(hidden_layer_sizes=(12, 6), activation=activation, dropout=0.1)
-    monkeypatch.setattr("skneural._shapeless.SWITCHED", ())
+    monkeypatch.setattr("skneural._shapeless_key.SWITCHED", ())
     pool = _use_pool(monkeypatch)
     alone = _fit(data, **params)
     assert next(iter(pool._idle))[2][1] == activation  # the key's activation
@@ -102,7 +102,7 @@ def test_a_switched_optimizer_step_gives_the_result_of_its_own_graph(
 ):
     data = (data[0].astype(dtype), data[1])
     params = dict(hidden_layer_sizes=(12, 6), activation="tanh", dropout=0.1, **step)
-    monkeypatch.setattr("skneural._shapeless.SWITCHED_STEPS", ())
+    monkeypatch.setattr("skneural._shapeless_key.SWITCHED_STEPS", ())
     pool = _use_pool(monkeypatch)
     alone = _fit(data, **params)
     assert next(iter(pool._idle))[2][5][0] != "switched"  # the key's step
@@ -206,7 +206,7 @@ def test_single_output_networks_match_the_keras_workspace_to_the_last_bits(data,
 def test_fits_on_more_rows_get_a_graph_of_their_activation_alone(data, monkeypatch):
     pool = _use_pool(monkeypatch)
     switched = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
-    monkeypatch.setattr("skneural._shapeless.SWITCH_MAX_ROWS", len(data[0]) - 1)
+    monkeypatch.setattr("skneural._shapeless_key.SWITCH_MAX_ROWS", len(data[0]) - 1)
     alone = _fit(data, hidden_layer_sizes=(6,), activation="tanh")
     assert sorted(key[2][1] for key in pool._idle) == ["switched", "tanh"]
     assert sorted(key[2][5][0] for key in pool._idle) == ["adam", "switched"]
@@ -238,7 +238,7 @@ def test_a_step_that_uses_fewer_slots_leaves_none_of_an_earlier_fit_behind(data,
     _fit(data, hidden_layer_sizes=(40,))  # Adam: two slots per weight
     _fit(data, hidden_layer_sizes=(4,), solver="sgd")  # Nesterov: one, through that graph
     ((runner,),) = pool._idle.values()
-    first, second = runner.workspace.slots  # each one flat vector of every weight's
+    (first,), (second,) = runner.workspace.slots  # each one flat vector of every weight's
     assert first.numpy().shape == (7 * 4 + 4 + 4 * 3 + 3,)
     assert second.numpy().size == 0  # not Adam's (40,) slots
 
@@ -272,3 +272,35 @@ def test_settings_assign_a_value_only_when_its_bits_change():
     assert np.signbit(variable.numpy())
     settings.assign(variable, np.nan)
     assert np.isnan(variable.numpy())
+
+
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
+def test_on_more_rows_each_weight_steps_with_its_own_slots_as_keras_does(data, monkeypatch, config):
+    # Above the switch's rows the slots are one variable per weight (the flat vector's
+    # ops cost large weights ~20% of a fit): the same fits as the Keras workspace's.
+    monkeypatch.setattr("skneural._shapeless_key.SWITCH_MAX_ROWS", len(data[0]) // 2)
+    _use_pool(monkeypatch, shapeless=False)
+    keras_fit = _fit(data, **config)
+    pool = _use_pool(monkeypatch)
+    shapeless_fit = _fit(data, **config)
+    _assert_same_fit(shapeless_fit, keras_fit)
+    ((runner,),) = pool._idle.values()
+    assert all(len(kind) == len(keras_fit.coefs_) * 2 for kind in runner.workspace.slots)
+
+
+def test_a_warm_start_crosses_between_the_flat_and_the_per_weight_slots(data, monkeypatch):
+    # The first fit trains on the switched graph (flat slots), the second on more rows
+    # (per-weight slots): the optimizer state carries over as the Keras workspace's does.
+    X, y = data
+    half = len(X) // 2
+    results = []
+    for shapeless in (False, True):
+        _use_pool(monkeypatch, shapeless=shapeless)
+        monkeypatch.setattr("skneural._shapeless_key.SWITCH_MAX_ROWS", half)
+        warm = _fit((X[:half], y[:half]), hidden_layer_sizes=(9, 5), warm_start=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warm.fit(X, y)
+            warm.fit(X[:half], y[:half])
+        results.append(warm)
+    _assert_same_fit(results[1], results[0])
