@@ -11,7 +11,7 @@ from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._updates import SWITCHED_STEPS, update_rule
 
-#: The layers (by name prefix) this workspace knows how to apply.
+#: The layers (by name prefix) the width-free workspace knows how to apply.
 _LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
 
 #: Hidden activations one graph picks from by a graph input (scikit-learn's four);
