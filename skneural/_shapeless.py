@@ -33,6 +33,7 @@ from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._settings import Settings
 from ._shapeless_key import SWITCH, SWITCHED
+from ._switched_layer import switched_layer
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -112,7 +113,7 @@ class ShapelessWorkspace:
             i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
         }
         self._residual = residual_blocks(spec)
-        self._product = _einsum_product if spec.dtype == "float64" else keras.ops.matmul
+        self._product = _einsum_product if spec.dtype == "float64" else tf.linalg.matmul
         self._activations = [_keras_activation(a) for a in SWITCHED]
         self._switched = key[1] == SWITCH
         if self._switched:
@@ -155,14 +156,14 @@ class ShapelessWorkspace:
     def _hidden_layer(self, x, i):
         if not self._switched:
             return self._activation(self._dense(x, i))
-        # Each branch holds the whole layer, so that grappler fuses its product, bias
-        # and activation as in a graph of that activation alone (oneDNN's fused tanh
-        # and sigmoid round differently from the separate ops).
-        branches = [
-            functools.partial(lambda f: f(self._dense(x, i)), activation)
-            for activation in self._activations
-        ]
-        return tf.switch_case(self._activation_index.value(), branches)
+        return switched_layer(
+            x,
+            self.kernels[i].value(),
+            self.biases[i].value(),
+            self._activation_index.value(),
+            self._activations,
+            self._product,
+        )
 
     def _dense(self, x, i):
         return tf.nn.bias_add(self._product(x, self.kernels[i]), self.biases[i])

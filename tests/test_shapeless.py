@@ -73,7 +73,11 @@ def test_a_switched_activation_gives_the_result_of_its_own_graph(
     data, monkeypatch, activation, dtype
 ):
     data = (data[0].astype(dtype), data[1])
-    params = dict(hidden_layer_sizes=(12, 6), activation=activation, dropout=0.1)
+    # The adversarial batches take the gradient with respect to the input through
+    # every switched layer (the step's gradient stops at the first layer's kernel).
+    params = dict(
+        hidden_layer_sizes=(12, 6), activation=activation, dropout=0.1, adversarial_eps=0.1
+    )
     monkeypatch.setattr("skneural._shapeless_key.SWITCHED", ())
     pool = _use_pool(monkeypatch)
     alone = _fit(data, **params)
