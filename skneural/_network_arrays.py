@@ -89,7 +89,7 @@ class NetworkArrays:
             # float32 kernels are drawn in float64 and cast (_draw_kernels_in_float64).
             kernel = keras.ops.cast(initializer((fan_in, fan_out), dtype="float64"), spec.dtype)
             weights += [keras.ops.convert_to_numpy(kernel), np.zeros(fan_out, spec.dtype)]
-        slots = [np.zeros_like(w) for _ in range(rule.n_slots) for w in weights]
+        slots = rule.initial_slots(weights)
         return cls(
             spec,
             rule,
@@ -119,11 +119,11 @@ class NetworkArrays:
 
     def reset_optimizer(self, plan: Plan, learning_rate: float) -> None:
         """A new optimizer for ``plan`` (a warm start that changed its settings):
-        zero slots and step count, the initial learning rate."""
+        new slots, a zero step count, the initial learning rate."""
         weights = self.values[: self.n_weights]
         seed_states = self.values[len(self.values) - self._n_seed_states() :]
         self.rule = plan_rule(plan.optimizer)
-        slots = [np.zeros_like(w) for _ in range(self.rule.n_slots) for w in weights]
+        slots = self.rule.initial_slots(weights)
         self.values = [
             *weights,
             *slots,

@@ -15,9 +15,10 @@ workspace passes the optimizer's own Python floats (:func:`direct_update`), the
 width-free workspace (:mod:`skneural._shapeless`) variables holding the same values
 in the network's dtype, so that one graph serves every setting of the numbers.
 
-Adam, AdamW and SGD (plain, momentum, Nesterov) on one replica take this path; with
-clipping, a moving average, gradient accumulation, a loss scale, AMSGrad or weight
-decay exclusions, and for every other optimizer, the epoch calls ``optimizer.apply``.
+Adam, AdamW, SGD (plain, momentum, Nesterov), RMSprop (without momentum, not
+centered) and Adagrad on one replica take this path; with clipping, a moving average,
+gradient accumulation, a loss scale, AMSGrad or weight decay exclusions, and for every
+other optimizer, the epoch calls ``optimizer.apply``.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -32,18 +33,28 @@ from keras import ops
 class UpdateRule:
     """One optimizer's step: its numbers, its slots, and the step itself.
 
-    ``structure`` tells apart what changes the step's ops (SGD with or without
-    momentum, Nesterov, weight decay); ``numbers`` maps each number the step reads
-    to its value as Keras uses it (a Python float).
+    ``structure`` tells apart what changes the step's ops (the kind of step, SGD with
+    or without momentum, Nesterov, weight decay); ``numbers`` maps each number the
+    step reads to its value as Keras uses it (a Python float); every slot starts at
+    ``start`` (Adagrad's initial accumulator value; zero for the others).
     """
 
     structure: tuple
     numbers: dict
+    start: float = 0.0
 
     @property
     def n_slots(self) -> int:
-        """Slot variables per weight: Adam's two moments, SGD's momentum if it has one."""
-        return 2 if self.structure[0] == "adam" else int(self.structure[1])
+        """Slot variables per weight: Adam's two moments, SGD's momentum if it has one,
+        RMSprop's mean square, Adagrad's accumulator."""
+        kind = self.structure[0]
+        return 2 if kind == "adam" else int(self.structure[1]) if kind == "sgd" else 1
+
+    def initial_slots(self, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """A new optimizer's slots for ``weights``, one kind after the other (Keras's
+        ``Constant`` initializer casts its Python float through floatx first)."""
+        start = np.asarray(self.start, keras.config.floatx())
+        return [np.full_like(w, start) for _ in range(self.n_slots) for w in weights]
 
     def apply(self, grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
         """Update ``variables`` (and their ``slots``) by ``grads``, reading the rule's
@@ -90,9 +101,8 @@ SWITCHED_STEPS = (("adam",), ("sgd", True, True), ("sgd", True, False), ("sgd", 
 
 def number_names(structure: tuple) -> tuple[str, ...]:
     """The numbers the step of ``structure`` reads (its rule's ``numbers`` keys)."""
-    if structure[0] == "adam":
-        names = ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon")
-    else:
+    names = _NUMBERS.get(structure[0])
+    if names is None:  # SGD
         names = ("momentum",) if structure[1] else ()
     return (*names, *(("weight_decay",) if structure[-1] else ()))
 
@@ -108,13 +118,17 @@ def update_rule(optimizer: keras.optimizers.Optimizer) -> UpdateRule | None:
     kind = _KINDS.get(type(optimizer))
     if kind is None or not _plain(optimizer):
         return None
-    if kind == "adam":
-        structure = ("adam",)
-    else:
+    if kind == "sgd":
         structure = ("sgd", optimizer.momentum != 0, bool(optimizer.nesterov))
+    elif kind == "rmsprop" and (optimizer.momentum > 0 or optimizer.centered):
+        return None
+    else:
+        structure = (kind,)
     structure = (*structure, bool(optimizer.weight_decay))
     return UpdateRule(
-        structure, {name: _number(optimizer, name) for name in number_names(structure)}
+        structure,
+        {name: _number(optimizer, name) for name in number_names(structure)},
+        float(getattr(optimizer, "initial_accumulator_value", 0.0)),
     )
 
 
@@ -218,15 +232,53 @@ def _sgd(
             variable.assign_add(m)
 
 
+def _rmsprop(grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
+    # keras.optimizers.RMSprop.update_step without momentum, not centered.
+    lr = ops.cast(learning_rate, variables[0].dtype)
+    for gradient, variable, velocity in zip(grads, variables, *slots, strict=True):
+        gradient = ops.cast(gradient, variable.dtype)
+        velocity.assign(
+            ops.add(
+                ops.multiply(numbers["rho"], velocity),
+                ops.multiply(numbers["one_minus_rho"], ops.square(gradient)),
+            )
+        )
+        denominator = ops.add(velocity, numbers["epsilon"])
+        variable.assign_sub(ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator)))
+
+
+def _adagrad(grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
+    # keras.optimizers.Adagrad.update_step.
+    lr = ops.cast(learning_rate, variables[0].dtype)
+    for gradient, variable, accumulator in zip(grads, variables, *slots, strict=True):
+        gradient = ops.cast(gradient, variable.dtype)
+        accumulator.assign_add(ops.square(gradient))
+        variable.assign_sub(
+            ops.divide(
+                ops.multiply(lr, gradient), ops.sqrt(ops.add(accumulator, numbers["epsilon"]))
+            )
+        )
+
+
 #: The numbers the steps take through ``ops.cast``.
 _CAST = {"beta_1", "beta_2", "momentum", "weight_decay"}
 _KINDS = {
     keras.optimizers.Adam: "adam",
     keras.optimizers.AdamW: "adam",
     keras.optimizers.SGD: "sgd",
+    keras.optimizers.RMSprop: "rmsprop",
+    keras.optimizers.Adagrad: "adagrad",
 }
-_STEPS = {"adam": _adam, "sgd": _sgd}
+_STEPS = {"adam": _adam, "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad}
 _SLOTS = {
     "adam": lambda optimizer: [optimizer._momentums, optimizer._velocities],
     "sgd": lambda optimizer: [optimizer.momentums] if optimizer.momentum != 0 else [],
+    "rmsprop": lambda optimizer: [optimizer._velocities],
+    "adagrad": lambda optimizer: [optimizer._accumulators],
+}
+#: The numbers each kind's step reads but SGD's (and weight decay).
+_NUMBERS = {
+    "adam": ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon"),
+    "rmsprop": ("rho", "one_minus_rho", "epsilon"),
+    "adagrad": ("epsilon",),
 }

@@ -26,6 +26,8 @@ CONFIGS = {
     "early-stopping-penalties": dict(
         hidden_layer_sizes=(12,), early_stopping=True, max_iter=10, alpha=0.1, l1=0.01
     ),
+    "rmsprop": dict(hidden_layer_sizes=(12,), solver="rmsprop"),
+    "adagrad-float64": dict(hidden_layer_sizes=(8, 4), solver="adagrad", dtype="float64"),
     "orthogonal-initializer": dict(
         hidden_layer_sizes=(7,), kernel_initializer=keras.initializers.Orthogonal()
     ),
@@ -82,8 +84,20 @@ def test_a_fit_kept_as_arrays_equals_the_fit_through_its_keras_model(data, monke
 
 
 def test_initial_arrays_are_what_build_network_and_a_new_optimizer_hold(data):
-    for dtype, dropout in [("float32", (0.2, 0.0)), ("float64", (0.0, 0.5))]:
-        est = _fit(data, dtype=dtype, hidden_layer_sizes=(5, 4), dropout=dropout, max_iter=1)
+    # Adagrad's accumulators start at its initial_accumulator_value, not at zero.
+    for dtype, dropout, solver in [
+        ("float32", (0.2, 0.0), "adam"),
+        ("float64", (0.0, 0.5), "adagrad"),
+        ("float32", (0.0, 0.0), "rmsprop"),
+    ]:
+        est = _fit(
+            data,
+            dtype=dtype,
+            hidden_layer_sizes=(5, 4),
+            dropout=dropout,
+            max_iter=1,
+            solver=solver,
+        )
         plan = est._network.plan
         model = build_network(plan.network, np.random.default_rng(7))
         compile_model(model, plan)
@@ -106,10 +120,11 @@ def test_continuing_from_arrays_equals_continuing_from_the_keras_model(data, mon
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(X, y)
-        est.set_params(solver="sgd")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
+        for solver in ("sgd", "adagrad"):  # new optimizers, with zero and non-zero slots
+            est.set_params(solver=solver)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.fit(X, y)
         return est
 
     arrays = run(monkeypatch)

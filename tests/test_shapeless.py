@@ -53,6 +53,8 @@ CONFIGS = {
     "early-stopping": dict(hidden_layer_sizes=(12,), early_stopping=True, max_iter=12),
     "penalties": dict(hidden_layer_sizes=(12,), alpha=0.1, l1=0.01, weight_decay=0.01),
     "adversarial": dict(hidden_layer_sizes=(12,), adversarial_eps=0.1),
+    "rmsprop": dict(hidden_layer_sizes=(12, 6), solver="rmsprop", rho=0.8, activation="tanh"),
+    "adagrad-decay": dict(hidden_layer_sizes=(10,), solver="adagrad", weight_decay=0.01),
 }
 
 
@@ -167,10 +169,11 @@ def test_widths_inputs_and_outputs_share_one_graph_per_depth(data, monkeypatch):
     [
         dict(batch_normalization=True),
         dict(clipnorm=1.0),
-        dict(solver="rmsprop"),
+        dict(solver="nadam"),
+        dict(solver="rmsprop", clipnorm=1.0),
         dict(solver="sgd", clipvalue=0.5),
     ],
-    ids=["batch-norm", "clipnorm", "rmsprop", "clipvalue"],
+    ids=["batch-norm", "clipnorm", "nadam", "rmsprop-clipnorm", "clipvalue"],
 )
 def test_what_the_shared_graph_does_not_cover_trains_on_a_keras_workspace(
     data, monkeypatch, params

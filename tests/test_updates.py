@@ -44,6 +44,13 @@ def _train(make_optimizer, dtype, direct):
         lambda: keras.optimizers.Adam(learning_rate=3e-3, weight_decay=0.01),
         lambda: keras.optimizers.AdamW(learning_rate=3e-3),
         lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.05),
+        lambda: keras.optimizers.RMSprop(learning_rate=1e-2),
+        lambda: keras.optimizers.RMSprop(learning_rate=3e-3, rho=0.8, epsilon=1e-5),
+        lambda: keras.optimizers.RMSprop(learning_rate=1e-2, weight_decay=0.02),
+        lambda: keras.optimizers.Adagrad(learning_rate=0.1),
+        lambda: keras.optimizers.Adagrad(
+            learning_rate=0.05, initial_accumulator_value=0.5, epsilon=1e-5
+        ),
     ],
     ids=[
         "adam",
@@ -54,6 +61,11 @@ def _train(make_optimizer, dtype, direct):
         "adam-weight-decay",
         "adamw",
         "sgd-weight-decay",
+        "rmsprop",
+        "rmsprop-settings",
+        "rmsprop-weight-decay",
+        "adagrad",
+        "adagrad-settings",
     ],
 )
 def test_direct_update_equals_optimizer_apply_bitwise(make_optimizer, dtype):
@@ -71,9 +83,19 @@ def test_direct_update_equals_optimizer_apply_bitwise(make_optimizer, dtype):
         keras.optimizers.Adam(amsgrad=True),
         keras.optimizers.SGD(clipvalue=0.5),
         keras.optimizers.SGD(global_clipnorm=1.0),
-        keras.optimizers.RMSprop(),
+        keras.optimizers.RMSprop(momentum=0.9),
+        keras.optimizers.RMSprop(centered=True),
+        keras.optimizers.Nadam(),
     ],
-    ids=["clipnorm", "amsgrad", "clipvalue", "global-clipnorm", "rmsprop"],
+    ids=[
+        "clipnorm",
+        "amsgrad",
+        "clipvalue",
+        "global-clipnorm",
+        "rmsprop-momentum",
+        "rmsprop-centered",
+        "nadam",
+    ],
 )
 def test_other_optimizers_and_options_keep_keras_apply(optimizer):
     assert direct_update(optimizer) is None
