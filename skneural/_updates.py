@@ -95,7 +95,11 @@ class UpdateRule:
 #: The steps one width-free graph picks from by a graph input on small data
 #: (:mod:`skneural._shapeless`), each as ``structure`` names it without its weight
 #: decay: Adam, and SGD with Nesterov momentum, with momentum and without: what a
-#: grid over scikit-learn's ``solver`` and ``momentum`` tries.
+#: grid over scikit-learn's ``solver`` and ``momentum`` tries. RMSprop and Adagrad
+#: each train on a graph of their own: their ``x / sqrt(y)`` becomes
+#: ``x * rsqrt(y)`` in grappler, whose float32 kernel rounds an element by its place
+#: in its tensor, so on one flat vector they would not give Keras's bits, and taking
+#: them weight by weight in the switch cost every switched graph's compile ~25%.
 SWITCHED_STEPS = (("adam",), ("sgd", True, True), ("sgd", True, False), ("sgd", False, False))
 
 
