@@ -6,18 +6,20 @@ grid search over architectures is most of a small fit. This workspace holds the 
 state in plain ``tf.Variable`` objects of unknown width (kernels ``[None, None]``,
 biases ``[None]``, the optimizer's slots alike), so that its graph serves every width,
 input width and number of outputs: the epoch is traced once per *depth* and per the
-features that change its ops (activation, dropout rates, residual blocks, the
+features that change its ops (activation, which layers have dropout, residual blocks, the
 optimizer's kind and options, dtype, output activation). The ops are those of the
 Keras layers' ``call`` and of :mod:`skneural._updates`, in the same order, so a fit
 trains to the same values bit for bit as through a Keras workspace, but for the last
 bit of a single-output network's output intercept (``tests/test_shapeless.py``). On
 small data scikit-learn's four activations and the optimizer's steps share one graph
 too, picked by graph inputs, and each kind of slot is one flat vector over every
-weight, which the step updates at once.
+weight, which the step updates at once; and the dropout rates are graph inputs
+everywhere.
 
 It serves networks without batch normalization, outside any ``tf.distribute``
 strategy, whose optimizer :mod:`skneural._updates` writes out (Adam, AdamW, SGD with
-or without momentum and Nesterov, with or without weight decay, without clipping);
+or without momentum and Nesterov, RMSprop, Adagrad, with or without weight decay,
+without clipping);
 :func:`~skneural._shapeless_key.shapeless_key` is None for every other fit, which
 then trains on a Keras workspace.
 """
@@ -29,11 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, residual_blocks
+from ._graph_input_layers import dropout, switched_layer
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._settings import Settings
 from ._shapeless_key import SWITCH, SWITCHED
-from ._switched_layer import switched_layer
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -108,10 +110,13 @@ class ShapelessWorkspace:
         names = dict.fromkeys(name for r in self._rules for name in number_names(r.structure))
         self.numbers = {name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in names}
         self._settings = Settings()  # the numbers and the switches' indices
-        self._rates = spec.dropout
-        self._seeds = {
-            i: keras.random.SeedGenerator(0) for i, rate in enumerate(spec.dropout) if rate
+        self._depth = depth
+        # The hidden layers with dropout: their rates and scales (graph inputs), seeds.
+        dropped = [i for i, rate in enumerate(spec.dropout) if rate]
+        self._dropout = {
+            i: (tf.Variable(0.0, dtype=dtype), tf.Variable(0.0, dtype=dtype)) for i in dropped
         }
+        self._seeds = {i: keras.random.SeedGenerator(0) for i in dropped}
         self._residual = residual_blocks(spec)
         self._product = _einsum_product if spec.dtype == "float64" else tf.linalg.matmul
         self._activations = [_keras_activation(a) for a in SWITCHED]
@@ -143,15 +148,15 @@ class ShapelessWorkspace:
         """The logits and the hidden activations (input side first) of ``x``: the ops
         of the Keras layers' ``call`` (see :meth:`KerasWorkspace.forward`)."""
         hidden = []
-        for i, rate in enumerate(self._rates):
+        for i in range(self._depth):
             block_input = x
             x = self._hidden_layer(x, i)
             hidden.append(x)
-            if training and rate:
-                x = keras.random.dropout(x, rate, seed=self._seeds[i])
+            if training and i in self._dropout:
+                x = dropout(x, *self._dropout[i], self._seeds[i])
             if i in self._residual:
                 x = keras.ops.add(block_input, x)
-        return self._dense(x, len(self._rates)), hidden
+        return self._dense(x, self._depth), hidden
 
     def _hidden_layer(self, x, i):
         if not self._switched:
@@ -212,9 +217,11 @@ class ShapelessWorkspace:
         if isinstance(source, NetworkArrays):
             values, rule = source.values, source.rule
             activation = _keras_activation(source.spec.activation)
+            rates = {i: source.spec.dropout[i] for i in self._dropout}
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
-            activation = self._rates and source.get_layer("activation_0").activation
+            activation = self._depth and source.get_layer("activation_0").activation
+            rates = {i: source.get_layer(f"dropout_{i}").rate for i in self._dropout}
         k = rule.n_slots
         if self._switched_step:
             values = join_slots(values, len(self.trainable_variables), k)
@@ -226,8 +233,11 @@ class ShapelessWorkspace:
             variable.assign(tf.zeros([0] * len(variable.shape), self.dtype))
         self._learning_rate_set = None
         settings = self._settings  # assigns only what changed since the last fit
-        if self._switched and self._rates:
+        if self._switched and self._depth:
             settings.assign(self._activation_index, self._activations.index(activation))
+        for i, (rate, scale) in self._dropout.items():
+            settings.assign(rate, rates[i])
+            settings.assign(scale, 1 / (1 - rates[i]))  # as TensorFlow scales a number's
         if self._switched_step:  # it reads its own numbers; the others' keep theirs
             settings.assign(self._step_index, SWITCHED_STEPS.index(rule.structure[:-1]))
         for name, value in rule.values(self.dtype.name).items():

@@ -56,7 +56,7 @@ def shapeless_key(
     return (
         spec.dtype,
         SWITCH if _switched(spec, objective, n_rows) else spec.activation,
-        spec.dropout,
+        tuple(rate > 0 for rate in spec.dropout),  # the rates are graph inputs
         residual_blocks(spec),
         spec.out_activation,
         (SWITCH, rule.structure[-1]) if switched_step else rule.structure,

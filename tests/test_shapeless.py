@@ -91,6 +91,21 @@ def test_a_switched_activation_gives_the_result_of_its_own_graph(
     assert len(pool._idle) == 1  # relu's graph served the other activation
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_rates_share_a_graph_and_give_the_keras_workspaces_result(data, monkeypatch, dtype):
+    data = (data[0].astype(dtype), data[1])
+    params = dict(hidden_layer_sizes=(12, 6, 5), dropout=(0.3, 0.0, 0.15), activation="tanh")
+    _use_pool(monkeypatch, shapeless=False)
+    keras_fit = _fit(data, **params)
+    pool = _use_pool(monkeypatch)
+    # Other rates (and widths) on the layers with dropout train through the graph first.
+    _fit(data, **dict(params, dropout=(0.5, 0.0, 0.05), hidden_layer_sizes=(7, 3, 4)))
+    _assert_same_fit(_fit(data, **params), keras_fit)
+    assert len(pool._idle) == 1
+    _fit(data, **dict(params, dropout=(0.3, 0.2, 0.15)))  # dropout on another layer
+    assert len(pool._idle) == 2
+
+
 STEPS = {
     "adam": dict(),
     "sgd-nesterov": dict(solver="sgd"),

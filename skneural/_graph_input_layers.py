@@ -1,12 +1,14 @@
-"""A dense layer whose activation is a graph input, with its gradient written out.
+"""Layers whose settings are graph inputs, for the width-free workspace's graphs.
 
-The width-free workspace's graphs on small data serve scikit-learn's four activations
-at once (:data:`~skneural._shapeless_key.SWITCHED`), picked by an index variable; this
-is the layer they call for each hidden layer.
+On small data one graph serves scikit-learn's four activations
+(:data:`~skneural._shapeless_key.SWITCHED`), picked by an index variable; and every
+graph takes its dropout rates from variables. Each is built from the ops Keras's layer
+would run, so the values are those of a graph built for one setting, to the last bit.
 """
 
 import functools
 
+import keras
 import tensorflow as tf
 
 from ._shapeless_key import SWITCHED
@@ -53,3 +55,20 @@ def switched_layer(x, kernel, bias, index, activations: list, product):
         return y, gradient
 
     return layer(x, kernel, bias)
+
+
+def dropout(x, rate, scale, generator: keras.random.SeedGenerator):
+    """``keras.random.dropout(x, r, seed=generator)`` for the rate ``r`` that ``rate``
+    holds, with ``scale`` holding ``1 / (1 - r)`` computed in Python (both variables
+    of ``x``'s dtype).
+
+    TensorFlow's dropout multiplies by that Python scale when the rate is a number,
+    and divides by ``1 - rate`` when it is a tensor, which rounds differently; so the
+    ops of the number's path are written out here: the generator's next seed (cast
+    as Keras casts it), a stateless uniform draw, the kept values scaled.
+    """
+    seed = generator.next()
+    if seed.dtype != tf.int32:
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+    noise = tf.random.stateless_uniform(tf.shape(x), seed=seed, dtype=x.dtype)
+    return tf.where(noise >= rate, tf.multiply(x, scale), tf.constant(0, x.dtype))
