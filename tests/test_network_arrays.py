@@ -148,8 +148,9 @@ def test_assigned_weights_reach_the_arrays_and_the_model(data):
     _same_values([layer.kernel.numpy() for layer in dense_layers(est.model_)], coefs)
 
 
-def test_arrays_pickle_and_save_round_trip_bit_for_bit(data, tmp_path):
-    est = _fit(data, estimator=MLPRegressorX, hidden_layer_sizes=(8, 4), dropout=0.1)
+@pytest.mark.parametrize("solver", ["adam", "adagrad"])
+def test_arrays_pickle_and_save_round_trip_bit_for_bit(data, tmp_path, solver):
+    est = _fit(data, estimator=MLPRegressorX, hidden_layer_sizes=(8, 4), dropout=0.1, solver=solver)
     X = data[0].astype("float32")
     copy = pickle.loads(pickle.dumps(est))
     assert copy._network._model is None
