@@ -63,14 +63,12 @@ class EpochRunner:
     The loss of one batch is scikit-learn's: the sample-weighted mean of the per-sample
     loss plus ``(alpha / 2 * ||W||^2 + l1 * |W|_1) / sum(batch weights)`` over the
     Dense kernels (biases and batch-norm parameters are not penalised). ``alpha``,
-    ``l1`` and the adversarial budget and share are variables, so a grid over them
-    reuses one compiled graph (and one more for ``alpha = l1 = 0``, which has no
-    penalty ops).
+    ``l1`` and the adversarial budget and share are variables: a grid over them reuses
+    one graph (and one without penalty ops for ``alpha = l1 = 0``).
 
-    Every epoch starts by copying the model's and optimizer's variables to a backup
-    inside the graph, so that :meth:`restore` can return to the start of an epoch that
-    diverged; the diagnostics (gradient norms, dead units) are a few reductions per
-    step, accumulated in the loop.
+    Every epoch starts by backing up the model's and optimizer's variables in the graph
+    (:meth:`restore` returns to the start of an epoch that diverged); the diagnostics
+    (gradient norms, dead units) are a few reductions per step.
 
     Parameters
     ----------
@@ -251,10 +249,12 @@ class EpochRunner:
         return loss, self.workspace.output(logits)
 
     def prepare(self, data: TrainData) -> TrainData:
-        """``data`` for :meth:`run_epochs`: a table's layer's fixed part, computed once."""
-        if not self._step.fixed_input:
-            return data
-        return dataclasses.replace(data, X=self.workspace.table.fixed_part_of_all(data.X))
+        """``data`` for :meth:`run_epochs`: a table's layer's fixed part, computed once
+        (in a width-free workspace its whole output: ``ShapelessWorkspace.features``)."""
+        if self._step.fixed_input:
+            return dataclasses.replace(data, X=self.workspace.table.fixed_part_of_all(data.X))
+        table = getattr(self.workspace, "features", None)
+        return data if table is None else dataclasses.replace(data, X=table.output_of_all(data.X))
 
     def run_epochs(
         self, data: TrainData, orders: np.ndarray, batch_size: int, limit: float = np.inf

@@ -11,10 +11,8 @@ import functools
 import keras
 import tensorflow as tf
 
-from ._shapeless_key import SWITCHED
-
-#: The derivative of each of :data:`SWITCHED`'s activations from its output ``y`` and
-#: the gradient ``dy`` reaching it: the ops TensorFlow's registered gradients build.
+#: The derivative of each switched activation from its output ``y`` and the gradient
+#: ``dy`` reaching it: the ops TensorFlow's registered gradients build.
 _DERIVATIVES = {
     "identity": lambda y, dy: dy,
     "logistic": lambda y, dy: tf.raw_ops.SigmoidGrad(y=y, dy=dy),
@@ -23,9 +21,10 @@ _DERIVATIVES = {
 }
 
 
-def switched_layer(x, kernel, bias, index, activations: list, product):
-    """A dense layer whose activation, ``activations[index]`` (of :data:`SWITCHED`), is
-    a graph input.
+def switched_layer(x, kernel, bias, index, activations: dict, dense):
+    """``dense(x, kernel, bias)`` through the activation ``index`` picks from
+    ``activations`` (functions by their
+    :data:`~skneural._shapeless_key.SWITCHED` names, in any order).
 
     Each branch of the forward switch holds the whole layer, so that grappler fuses its
     product, bias and activation as in a graph of that activation alone (oneDNN's fused
@@ -36,16 +35,15 @@ def switched_layer(x, kernel, bias, index, activations: list, product):
     branches return their intermediates.
     """
 
-    def dense(x, kernel, bias):
-        return tf.nn.bias_add(product(x, kernel), bias)
-
     @tf.custom_gradient
     def layer(x, kernel, bias):
-        branches = [functools.partial(lambda f: f(dense(x, kernel, bias)), a) for a in activations]
+        branches = [
+            functools.partial(lambda f: f(dense(x, kernel, bias)), f) for f in activations.values()
+        ]
         y = tf.switch_case(index, branches)
 
         def gradient(dy):
-            derivatives = [functools.partial(_DERIVATIVES[name], y, dy) for name in SWITCHED]
+            derivatives = [functools.partial(_DERIVATIVES[name], y, dy) for name in activations]
             dz = tf.switch_case(index, derivatives)
             with tf.GradientTape() as tape:
                 tape.watch([x, kernel, bias])

@@ -19,9 +19,10 @@ everywhere.
 It serves networks without batch normalization, outside any ``tf.distribute``
 strategy, whose optimizer :mod:`skneural._updates` writes out (Adam, AdamW, SGD with
 or without momentum and Nesterov, RMSprop, Adagrad, with or without weight decay,
-without clipping);
-:func:`~skneural._shapeless_key.shapeless_key` is None for every other fit, which
-then trains on a Keras workspace.
+without clipping), and on small data a table's network whose preprocessing layer has
+no weights: the layer's output, computed once per fit, is the graph's input
+(:attr:`ShapelessWorkspace.features`). :func:`~skneural._shapeless_key.shapeless_key`
+is None for every other fit, which then trains on a Keras workspace.
 """
 
 import functools
@@ -35,7 +36,7 @@ from ._graph_input_layers import dropout, switched_layer
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._settings import Settings
-from ._shapeless_key import SWITCH, SWITCHED
+from ._shapeless_key import SWITCH, SWITCHED, table_features
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -49,6 +50,11 @@ from ._updates import (
 def _free(dtype: tf.DType, rank: int, trainable: bool = False) -> tf.Variable:
     """A variable of ``rank`` dimensions of any size."""
     return tf.Variable(tf.zeros([0] * rank, dtype), shape=[None] * rank, trainable=trainable)
+
+
+def _number(dtype: tf.DType) -> tf.Variable:
+    """A scalar setting the graph reads (see :class:`~skneural._settings.Settings`)."""
+    return tf.Variable(0.0, dtype=dtype, trainable=False)
 
 
 def _keras_activation(name: str):
@@ -78,7 +84,9 @@ class ShapelessWorkspace:
     def __init__(self, key: tuple, spec: NetworkSpec, rule: UpdateRule):
         self.dtype = dtype = tf.as_dtype(spec.dtype)
         self.n_features = self.n_outputs = None
-        self.table = None  # tables train on a Keras workspace
+        self.table = None  # no table layer in the graph
+        #: The table layer of the network loaded, whose output is the graph's input.
+        self.features = None
         depth = len(spec.hidden_layer_sizes)
         self.kernels = [_free(dtype, 2, trainable=True) for _ in range(depth + 1)]
         self.biases = [_free(dtype, 1, trainable=True) for _ in range(depth + 1)]
@@ -108,18 +116,16 @@ class ShapelessWorkspace:
         self.learning_rate = tf.Variable(0.0, dtype=keras.config.floatx(), trainable=False)
         self._learning_rate_set: float | None = None
         names = dict.fromkeys(name for r in self._rules for name in number_names(r.structure))
-        self.numbers = {name: tf.Variable(0.0, dtype=dtype, trainable=False) for name in names}
+        self.numbers = {name: _number(dtype) for name in names}
         self._settings = Settings()  # the numbers and the switches' indices
         self._depth = depth
         # The hidden layers with dropout: their rates and scales (graph inputs), seeds.
         dropped = [i for i, rate in enumerate(spec.dropout) if rate]
-        self._dropout = {
-            i: (tf.Variable(0.0, dtype=dtype), tf.Variable(0.0, dtype=dtype)) for i in dropped
-        }
+        self._dropout = {i: (_number(dtype), _number(dtype)) for i in dropped}
         self._seeds = {i: keras.random.SeedGenerator(0) for i in dropped}
         self._residual = residual_blocks(spec)
         self._product = _einsum_product if spec.dtype == "float64" else tf.linalg.matmul
-        self._activations = [_keras_activation(a) for a in SWITCHED]
+        self._activations = {name: _keras_activation(name) for name in SWITCHED}
         self._switched = key[1] == SWITCH
         if self._switched:
             self._activation_index = tf.Variable(0, dtype=tf.int32, trainable=False)
@@ -167,11 +173,14 @@ class ShapelessWorkspace:
             self.biases[i].value(),
             self._activation_index.value(),
             self._activations,
-            self._product,
+            self._affine,
         )
 
     def _dense(self, x, i):
-        return tf.nn.bias_add(self._product(x, self.kernels[i]), self.biases[i])
+        return self._affine(x, self.kernels[i], self.biases[i])
+
+    def _affine(self, x, kernel, bias):
+        return tf.nn.bias_add(self._product(x, kernel), bias)
 
     def output(self, logits):
         """The output activation of ``logits``."""
@@ -214,12 +223,14 @@ class ShapelessWorkspace:
         """Take the weights, seed states and optimizer state and numbers of
         ``source``: a Keras model (and its optimizer) or
         :class:`~skneural._network_arrays.NetworkArrays`."""
+        self.features = None
         if isinstance(source, NetworkArrays):
             values, rule = source.values, source.rule
             activation = _keras_activation(source.spec.activation)
             rates = {i: source.spec.dropout[i] for i in self._dropout}
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
+            self.features = table_features(source)
             activation = self._depth and source.get_layer("activation_0").activation
             rates = {i: source.get_layer(f"dropout_{i}").rate for i in self._dropout}
         k = rule.n_slots
@@ -234,7 +245,8 @@ class ShapelessWorkspace:
         self._learning_rate_set = None
         settings = self._settings  # assigns only what changed since the last fit
         if self._switched and self._depth:
-            settings.assign(self._activation_index, self._activations.index(activation))
+            index = list(self._activations.values()).index(activation)
+            settings.assign(self._activation_index, index)
         for i, (rate, scale) in self._dropout.items():
             settings.assign(rate, rates[i])
             settings.assign(scale, 1 / (1 - rates[i]))  # as TensorFlow scales a number's

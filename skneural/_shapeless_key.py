@@ -11,8 +11,9 @@ from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._updates import SWITCHED_STEPS, update_rule
 
-#: The layers (by name prefix) the width-free workspace knows how to apply.
-_LAYERS = ("input", "hidden_", "activation_", "dropout_", "residual_", "output")
+#: The layers (by name prefix) the width-free workspace knows how to apply (a table's
+#: preprocessing, ``table``, outside the graph: see :func:`shapeless_key`).
+_LAYERS = ("input", "table", "hidden_", "activation_", "dropout_", "residual_", "output")
 
 #: Hidden activations one graph picks from by a graph input (scikit-learn's four);
 #: an empty tuple compiles a graph per activation.
@@ -43,6 +44,11 @@ def shapeless_key(
     graph of their activation alone. On as many rows the optimizer's step is a graph
     input too, when it is one of :data:`~skneural._updates.SWITCHED_STEPS` (Adam and
     SGD's three kinds share a graph, with or without weight decay).
+
+    A table's network trains here on as many rows when its preprocessing layer has no
+    weights to train (no embedding) and no adversarial example perturbs its input:
+    the layer's output, computed once per fit, is then the graph's input
+    (:func:`table_features`). Its attacks (``n_rows`` 0) need the layer in the graph.
     """
     if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
         return None
@@ -51,6 +57,13 @@ def shapeless_key(
     else:
         rule = update_rule(source.optimizer)
         if rule is None or not all(layer.name.startswith(_LAYERS) for layer in source.layers):
+            return None
+        table = table_features(source)
+        if table is not None and (
+            table.trainable_weights
+            or objective.adversarial_eps is not None
+            or not 0 < n_rows <= SWITCH_MAX_ROWS
+        ):
             return None
     switched_step = n_rows <= SWITCH_MAX_ROWS and rule.structure[:-1] in SWITCHED_STEPS
     return (
@@ -65,3 +78,8 @@ def shapeless_key(
 
 def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
     return spec.activation in SWITCHED and objective.l1 == 0 and n_rows <= SWITCH_MAX_ROWS
+
+
+def table_features(model):
+    """The table preprocessing layer of the Keras ``model``, or None."""
+    return next((layer for layer in model.layers if layer.name == "table"), None)

@@ -141,6 +141,10 @@ numeric_embedding
         parts = [self.fixed_part(inputs[i : i + rows]) for i in range(0, max(n, 1), rows)]
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
 
+    def output_of_all(self, inputs):
+        """The layer's output for ``inputs``, its fixed part computed piece by piece."""
+        return self.from_fixed(self.fixed_part_of_all(inputs))
+
     def from_fixed(self, fixed):
         """The layer's output from its :meth:`fixed_part`: the numeric embedding, each
         categorical column one-hot or embedded, in the order of the module docstring."""

@@ -52,8 +52,9 @@ class UpdateRule:
 
     def initial_slots(self, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
         """A new optimizer's slots for ``weights``, one kind after the other (Keras's
-        ``Constant`` initializer casts its Python float through floatx first)."""
-        start = np.asarray(self.start, keras.config.floatx())
+        ``Constant`` initializer casts its Python float, a float32 first: see
+        :meth:`values`)."""
+        start = np.float32(self.start)
         return [np.full_like(w, start) for _ in range(self.n_slots) for w in weights]
 
     def apply(self, grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
@@ -76,11 +77,11 @@ class UpdateRule:
 
     def values(self, dtype: str) -> dict[str, np.ndarray]:
         """The numbers as the step's graph computes with them in a network of
-        ``dtype``: those the step casts (``ops.cast`` of a Python float) pass through
-        Keras's floatx first, the others convert straight to ``dtype``."""
-        floatx = keras.config.floatx()
+        ``dtype``: those the step casts (``ops.cast`` of a Python float, which
+        TensorFlow makes a float32 first, whatever Keras's floatx) pass through float32,
+        the others convert straight to ``dtype``."""
         return {
-            name: np.asarray(np.asarray(value, floatx) if name in _CAST else value, dtype)
+            name: np.asarray(np.asarray(value, np.float32) if name in _CAST else value, dtype)
             for name, value in self.numbers.items()
         }
 

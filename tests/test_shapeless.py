@@ -3,7 +3,9 @@
 import logging
 import warnings
 
+import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 from sklearn.datasets import make_classification
@@ -326,3 +328,98 @@ def test_a_warm_start_crosses_between_the_flat_and_the_per_weight_slots(data, mo
             warm.fit(X[:half], y[:half])
         results.append(warm)
     _assert_same_fit(results[1], results[0])
+
+
+def _table(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "num": rng.normal(size=n) * 100 + 50,
+            "city": pd.Series(rng.choice(["paris", "rome", "oslo"], n), dtype="str"),
+            "flag": rng.random(n) > 0.5,
+            "share": rng.random(n),
+        }
+    )
+    frame.loc[::7, "num"] = np.nan  # a missing indicator
+    frame.loc[::5, "city"] = None
+    # Three classes: a single output's intercept may differ in its last bit (above).
+    y = (frame["num"].fillna(0) > 60).to_numpy(int) + (frame["city"] == "rome").to_numpy(int)
+    return frame, y
+
+
+TABLE_CONFIGS = {
+    "adam": dict(hidden_layer_sizes=(9,)),
+    "sgd-tanh-dropout": dict(
+        hidden_layer_sizes=(8, 5), solver="sgd", activation="tanh", dropout=0.2
+    ),
+    "early-stopping-quantile": dict(
+        hidden_layer_sizes=(7,), early_stopping=True, max_iter=12, input_scaling="quantile"
+    ),
+}
+
+
+@pytest.mark.parametrize("config", TABLE_CONFIGS.values(), ids=TABLE_CONFIGS.keys())
+def test_a_table_without_embeddings_trains_on_the_shared_graph_as_on_keras(monkeypatch, config):
+    table = _table()
+    _use_pool(monkeypatch, shapeless=False)
+    keras_fit = _fit(table, **config)
+    pool = _use_pool(monkeypatch)
+    # Another network of the depth, on plain arrays, uses the graph first.
+    X = np.random.default_rng(1).normal(size=(60, 3))
+    _fit(
+        (X, np.arange(60) % 3),
+        **dict(config, hidden_layer_sizes=(4,) * len(config["hidden_layer_sizes"])),
+    )
+    table_fit = _fit(table, **config)
+    assert len(pool._idle) == 1  # the arrays' graph trained the table's network
+    (runner,) = next(iter(pool._idle.values()))
+    assert isinstance(runner.workspace, ShapelessWorkspace)
+    _assert_same_fit(table_fit, keras_fit)
+    np.testing.assert_array_equal(
+        table_fit.predict_proba(table[0]), keras_fit.predict_proba(table[0])
+    )
+
+
+def _embedded_table():
+    frame, y = _table()
+    return frame.assign(shop=[f"shop {i % 14}" for i in range(len(frame))]), y
+
+
+@pytest.mark.parametrize(
+    "table, params",
+    [
+        (_table, dict(adversarial_eps=0.1)),
+        (_table, dict(numeric_embedding="periodic")),
+        (_embedded_table, {}),
+    ],
+    ids=["adversarial", "numeric-embedding", "embedded-column"],
+)
+def test_tables_the_shared_graph_cannot_take_train_on_a_keras_workspace(monkeypatch, table, params):
+    pool = _use_pool(monkeypatch)
+    _fit(table(), hidden_layer_sizes=(6,), **params)
+    ((runner,),) = pool._idle.values()
+    assert isinstance(runner.workspace, KerasWorkspace)
+
+
+@pytest.fixture
+def floatx64():
+    before = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(before)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "adagrad"])
+def test_numbers_keras_casts_go_through_float32_whatever_floatx(
+    data, monkeypatch, floatx64, solver
+):
+    # keras.ops.cast of a Python float (Adam's betas, SGD's momentum, Adagrad's initial
+    # accumulator) makes it a float32 first, also when floatx is float64.
+    data = (data[0].astype(np.float64), data[1])
+    params = dict(hidden_layer_sizes=(8,), solver=solver, weight_decay=0.01)
+    with monkeypatch.context() as patch:
+        patch.setattr("skneural._fitted.serves", lambda plan: False)
+        _use_pool(patch, shapeless=False)
+        keras_fit = _fit(data, **params)
+    _use_pool(monkeypatch)
+    _assert_same_fit(_fit(data, **params), keras_fit)
