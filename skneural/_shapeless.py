@@ -258,6 +258,7 @@ class ShapelessWorkspace:
     def store(self, source) -> None:
         """Give this workspace's weights, seed states and optimizer state to
         ``source`` (as :meth:`load` takes them)."""
+        self.features = None  # an idle workspace keeps no fitted network alive
         rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
         state = [own.numpy() for own in self._state(rule.n_slots)]
         values = state

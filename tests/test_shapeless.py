@@ -374,6 +374,7 @@ def test_a_table_without_embeddings_trains_on_the_shared_graph_as_on_keras(monke
     assert len(pool._idle) == 1  # the arrays' graph trained the table's network
     (runner,) = next(iter(pool._idle.values()))
     assert isinstance(runner.workspace, ShapelessWorkspace)
+    assert runner.workspace.features is None  # the idle workspace holds no table layer
     _assert_same_fit(table_fit, keras_fit)
     np.testing.assert_array_equal(
         table_fit.predict_proba(table[0]), keras_fit.predict_proba(table[0])
