@@ -10,7 +10,8 @@ features that change its ops (activation, which layers have dropout, residual bl
 optimizer's kind and options, dtype, output activation). The ops are those of the
 Keras layers' ``call`` and of :mod:`skneural._updates`, in the same order, so a fit
 trains to the same values bit for bit as through a Keras workspace, but for the last
-bit of a single-output network's output intercept (``tests/test_shapeless.py``). On
+bit of a single-output network's output intercept, which later steps carry into the
+other weights at rounding level (``tests/test_shapeless.py``). On
 small data scikit-learn's four activations and the optimizer's steps share one graph
 too, picked by graph inputs, and each kind of slot is one flat vector over every
 weight, which the step updates at once; and the dropout rates are graph inputs
