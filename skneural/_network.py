@@ -214,6 +214,11 @@ def dense_layers(model: keras.Model) -> list:
     return [layer for layer in model.layers if isinstance(layer, DENSE_LAYERS)]
 
 
+def table_layer(model: keras.Model):
+    """The table's preprocessing layer (:mod:`skneural._table_layer`), or None."""
+    return next((layer for layer in model.layers if layer.name == "table"), None)
+
+
 #: The layer classes of :func:`dense_layers`.
 DENSE_LAYERS = (keras.layers.Dense, EnsembleDense, SharedEnsembleDense)
 

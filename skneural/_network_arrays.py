@@ -89,19 +89,7 @@ class NetworkArrays:
             # float32 kernels are drawn in float64 and cast (_draw_kernels_in_float64).
             kernel = keras.ops.cast(initializer((fan_in, fan_out), dtype="float64"), spec.dtype)
             weights += [keras.ops.convert_to_numpy(kernel), np.zeros(fan_out, spec.dtype)]
-        slots = rule.initial_slots(weights)
-        return cls(
-            spec,
-            rule,
-            [
-                *weights,
-                *slots,
-                np.asarray(0, np.int64),
-                np.asarray(learning_rate, keras.config.floatx()),
-                *seed_states,
-            ],
-            seeds,
-        )
+        return cls(spec, rule, _fresh_state(rule, weights, learning_rate, seed_states), seeds)
 
     @property
     def n_weights(self) -> int:
@@ -123,14 +111,7 @@ class NetworkArrays:
         weights = self.values[: self.n_weights]
         seed_states = self.values[len(self.values) - self._n_seed_states() :]
         self.rule = plan_rule(plan.optimizer)
-        slots = self.rule.initial_slots(weights)
-        self.values = [
-            *weights,
-            *slots,
-            np.asarray(0, np.int64),
-            np.asarray(learning_rate, keras.config.floatx()),
-            *seed_states,
-        ]
+        self.values = _fresh_state(self.rule, weights, learning_rate, seed_states)
 
     def _n_seed_states(self) -> int:
         return sum(rate > 0 for rate in self.spec.dropout)
@@ -144,6 +125,17 @@ class NetworkArrays:
         for variable, value in zip(model_state(model), self.values, strict=True):
             variable.assign(value)
         return model
+
+
+def _fresh_state(rule: UpdateRule, weights: list, learning_rate: float, seed_states: list) -> list:
+    """:class:`NetworkArrays`' values for ``weights`` and a new optimizer of ``rule``."""
+    return [
+        *weights,
+        *rule.initial_slots(weights),
+        np.asarray(0, np.int64),
+        np.asarray(learning_rate, keras.config.floatx()),
+        *seed_states,
+    ]
 
 
 def model_state(model: keras.Model) -> list:

@@ -34,10 +34,11 @@ import tensorflow as tf
 
 from ._config import NetworkSpec, residual_blocks
 from ._graph_input_layers import dropout, switched_layer
+from ._network import table_layer
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._settings import Settings
-from ._shapeless_key import SWITCH, SWITCHED, table_features
+from ._shapeless_key import SWITCH, SWITCHED
 from ._updates import (
     SWITCHED_STEPS,
     UpdateRule,
@@ -231,7 +232,7 @@ class ShapelessWorkspace:
             rates = {i: source.spec.dropout[i] for i in self._dropout}
         else:
             values, rule = [v.value for v in model_state(source)], update_rule(source.optimizer)
-            self.features = table_features(source)
+            self.features = table_layer(source)
             activation = self._depth and source.get_layer("activation_0").activation
             rates = {i: source.get_layer(f"dropout_{i}").rate for i in self._dropout}
         k = rule.n_slots

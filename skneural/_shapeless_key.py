@@ -7,6 +7,7 @@ and the optimizer's step are graph inputs, so that a grid over them shares one g
 """
 
 from ._config import NetworkSpec, residual_blocks
+from ._network import table_layer
 from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._updates import SWITCHED_STEPS, update_rule
@@ -48,7 +49,8 @@ def shapeless_key(
     A table's network trains here on as many rows when its preprocessing layer has no
     weights to train (no embedding) and no adversarial example perturbs its input:
     the layer's output, computed once per fit, is then the graph's input
-    (:func:`table_features`). Its attacks (``n_rows`` 0) need the layer in the graph.
+    (:attr:`~skneural._shapeless.ShapelessWorkspace.features`). Its attacks
+    (``n_rows`` 0) need the layer in the graph.
     """
     if strategy is not None or spec.batch_normalization or spec.n_ensemble > 1:
         return None
@@ -58,7 +60,7 @@ def shapeless_key(
         rule = update_rule(source.optimizer)
         if rule is None or not all(layer.name.startswith(_LAYERS) for layer in source.layers):
             return None
-        table = table_features(source)
+        table = table_layer(source)
         if table is not None and (
             table.trainable_weights
             or objective.adversarial_eps is not None
@@ -78,8 +80,3 @@ def shapeless_key(
 
 def _switched(spec: NetworkSpec, objective: Objective, n_rows: int) -> bool:
     return spec.activation in SWITCHED and objective.l1 == 0 and n_rows <= SWITCH_MAX_ROWS
-
-
-def table_features(model):
-    """The table preprocessing layer of the Keras ``model``, or None."""
-    return next((layer for layer in model.layers if layer.name == "table"), None)

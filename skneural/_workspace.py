@@ -12,7 +12,7 @@ for the networks and optimizers it covers.
 import keras
 import tensorflow as tf
 
-from ._network import dense_layers
+from ._network import dense_layers, table_layer
 from ._updates import direct_update
 
 
@@ -44,7 +44,7 @@ class KerasWorkspace:
         ]
         self._output = model.get_layer("output_activation")
         #: The table's preprocessing layer, if any (:mod:`skneural._table_layer`).
-        self.table = next((layer for layer in self._layers if layer.name == "table"), None)
+        self.table = table_layer(model)
         #: Members of an ensemble (:mod:`skneural._ensemble`); 1 for one network.
         self.members = getattr(dense_layers(model)[0], "members", 1)
         self._hidden_units = [
