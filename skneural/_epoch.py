@@ -17,6 +17,7 @@ import tensorflow as tf
 from ._graph_options import one_pass
 from ._plan import Objective
 from ._step import MinibatchStep
+from ._stored_graphs import GraphStore
 
 
 @dataclasses.dataclass
@@ -81,10 +82,16 @@ class EpochRunner:
     diagnostics : bool, default=True
         Record gradient norms and dead units. Off only to measure what they cost
         (``benchmarks/``); the diagnostics it reports are then meaningless.
+    graphs : GraphStore, optional
+        Where the compiled functions' graphs may be stored and found again
+        (:mod:`skneural._stored_graphs`); by default every one is traced.
     """
 
-    def __init__(self, workspace, objective: Objective, diagnostics: bool = True):
+    def __init__(
+        self, workspace, objective: Objective, diagnostics: bool = True, graphs: GraphStore = None
+    ):
         self.workspace = workspace
+        self._graphs = graphs or GraphStore()
         self._step = step = MinibatchStep(workspace, objective, diagnostics)
         # Made in a tf.distribute scope, it trains on that strategy's replicas.
         self._strategy = tf.distribute.get_strategy()
@@ -96,33 +103,24 @@ class EpochRunner:
             tf.TensorSpec([None, workspace.n_outputs], dtype),
             tf.TensorSpec([None], dtype),
         ]
-        # TensorFlow warns when the same Python code is traced again and again (it keys
-        # on the code object); each workspace traces exactly once, by design, and a
-        # partial has no code object of its own, so the warning stays for real misuse.
-        # The loop is an explicit tf.while_loop: no AutoGraph conversion, cheaper traces.
-        self._epoch_function = tf.function(
-            functools.partial(EpochRunner._run_epochs, self),
-            input_signature=[
-                *data_spec,
-                tf.TensorSpec([None, None], tf.int32),
-                tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], dtype),
-            ],
-            autograph=False,
-        )
-        self._evaluate = tf.function(
-            functools.partial(EpochRunner._run_evaluate, self),
-            input_signature=data_spec,
-            autograph=False,
-        )
-        self._input_gradient_function = tf.function(
-            functools.partial(MinibatchStep.input_gradient, step),
-            input_signature=[tf.TensorSpec([None, workspace.n_features], dtype), data_spec[1]],
-            autograph=False,
-        )
-        # Traced on first use, then called as concrete functions: a tf.function's
-        # dispatch costs ~0.15 ms a call (an epoch, or a batch of an attack).
-        self._epoch = self._input_gradient = None
+        # TensorFlow warns when one code object is traced again and again; a workspace
+        # traces each function once, by design, and a partial has no code object, so the
+        # warning stays for real misuse. Loops are explicit: no AutoGraph, cheaper traces.
+        orders, scalar = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)
+        functions = {  # the epoch's: data, orders, batch size, limit
+            "epoch": (self._run_epochs, [*data_spec, orders, scalar, tf.TensorSpec([], dtype)]),
+            "evaluate": (self._run_evaluate, data_spec),
+            "input_gradient": (
+                step.input_gradient,
+                [tf.TensorSpec([None, workspace.n_features], dtype), data_spec[1]],
+            ),
+        }
+        self._functions = {
+            role: tf.function(functools.partial(method), input_signature=spec, autograph=False)
+            for role, (method, spec) in functions.items()
+        }
+        # Traced (or found stored) on first use, then called as concrete functions: a
+        self._concrete = {}  # tf.function's dispatch costs ~0.15 ms a call
         self._state = workspace.state
         # The state at the start of the last epoch run (a diverged epoch goes back
         # there) and at the start of the last call (an interrupted call goes back there).
@@ -264,8 +262,6 @@ class EpochRunner:
         after an epoch whose loss or weights are not finite or whose loss, or its
         first batch's loss after its last step, exceeds ``limit``. One result per
         epoch run; :meth:`restore` returns to the start of the last one."""
-        if self._epoch is None:
-            self._epoch = self._epoch_function.get_concrete_function()
         # The loop must stop wherever the caller's float comparison with ``limit``
         # would: the graph compares in the data's dtype, against ``limit`` rounded down.
         # (Compared as Python floats: NumPy compares a float32 with a float in float32.)
@@ -276,7 +272,7 @@ class EpochRunner:
             bound = np.nextafter(bound, dtype(-np.inf))
         orders, bound = tf.constant(orders, tf.int32), tf.constant(bound, self._dtype)
         with one_pass():
-            reports = self._epoch(
+            reports = self._compiled("epoch")(
                 data.X, data.Y, data.W, orders, tf.constant(batch_size, tf.int32), bound
             ).numpy()
         self._returned += 1
@@ -286,15 +282,19 @@ class EpochRunner:
     def evaluate(self, data: TrainData) -> tuple[float, np.ndarray]:
         """Weighted loss (no penalty) and outputs in inference mode (``data`` prepared)."""
         with one_pass():
-            loss, outputs = self._evaluate(data.X, data.Y, data.W)
+            loss, outputs = self._compiled("evaluate")(data.X, data.Y, data.W)
         return float(loss), outputs.numpy()
 
     def input_gradient(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """The gradient of the summed per-sample loss with respect to the inputs ``X``,
         in inference mode (the attacks' step): one row per sample, in the model's dtype.
         """
-        if self._input_gradient is None:
-            self._input_gradient = self._input_gradient_function.get_concrete_function()
         X, Y = tf.constant(X, self._dtype), tf.constant(Y, self._dtype)
         with one_pass():
-            return self._input_gradient(X, Y).numpy()
+            return self._compiled("input_gradient")(X, Y).numpy()
+
+    def _compiled(self, role: str):
+        """The compiled function of ``role``, traced or found stored on first use."""
+        if role not in self._concrete:
+            self._concrete[role] = self._graphs.concrete(role, self._functions[role])
+        return self._concrete[role]

@@ -34,6 +34,7 @@ from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._shapeless import ShapelessWorkspace
 from ._shapeless_key import shapeless_key
+from ._stored_graphs import GraphStore, created_variables
 from ._updates import update_rule
 from ._workspace import KerasWorkspace
 
@@ -82,7 +83,7 @@ class RunnerPool:
         shapeless = self._shapeless_key(spec, source, objective, strategy, n_rows)
         if shapeless is not None:
             key = ("shapeless", len(spec.hidden_layer_sizes), shapeless, objective.graph_key)
-            runner = self._take(key) or _new_shapeless(shapeless, spec, source, objective)
+            runner = self._take(key) or _new_shapeless(key, spec, source, objective)
         elif isinstance(source, NetworkArrays):
             raise ValueError("only a width-free workspace trains a network kept as arrays")
         else:
@@ -143,11 +144,12 @@ class RunnerPool:
             self._idle.clear()
 
 
-def _new_shapeless(
-    shapeless: tuple, spec: NetworkSpec, source, objective: Objective
-) -> EpochRunner:
+def _new_shapeless(key: tuple, spec: NetworkSpec, source, objective: Objective) -> EpochRunner:
+    # Its graphs depend on the key alone: they may be stored for other processes.
     rule = source.rule if isinstance(source, NetworkArrays) else update_rule(source.optimizer)
-    return EpochRunner(ShapelessWorkspace(shapeless, spec, rule), objective)
+    with created_variables() as variables:
+        workspace = ShapelessWorkspace(key[2], spec, rule)
+        return EpochRunner(workspace, objective, graphs=GraphStore(key, variables))
 
 
 def _new_keras_runner(

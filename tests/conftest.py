@@ -4,9 +4,15 @@ The suite's warning policy lives in pyproject.toml (``filterwarnings``): one pla
 not one per module.
 """
 
+import os
+
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
+
+# The suite traces every graph and stores none (tests/test_stored_graphs.py turns the
+# store on in a directory of its own); SKNEURAL_GRAPH_CACHE=DIR runs it on stored graphs.
+os.environ.setdefault("SKNEURAL_GRAPH_CACHE", "off")
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ _SCRIPT = textwrap.dedent(
     for runners in POOL._idle.values():
         for runner in runners:
             if runner._strategy is strategy:
-                graph = runner._epoch.graph
+                graph = runner._concrete["epoch"].graph
                 for op in graph.get_operations():
                     graph_devices.add(op.device)
                     for f in getattr(op.graph, "_functions", {}).values():

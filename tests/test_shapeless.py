@@ -178,7 +178,7 @@ def test_widths_inputs_and_outputs_share_one_graph_per_depth(data, monkeypatch):
     assert len(pool._idle) == 2
     for (runner,) in pool._idle.values():
         assert isinstance(runner.workspace, ShapelessWorkspace)
-        assert runner._epoch_function.experimental_get_tracing_count() == 1
+        assert runner._functions["epoch"].experimental_get_tracing_count() == 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,253 @@
+"""Graphs stored on disk: a fit on a stored graph is the traced graph's fit, bit for bit,
+and a file that is damaged, foreign or tampered with is never run."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification, make_regression
+
+from skneural import MLPClassifierX, MLPRegressorX, _stored_graphs
+from skneural._pool import RunnerPool
+from skneural.adversarial import fgsm
+
+BASE = dict(batch_size=32, max_iter=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=160, n_features=7, n_classes=3, n_informative=4, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    pool = RunnerPool()
+    monkeypatch.setattr("skneural._fitted.POOL", pool)
+    return pool
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    folder = tmp_path / "graphs"
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", str(folder))
+    return folder
+
+
+def _fit(X, y, estimator=MLPClassifierX, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        return estimator(**dict(BASE, **params)).fit(X, y)
+
+
+def _weights(model) -> list[np.ndarray]:
+    return [*model.coefs_, *model.intercepts_]
+
+
+def _assert_same_fit(a, b):
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    for x, y in zip(_weights(a), _weights(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def _tracings(pool) -> int:
+    return sum(
+        function.experimental_get_tracing_count()
+        for runners in pool._idle.values()
+        for runner in runners
+        for function in runner._functions.values()
+    )
+
+
+def _table(data):
+    X, y = data
+    frame = pd.DataFrame(X[:, :5], columns=list("abcde"))
+    frame["colour"] = pd.Categorical(np.array(["red", "green", "blue"])[y])
+    frame.loc[::7, "a"] = np.nan
+    return frame, y
+
+
+CASES = {
+    "switched adam": dict(hidden_layer_sizes=(12,)),
+    "sgd tanh, two layers": dict(hidden_layer_sizes=(9, 6), solver="sgd", activation="tanh"),
+    "dropout, residual": dict(hidden_layer_sizes=(8, 8, 8), dropout=0.3, residual=True),
+    "early stopping": dict(hidden_layer_sizes=(12,), early_stopping=True, max_iter=12),
+    "penalties, rmsprop": dict(hidden_layer_sizes=(10,), alpha=0.1, l1=0.01, solver="rmsprop"),
+    "adversarial": dict(hidden_layer_sizes=(12,), adversarial_eps=0.1),
+    "elu adagrad float64": dict(hidden_layer_sizes=(10,), activation="elu", solver="adagrad"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_stored_graph_trains_as_the_traced_one(case, data, pool, folder, monkeypatch):
+    X, y = data
+    if "float64" in case:
+        X = X.astype(np.float64)
+    params = CASES[case]
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", "off")
+    traced = _fit(X, y, **params)
+    assert not folder.exists()
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", str(folder))
+    pool.clear()
+    storing = _fit(X, y, **params)  # traces, and stores what it traced
+    assert any(folder.glob("skneural_*.graph"))
+    pool.clear()
+    stored = _fit(X, y, **params)  # traces nothing
+    assert _tracings(pool) == 0
+    _assert_same_fit(traced, storing)
+    _assert_same_fit(traced, stored)
+    np.testing.assert_array_equal(traced.predict_proba(X), stored.predict_proba(X))
+    if "early stopping" in case:
+        assert stored.validation_scores_ == traced.validation_scores_
+
+
+def test_the_attacks_and_a_table_fit_on_stored_graphs(data, pool, folder, monkeypatch):
+    X, y = data
+    frame, _ = _table(data)
+    Xr, yr = make_regression(n_samples=150, n_features=4, random_state=0)
+    results = {}
+    for setting in ("off", str(folder), str(folder)):
+        monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", setting)
+        pool.clear()
+        model = _fit(X, y, hidden_layer_sizes=(11,))
+        table = _fit(frame, y, hidden_layer_sizes=(7,))
+        poisson = _fit(Xr, np.abs(yr) / 100, MLPRegressorX, loss="poisson", max_iter=3)
+        results.setdefault(setting, []).append(
+            [fgsm(model, X[:40], y[:40], eps=0.2), table.predict_proba(frame), *_weights(table)]
+            + _weights(poisson)
+        )
+    assert _tracings(pool) == 0  # the last round found every graph stored
+    (off,), (storing, stored) = results.values()
+    for a, b, c in zip(off, storing, stored, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_another_process_trains_on_the_stored_graph_to_the_same_bits(data, folder, pool):
+    X, y = data
+    params = dict(BASE, hidden_layer_sizes=(16, 8), activation="logistic", dropout=0.2)
+    local = _fit(X, y, **params)  # stores the graph
+    script = f"""
+import hashlib, warnings
+import numpy as np
+from sklearn.datasets import make_classification
+from skneural import MLPClassifierX
+from skneural._fitted import POOL
+warnings.simplefilter("ignore")
+X, y = make_classification(n_samples=160, n_features=7, n_classes=3, n_informative=4,
+                           random_state=0)
+model = MLPClassifierX(**{params!r}).fit(X.astype(np.float32), y)
+digest = hashlib.sha256()
+for w in [*model.coefs_, *model.intercepts_]:
+    digest.update(w.tobytes())
+traced = sum(f.experimental_get_tracing_count() for rs in POOL._idle.values() for r in rs
+             for f in r._functions.values())
+print(digest.hexdigest(), traced)
+"""
+    env = dict(os.environ, SKNEURAL_GRAPH_CACHE=str(folder), TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    digest = hashlib.sha256()
+    for w in _weights(local):
+        digest.update(w.tobytes())
+    assert result.stdout.split() == [digest.hexdigest(), "0"]
+
+
+def _stored_file(folder, data, **params):
+    X, y = data
+    _fit(X, y, **params)
+    (path,) = folder.glob("skneural_*.graph")
+    return path
+
+
+def _refit_from(path, data, pool, **params):
+    """The fit after ``path`` was tampered with: traced again, the same weights."""
+    X, y = data
+    pool.clear()
+    model = _fit(X, y, **params)
+    assert _tracings(pool) == 1
+    return model
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not ours", "foreign op", "wrong name"])
+def test_a_damaged_or_foreign_file_is_traced_over(damage, data, pool, folder):
+    params = dict(hidden_layer_sizes=(5,), solver="sgd")
+    path = _stored_file(folder, data, **params)
+    reference = _fit(*data, **params)
+    raw = path.read_bytes()
+    header, functions = _stored_graphs._read(raw)
+    if damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "not ours":  # another entry's graph under this entry's name
+        other = _stored_graphs._renamed(functions, "skneural_" + "0" * 32)
+        library = _stored_graphs.function_pb2.FunctionDefLibrary(function=other)
+        path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
+    else:
+        node = next(n for n in functions[0].node_def if n.op == "ReadVariableOp")
+        if damage == "foreign op":
+            node.op = "ReadFile"  # a graph that reads a file is never run
+        else:
+            node.op = "skneural_elsewhere"  # a call of a function not in the file
+        library = _stored_graphs.function_pb2.FunctionDefLibrary(function=functions)
+        path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
+    _assert_same_fit(reference, _refit_from(path, data, pool, **params))
+    # ... and the file was stored again, whole: the next fit runs it.
+    pool.clear()
+    _assert_same_fit(reference, _fit(*data, **params))
+    assert _tracings(pool) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_file_others_may_change_is_not_run(data, pool, folder):
+    params = dict(hidden_layer_sizes=(6,), activation="tanh")
+    path = _stored_file(folder, data, **params)
+    path.chmod(0o666)
+    _refit_from(path, data, pool, **params)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"  # stored again, private
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+def test_off_or_unwritable_stores_nothing_and_fits(data, pool, tmp_path, monkeypatch):
+    for setting in ("off", "", "0"):
+        monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", setting)
+        assert _stored_graphs.directory() is None
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", str(blocker / "graphs"))
+    reference = _fit(*data, hidden_layer_sizes=(4,))
+    pool.clear()
+    _assert_same_fit(reference, _fit(*data, hidden_layer_sizes=(4,)))
+    assert blocker.read_text() == "not a directory"
+    monkeypatch.delenv("SKNEURAL_GRAPH_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _stored_graphs.directory() == tmp_path / "xdg" / "skneural" / "graphs"
+
+
+def test_only_the_most_recently_used_files_are_kept(data, pool, folder, monkeypatch):
+    monkeypatch.setattr(_stored_graphs, "MAX_FILES", 2)
+    for depth in (1, 2, 3):
+        _fit(*data, hidden_layer_sizes=(5,) * depth)
+    assert len(list(folder.glob("skneural_*.graph"))) == 2
+    assert not list(folder.glob(".*.part"))
+
+
+def test_what_changes_a_graph_outside_its_key_changes_the_file(data, pool, folder):
+    X, y = data
+    _fit(X, y, hidden_layer_sizes=(5,))
+    before = set(folder.glob("*.graph"))
+    keras.config.set_floatx("float64")  # Keras casts some numbers through it
+    try:
+        pool.clear()
+        _fit(X, y, hidden_layer_sizes=(5,))
+    finally:
+        keras.config.set_floatx("float32")
+    assert len(set(folder.glob("*.graph")) - before) == 1
