@@ -292,10 +292,18 @@ KERAS_WRAPPER = Peer(
     "keras.wrappers.SKLearnClassifier / SKLearnRegressor (epochs and batch size passed to fit)",
 )
 SKNEURAL = Peer("skneural", skneural, "MLPClassifierX / MLPRegressorX")
+#: (j) only: skneural finding the graphs an earlier process stored (``run.py`` runs one
+#: unmeasured process of it first); the plain peer's every part starts with none stored.
+SKNEURAL_STORED = Peer(
+    "skneural, graphs stored",
+    skneural,
+    "as skneural, in a process that finds the graphs an earlier process traced stored on "
+    "disk (skneural's default; the plain skneural row starts every part with none stored)",
+)
 
 #: The peers of the training scenarios, in table order.
 TRAINING_PEERS = (SKLEARN, KERAS, KERAS_SPE32, TF_LOOP, SCIKERAS, KERAS_WRAPPER, SKNEURAL)
 #: The peers of the prediction scenario: Keras once per way of predicting.
 LBFGS_PEERS = (SKLEARN, SKNEURAL)  # (k), (l): the peers that have solver='lbfgs'
 PREDICT_PEERS = (SKLEARN, KERAS_PREDICT, KERAS_POB, TF_LOOP, SCIKERAS, KERAS_WRAPPER, SKNEURAL)
-ALL_PEERS = {peer.name: peer for peer in TRAINING_PEERS + PREDICT_PEERS}
+ALL_PEERS = {peer.name: peer for peer in TRAINING_PEERS + PREDICT_PEERS + (SKNEURAL_STORED,)}

@@ -17,6 +17,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -693,11 +694,15 @@ def arch_search(peer: P.Peer, grid: dict, X, y, epochs: int) -> dict[str, float]
 def forget_compiled(peer: P.Peer) -> None:
     """Drop skneural's pooled workspaces, so that the next part of (j) compiles every
     graph as a fresh process would (a workspace's graphs are its own; nothing else of
-    a trace is kept)."""
-    if peer is P.SKNEURAL:
+    a trace is kept); for the plain skneural peer, also point the graph store at a new,
+    empty directory, so that the part traces every graph (the stored peer keeps the
+    directory ``run.py`` filled in an earlier process)."""
+    if peer in (P.SKNEURAL, P.SKNEURAL_STORED):
         from skneural._pool import POOL
 
         POOL.clear()
+    if peer is P.SKNEURAL:
+        os.environ["SKNEURAL_GRAPH_CACHE"] = tempfile.mkdtemp(prefix="skneural-graphs-")
     gc.collect()
 
 
@@ -728,6 +733,7 @@ def scenario_j(cfg: W.Config, peers=(P.SKLEARN, P.SKNEURAL)) -> dict:
 
     def measure(peer):
         result = {}
+        forget_compiled(peer)
         estimator = arch_estimator(peer, cfg.cv_epochs)
         start = time.perf_counter()
         scores = cross_val_score(estimator, X, y, cv=5)

@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import keras
@@ -67,6 +68,9 @@ _ALLOWED_OPS = frozenset(
 )
 
 _lock = threading.Lock()
+#: How many live stored functions use each registered entry (by its functions' names):
+#: the last one to go removes them from TensorFlow, as a traced function's are removed.
+_users: dict[tuple[str, ...], int] = {}
 
 
 @contextlib.contextmanager
@@ -89,8 +93,11 @@ def directory() -> Path | None:
     chosen = os.environ.get("SKNEURAL_GRAPH_CACHE")
     if chosen is not None:
         return None if chosen.strip().lower() in _OFF else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "skneural" / "graphs"
+    base = Path(os.environ.get("XDG_CACHE_HOME", ""))
+    if not base.is_absolute():  # unset, or relative: ignored, as the XDG rules say
+        base = Path(os.path.expanduser("~")) / ".cache"
+    # No home to expand "~" to: no cache, rather than one in the working directory.
+    return base / "skneural" / "graphs" if base.is_absolute() else None
 
 
 @functools.cache
@@ -128,7 +135,10 @@ class GraphStore:
         folder = directory()
         if folder is None or self._key is None:
             return function.get_concrete_function()
-        name = self._entry_name(role)
+        try:
+            name = self._entry_name(role)
+        except Exception:  # e.g. skneural's source not readable as files
+            return function.get_concrete_function()
         path = folder / f"{name}.graph"
         loaded = _load(path, name, self._variables, len(function.input_signature))
         if loaded is not None:
@@ -158,18 +168,38 @@ class GraphStore:
 
 
 class _StoredFunction:
-    """A registered function called with its inputs and then its captured handles."""
+    """The registered functions ``names`` (the called one first), called with their
+    inputs and then the captured handles; registered while it lives."""
 
-    def __init__(self, name: str, handles: list, n_outputs: int):
-        self._name = name.encode()
+    def __init__(self, functions: list, handles: list):
+        self._names = tuple(f.signature.name for f in functions)
+        self._name = self._names[0].encode()
         self._handles = handles
-        self._n_outputs = n_outputs
+        self._n_outputs = len(functions[0].signature.output_arg)
+        with _lock:
+            if not _users.get(self._names):
+                ctx = context.context()
+                for function in reversed(functions):  # callees first
+                    ctx.add_function_def(function)
+            _users[self._names] = _users.get(self._names, 0) + 1
+        weakref.finalize(self, _release, self._names).atexit = False
 
     def __call__(self, *args):
         outputs = context.context().call_function(
             self._name, [*args, *self._handles], self._n_outputs
         )
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
+
+
+def _release(names: tuple[str, ...]) -> None:
+    with _lock:
+        _users[names] -= 1
+        if _users[names]:
+            return
+        del _users[names]
+        for name in names:
+            with contextlib.suppress(Exception):  # a context already torn down
+                context.remove_function(name)
 
 
 def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFunction | None":
@@ -187,14 +217,9 @@ def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFuncti
             or not _only_allowed(functions, name)
         ):
             return None
-        ctx = context.context()
-        with _lock:  # the last first, so that every function's callees exist
-            for function in reversed(functions):
-                if not ctx.has_function(function.signature.name):
-                    ctx.add_function_def(function)
+        stored = _StoredFunction(functions, [variables[i].handle for i in captures])
         os.utime(path)  # recently used
-        handles = [variables[i].handle for i in captures]
-        return _StoredFunction(name, handles, len(main.signature.output_arg))
+        return stored
     except Exception:  # unreadable, damaged or foreign: traced over
         return None
 

@@ -168,6 +168,7 @@ def test_warm_start_and_partial_fit_match_the_keras_workspace(data, monkeypatch)
 
 
 def test_widths_inputs_and_outputs_share_one_graph_per_depth(data, monkeypatch):
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", "off")  # traced here, not found stored
     pool = _use_pool(monkeypatch)
     X, y = data
     for sizes in ((4,), (16,), (9,)):

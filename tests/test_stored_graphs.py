@@ -1,6 +1,7 @@
 """Graphs stored on disk: a fit on a stored graph is the traced graph's fit, bit for bit,
 and a file that is damaged, foreign or tampered with is never run."""
 
+import gc
 import hashlib
 import os
 import subprocess
@@ -230,6 +231,9 @@ def test_off_or_unwritable_stores_nothing_and_fits(data, pool, tmp_path, monkeyp
     monkeypatch.delenv("SKNEURAL_GRAPH_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert _stored_graphs.directory() == tmp_path / "xdg" / "skneural" / "graphs"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # ignored, as XDG says
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _stored_graphs.directory() == tmp_path / "home" / ".cache" / "skneural" / "graphs"
 
 
 def test_only_the_most_recently_used_files_are_kept(data, pool, folder, monkeypatch):
@@ -251,3 +255,18 @@ def test_what_changes_a_graph_outside_its_key_changes_the_file(data, pool, folde
     finally:
         keras.config.set_floatx("float32")
     assert len(set(folder.glob("*.graph")) - before) == 1
+
+
+def test_stored_functions_leave_tensorflow_with_the_last_runner(data, pool, folder):
+    from tensorflow.python.eager import context
+
+    _fit(*data, hidden_layer_sizes=(6, 3))
+    pool.clear()
+    _fit(*data, hidden_layer_sizes=(6, 3))  # on the stored graph
+    (runner,) = next(iter(pool._idle.values()))
+    names = runner._concrete["epoch"]._names
+    assert len(names) > 1 and all(context.context().has_function(n) for n in names)
+    del runner
+    pool.clear()
+    gc.collect()
+    assert not any(context.context().has_function(n) for n in names)
