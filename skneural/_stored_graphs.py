@@ -14,58 +14,30 @@ a traced one, so a fit gives the same result to the last bit either way
 
 The directory is ``$SKNEURAL_GRAPH_CACHE`` when that is set (``off`` or an empty
 value: nothing is read or written), else ``skneural/graphs`` under
-``$XDG_CACHE_HOME`` (``~/.cache`` by default). It is made readable by its owner only;
-a file that is not owned by the user, is writable by others, or holds an op outside
-:data:`_ALLOWED_OPS` (no file, network or Python ops: a graph here can only compute on
-the tensors and variables it is given) is ignored and traced over. Nothing that goes
-wrong here reaches a fit: the function is then traced, as without the directory.
+``$XDG_CACHE_HOME`` (``~/.cache`` by default), readable by its owner only. A file that
+is not the user's own, is writable by others, or holds an op outside
+:data:`~skneural._graph_files.ALLOWED_OPS` (no file, network or Python ops: a stored
+graph computes on the tensors and variables it is given) is traced over. Nothing that
+goes wrong here reaches a fit: the function is then traced, as without the directory.
 """
 
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import sys
-import tempfile
 import threading
 import weakref
 from pathlib import Path
 
 import keras
 import tensorflow as tf
-from tensorflow.core.framework import function_pb2
 from tensorflow.python.eager import context
 from tensorflow.python.framework import config as tf_config
 
-#: Bump when the file layout or what a key covers changes.
-_FORMAT = 1
-#: Files kept at most; the least recently used go first.
-MAX_FILES = 128
-_OFF = ("", "0", "off", "false", "no")
+from . import _graph_files as graph_files
 
-#: The ops a stored graph may hold (besides calls of its own functions): those the
-#: width-free epoch, evaluation and input-gradient graphs are made of (collected over
-#: every activation, loss, solver and option they serve), and a few more of the same
-#: kinds. None reads or writes files, talks to a network, runs Python or finds a
-#: variable by name: a stored graph computes on the tensors and variables it is given.
-_ALLOWED_OPS = frozenset(
-    """
-    Abs AddN AddV2 All AssignAddVariableOp AssignSubVariableOp AssignVariableOp BiasAdd
-    BiasAddGrad BroadcastGradientArgs BroadcastTo Case Cast ConcatV2 Const DivNoNan
-    DynamicStitch Einsum Elu EluGrad Equal Erf Erfc Exp ExpandDims Fill FloorDiv
-    FloorMod GatherV2 Greater GreaterEqual Identity IdentityN If IsFinite L2Loss
-    LeakyRelu LeakyReluGrad Less LessEqual Log Log1p LogSoftmax LogicalAnd LogicalNot
-    LogicalOr MatMul Max Maximum Mean Min Minimum Mul Neg NoOp NotEqual OnesLike Pack
-    Pow Prod Range ReadVariableOp RealDiv Reciprocal Relu ReluGrad Reshape Round Rsqrt
-    Select SelectV2 Selu SeluGrad Shape Sigmoid SigmoidGrad Sign Size Softmax
-    SoftmaxCrossEntropyWithLogits Softplus Softsign SplitV Sqrt Square
-    SquaredDifference Squeeze StatelessCase StatelessIf StatelessRandomGetKeyCounter
-    StatelessRandomUniformV2 StopGradient StridedSlice Sub Sum Tanh TanhGrad
-    TensorListReserve TensorListSetItem TensorListStack Tile Transpose While Xlogy
-    ZerosLike
-    """.split()
-)
+_OFF = ("", "0", "off", "false", "no")
 
 _lock = threading.Lock()
 #: How many live stored functions use each registered entry (by its functions' names):
@@ -145,13 +117,13 @@ class GraphStore:
             return loaded
         traced = function.get_concrete_function()
         with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-            _store(traced, folder, path, name, self._variables)
+            _store(traced, path, self._variables)
         return traced
 
     def _entry_name(self, role: str) -> str:
         material = repr(
             (
-                _FORMAT,
+                graph_files.FORMAT,
                 role,
                 self._key,
                 [(v.dtype.name, v.shape.rank) for v in self._variables],
@@ -204,17 +176,12 @@ def _release(names: tuple[str, ...]) -> None:
 
 def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFunction | None":
     try:
-        if not _trusted(path):
+        found = graph_files.read(path, name)
+        if found is None:
             return None
-        header, functions = _read(path.read_bytes())
-        captures = header["captures"]
-        main = functions[0]
-        if (
-            header["format"] != _FORMAT
-            or main.signature.name != name
-            or len(main.signature.input_arg) != n_args + len(captures)
-            or not all(isinstance(i, int) and 0 <= i < len(variables) for i in captures)
-            or not _only_allowed(functions, name)
+        functions, captures = found
+        if len(functions[0].signature.input_arg) != n_args + len(captures) or any(
+            i >= len(variables) for i in captures
         ):
             return None
         stored = _StoredFunction(functions, [variables[i].handle for i in captures])
@@ -224,23 +191,7 @@ def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFuncti
         return None
 
 
-def _trusted(path: Path) -> bool:
-    """Whether ``path`` exists, is this user's and only they can change it."""
-    if not path.is_file():
-        return False
-    if not hasattr(os, "getuid"):  # no POSIX owners: the user's profile protects it
-        return True
-    status = path.stat()
-    return status.st_uid == os.getuid() and not status.st_mode & 0o022
-
-
-def _read(data: bytes) -> tuple[dict, list[function_pb2.FunctionDef]]:
-    header, _, body = data.partition(b"\n")
-    library = function_pb2.FunctionDefLibrary.FromString(body)
-    return json.loads(header), list(library.function)
-
-
-def _store(traced, folder: Path, path: Path, name: str, variables: list) -> None:
+def _store(traced, path: Path, variables: list) -> None:
     ids = {id(v.handle): i for i, v in enumerate(variables)}
     captures = [ids.get(id(handle)) for handle in traced.captured_inputs]
     if None in captures:  # it captured something other than the runner's variables
@@ -248,62 +199,4 @@ def _store(traced, folder: Path, path: Path, name: str, variables: list) -> None
     functions = {traced.function_def.signature.name: traced.function_def}
     for function in traced.graph.as_graph_def().library.function:
         functions.setdefault(function.signature.name, function)
-    functions = _renamed(list(functions.values()), name)
-    if not _only_allowed(functions, name):
-        return
-    library = function_pb2.FunctionDefLibrary(function=functions)
-    header = json.dumps({"format": _FORMAT, "captures": captures}).encode()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(header + b"\n" + library.SerializeToString())
-        os.replace(temporary, path)  # whole or not at all, also with another process
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-    _trim(folder)
-
-
-def _renamed(functions: list, name: str) -> list:
-    """``functions`` (the called one first) named after the entry: ``name`` and
-    ``name_1``, ``name_2``... in order, with every reference between them renamed
-    (traced names carry a process's counter and could clash in another process)."""
-    names = {f.signature.name: name if i == 0 else f"{name}_{i}" for i, f in enumerate(functions)}
-
-    def rename_attr(value) -> None:
-        if value.HasField("func"):
-            _rename_call(value.func, names)
-        elif value.HasField("list"):
-            for call in value.list.func:
-                _rename_call(call, names)
-
-    for function in functions:
-        function.signature.name = names[function.signature.name]
-        for node in function.node_def:
-            node.op = names.get(node.op, node.op)
-            for value in node.attr.values():
-                rename_attr(value)
-    return functions
-
-
-def _rename_call(call, names: dict) -> None:
-    call.name = names.get(call.name, call.name)
-    for value in call.attr.values():
-        if value.HasField("func"):
-            _rename_call(value.func, names)
-
-
-def _only_allowed(functions: list, name: str) -> bool:
-    own = {f.signature.name for f in functions}
-    return all(f.signature.name.startswith(name) for f in functions) and all(
-        node.op in _ALLOWED_OPS or node.op in own for f in functions for node in f.node_def
-    )
-
-
-def _trim(folder: Path) -> None:
-    """Remove the least recently used files beyond :data:`MAX_FILES`."""
-    files = sorted(folder.glob("skneural_*.graph"), key=lambda p: p.stat().st_mtime)
-    for old in files[:-MAX_FILES]:
-        with contextlib.suppress(OSError):
-            old.unlink()
+    graph_files.write(path, graph_files.renamed(list(functions.values()), path.stem), captures)

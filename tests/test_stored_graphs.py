@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_classification, make_regression
 
-from skneural import MLPClassifierX, MLPRegressorX, _stored_graphs
+from skneural import MLPClassifierX, MLPRegressorX, _graph_files, _stored_graphs
 from skneural._pool import RunnerPool
 from skneural.adversarial import fgsm
 
@@ -185,12 +185,12 @@ def test_a_damaged_or_foreign_file_is_traced_over(damage, data, pool, folder):
     path = _stored_file(folder, data, **params)
     reference = _fit(*data, **params)
     raw = path.read_bytes()
-    header, functions = _stored_graphs._read(raw)
+    _, functions = _graph_files._parse(raw)
     if damage == "truncated":
         path.write_bytes(raw[: len(raw) // 2])
     elif damage == "not ours":  # another entry's graph under this entry's name
-        other = _stored_graphs._renamed(functions, "skneural_" + "0" * 32)
-        library = _stored_graphs.function_pb2.FunctionDefLibrary(function=other)
+        other = _graph_files.renamed(functions, "skneural_" + "0" * 32)
+        library = _graph_files.function_pb2.FunctionDefLibrary(function=other)
         path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
     else:
         node = next(n for n in functions[0].node_def if n.op == "ReadVariableOp")
@@ -198,7 +198,7 @@ def test_a_damaged_or_foreign_file_is_traced_over(damage, data, pool, folder):
             node.op = "ReadFile"  # a graph that reads a file is never run
         else:
             node.op = "skneural_elsewhere"  # a call of a function not in the file
-        library = _stored_graphs.function_pb2.FunctionDefLibrary(function=functions)
+        library = _graph_files.function_pb2.FunctionDefLibrary(function=functions)
         path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
     _assert_same_fit(reference, _refit_from(path, data, pool, **params))
     # ... and the file was stored again, whole: the next fit runs it.
@@ -237,7 +237,7 @@ def test_off_or_unwritable_stores_nothing_and_fits(data, pool, tmp_path, monkeyp
 
 
 def test_only_the_most_recently_used_files_are_kept(data, pool, folder, monkeypatch):
-    monkeypatch.setattr(_stored_graphs, "MAX_FILES", 2)
+    monkeypatch.setattr(_graph_files, "MAX_FILES", 2)
     for depth in (1, 2, 3):
         _fit(*data, hidden_layer_sizes=(5,) * depth)
     assert len(list(folder.glob("skneural_*.graph"))) == 2

@@ -1,0 +1,143 @@
+"""A stored graph's file: its layout, what it may hold, and writing it whole.
+
+A file is one line of JSON (the layout's version and which of the runner's variables
+each captured input is) and then a ``FunctionDefLibrary``: the called function first,
+then every function it calls, all named after the file (:func:`renamed`). It is read
+(:func:`read`) only when it is the user's own, no one else may change it, it names
+the function asked for and it holds only :data:`ALLOWED_OPS` and calls of its own
+functions; it is written to a temporary file first and renamed into place, so that
+another process reads it whole or not at all.
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from tensorflow.core.framework import function_pb2
+
+#: Bump when the file layout or what a key covers changes.
+FORMAT = 1
+#: Files kept at most; the least recently used go first.
+MAX_FILES = 128
+#: The ops a stored graph may hold (besides calls of its own functions): those the
+#: width-free epoch, evaluation and input-gradient graphs are made of (collected over
+#: every activation, loss, solver and option they serve), and a few more of the same
+#: kinds. None reads or writes files, talks to a network, runs Python or finds a
+#: variable by name: a stored graph computes on the tensors and variables it is given.
+ALLOWED_OPS = frozenset(
+    """
+    Abs AddN AddV2 All AssignAddVariableOp AssignSubVariableOp AssignVariableOp BiasAdd
+    BiasAddGrad BroadcastGradientArgs BroadcastTo Case Cast ConcatV2 Const DivNoNan
+    DynamicStitch Einsum Elu EluGrad Equal Erf Erfc Exp ExpandDims Fill FloorDiv
+    FloorMod GatherV2 Greater GreaterEqual Identity IdentityN If IsFinite L2Loss
+    LeakyRelu LeakyReluGrad Less LessEqual Log Log1p LogSoftmax LogicalAnd LogicalNot
+    LogicalOr MatMul Max Maximum Mean Min Minimum Mul Neg NoOp NotEqual OnesLike Pack
+    Pow Prod Range ReadVariableOp RealDiv Reciprocal Relu ReluGrad Reshape Round Rsqrt
+    Select SelectV2 Selu SeluGrad Shape Sigmoid SigmoidGrad Sign Size Softmax
+    SoftmaxCrossEntropyWithLogits Softplus Softsign SplitV Sqrt Square
+    SquaredDifference Squeeze StatelessCase StatelessIf StatelessRandomGetKeyCounter
+    StatelessRandomUniformV2 StopGradient StridedSlice Sub Sum Tanh TanhGrad
+    TensorListReserve TensorListSetItem TensorListStack Tile Transpose While Xlogy
+    ZerosLike
+    """.split()
+)
+
+
+def read(path: Path, name: str) -> tuple[list, list[int]] | None:
+    """The functions (the called one, ``name``, first) and the captures' variable
+    indices stored at ``path``, or None where it is missing, not trusted, damaged or
+    holds anything else."""
+    if not _trusted(path):
+        return None
+    header, functions = _parse(path.read_bytes())
+    captures = header["captures"]
+    if (
+        header["format"] != FORMAT
+        or functions[0].signature.name != name
+        or not all(isinstance(i, int) and i >= 0 for i in captures)
+        or not only_allowed(functions, name)
+    ):
+        return None
+    return functions, captures
+
+
+def write(path: Path, functions: list, captures: list[int]) -> None:
+    """Store ``functions`` (:func:`renamed` after ``path``'s name) and ``captures`` at
+    ``path``, unless they hold an op outside :data:`ALLOWED_OPS`."""
+    if not only_allowed(functions, path.stem):
+        return
+    library = function_pb2.FunctionDefLibrary(function=functions)
+    header = json.dumps({"format": FORMAT, "captures": captures}).encode()
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(header + b"\n" + library.SerializeToString())
+        os.replace(temporary, path)  # whole or not at all, also with another process
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    _trim(folder)
+
+
+def _trusted(path: Path) -> bool:
+    """Whether ``path`` exists, is this user's and only they can change it."""
+    if not path.is_file():
+        return False
+    if not hasattr(os, "getuid"):  # no POSIX owners: the user's profile protects it
+        return True
+    status = path.stat()
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
+def _parse(data: bytes) -> tuple[dict, list[function_pb2.FunctionDef]]:
+    header, _, body = data.partition(b"\n")
+    library = function_pb2.FunctionDefLibrary.FromString(body)
+    return json.loads(header), list(library.function)
+
+
+def renamed(functions: list, name: str) -> list:
+    """``functions`` (the called one first) named after the entry: ``name`` and
+    ``name_1``, ``name_2``... in order, with every reference between them renamed
+    (traced names carry a process's counter and could clash in another process)."""
+    names = {f.signature.name: name if i == 0 else f"{name}_{i}" for i, f in enumerate(functions)}
+
+    def rename_attr(value) -> None:
+        if value.HasField("func"):
+            _rename_call(value.func, names)
+        elif value.HasField("list"):
+            for call in value.list.func:
+                _rename_call(call, names)
+
+    for function in functions:
+        function.signature.name = names[function.signature.name]
+        for node in function.node_def:
+            node.op = names.get(node.op, node.op)
+            for value in node.attr.values():
+                rename_attr(value)
+    return functions
+
+
+def _rename_call(call, names: dict) -> None:
+    call.name = names.get(call.name, call.name)
+    for value in call.attr.values():
+        if value.HasField("func"):
+            _rename_call(value.func, names)
+
+
+def only_allowed(functions: list, name: str) -> bool:
+    own = {f.signature.name for f in functions}
+    return all(f.signature.name.startswith(name) for f in functions) and all(
+        node.op in ALLOWED_OPS or node.op in own for f in functions for node in f.node_def
+    )
+
+
+def _trim(folder: Path) -> None:
+    """Remove the least recently used files beyond :data:`MAX_FILES`."""
+    files = sorted(folder.glob("skneural_*.graph"), key=lambda p: p.stat().st_mtime)
+    for old in files[:-MAX_FILES]:
+        with contextlib.suppress(OSError):
+            old.unlink()
