@@ -25,6 +25,15 @@ def clf_data():
 
 
 @pytest.fixture(scope="module")
+def float32_clf_data():
+    """160 float32 samples, 7 features, 3 classes (the width-free workspace's tests)."""
+    X, y = make_classification(
+        n_samples=160, n_features=7, n_classes=3, n_informative=4, random_state=0
+    )
+    return X.astype("float32"), y
+
+
+@pytest.fixture(scope="module")
 def reg_data():
     """120 standardised samples, 5 features, 2 targets of order 1."""
     X, y = make_regression(n_samples=120, n_features=5, n_targets=2, random_state=0)

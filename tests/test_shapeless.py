@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from sklearn.datasets import make_classification
 
 from skneural import MLPClassifierX, MLPRegressorX
 from skneural._pool import RunnerPool
@@ -20,11 +19,8 @@ BASE = dict(batch_size=32, max_iter=6, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(
-        n_samples=160, n_features=7, n_classes=3, n_informative=4, random_state=0
-    )
-    return X.astype(np.float32), y
+def data(float32_clf_data):
+    return float32_clf_data
 
 
 def _use_pool(monkeypatch, **settings) -> RunnerPool:

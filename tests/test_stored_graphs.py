@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_regression
 
 from skneural import MLPClassifierX, MLPRegressorX, _graph_files, _stored_graphs
 from skneural._pool import RunnerPool
@@ -22,11 +22,8 @@ BASE = dict(batch_size=32, max_iter=5, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(
-        n_samples=160, n_features=7, n_classes=3, n_informative=4, random_state=0
-    )
-    return X.astype(np.float32), y
+def data(float32_clf_data):
+    return float32_clf_data
 
 
 @pytest.fixture
