@@ -16,6 +16,8 @@ from ._threads import share_workers_threads  # noqa: E402
 
 share_workers_threads()
 
+from . import _source  # noqa: E402, F401  (the source as imported: stored graphs' names)
+
 __all__ = ["MLPClassifierX", "MLPRegressorX", "load", "save", "__version__"]
 __version__ = "0.1.0"
 

@@ -1,15 +1,18 @@
 """A stored graph's file: its layout, what it may hold, and writing it whole.
 
-A file is one line of JSON (the layout's version and which of the runner's variables
-each captured input is) and then a ``FunctionDefLibrary``: the called function first,
-then every function it calls, all named after the file (:func:`renamed`). It is read
-(:func:`read`) only when it is the user's own, no one else may change it, it names
-the function asked for and it holds only :data:`ALLOWED_OPS` and calls of its own
-functions; it is written to a temporary file first and renamed into place, so that
-another process reads it whole or not at all.
+A file is one line of JSON (the layout's version, which of the runner's variables
+each captured input is, and a SHA-256 of those and of the rest) and then a
+``FunctionDefLibrary``: the called function first, then every function it calls, all
+named after the file (:func:`renamed`). It is read (:func:`read`) only when it is the
+user's own, no one else may change it, its checksum holds (a damaged file that still
+parses would otherwise run, or crash TensorFlow), it names the function asked for, and
+it holds only :data:`ALLOWED_OPS` and calls of its own functions, by op or by a
+function attribute (a loop's body, a branch); it is written to a temporary file first
+and renamed into place, so that another process reads it whole or not at all.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -51,11 +54,14 @@ def read(path: Path, name: str) -> tuple[list, list[int]] | None:
     holds anything else."""
     if not _trusted(path):
         return None
-    header, functions = _parse(path.read_bytes())
+    header, _, body = path.read_bytes().partition(b"\n")
+    header = json.loads(header)
     captures = header["captures"]
+    if header["format"] != FORMAT or header["sha256"] != _checksum(captures, body):
+        return None
+    functions = _parse(body)
     if (
-        header["format"] != FORMAT
-        or functions[0].signature.name != name
+        functions[0].signature.name != name
         or not all(isinstance(i, int) and i >= 0 for i in captures)
         or not only_allowed(functions, name)
     ):
@@ -68,14 +74,15 @@ def write(path: Path, functions: list, captures: list[int]) -> None:
     ``path``, unless they hold an op outside :data:`ALLOWED_OPS`."""
     if not only_allowed(functions, path.stem):
         return
-    library = function_pb2.FunctionDefLibrary(function=functions)
-    header = json.dumps({"format": FORMAT, "captures": captures}).encode()
+    body = function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
+    checksum = _checksum(captures, body)
+    header = json.dumps({"format": FORMAT, "captures": captures, "sha256": checksum}).encode()
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(header + b"\n" + library.SerializeToString())
+            file.write(header + b"\n" + body)
         os.replace(temporary, path)  # whole or not at all, also with another process
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -93,10 +100,12 @@ def _trusted(path: Path) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def _parse(data: bytes) -> tuple[dict, list[function_pb2.FunctionDef]]:
-    header, _, body = data.partition(b"\n")
-    library = function_pb2.FunctionDefLibrary.FromString(body)
-    return json.loads(header), list(library.function)
+def _checksum(captures: list, body: bytes) -> str:
+    return hashlib.sha256(json.dumps(captures).encode() + b"\n" + body).hexdigest()
+
+
+def _parse(body: bytes) -> list[function_pb2.FunctionDef]:
+    return list(function_pb2.FunctionDefLibrary.FromString(body).function)
 
 
 def renamed(functions: list, name: str) -> list:
@@ -104,35 +113,34 @@ def renamed(functions: list, name: str) -> list:
     ``name_1``, ``name_2``... in order, with every reference between them renamed
     (traced names carry a process's counter and could clash in another process)."""
     names = {f.signature.name: name if i == 0 else f"{name}_{i}" for i, f in enumerate(functions)}
-
-    def rename_attr(value) -> None:
-        if value.HasField("func"):
-            _rename_call(value.func, names)
-        elif value.HasField("list"):
-            for call in value.list.func:
-                _rename_call(call, names)
-
     for function in functions:
         function.signature.name = names[function.signature.name]
         for node in function.node_def:
             node.op = names.get(node.op, node.op)
-            for value in node.attr.values():
-                rename_attr(value)
+            for call in _named_calls(node.attr.values()):
+                call.name = names.get(call.name, call.name)
     return functions
 
 
-def _rename_call(call, names: dict) -> None:
-    call.name = names.get(call.name, call.name)
-    for value in call.attr.values():
-        if value.HasField("func"):
-            _rename_call(value.func, names)
-
-
 def only_allowed(functions: list, name: str) -> bool:
+    """Whether ``functions`` are all named after ``name``, hold only
+    :data:`ALLOWED_OPS`, and call (by op or function attribute) only one another."""
     own = {f.signature.name for f in functions}
     return all(f.signature.name.startswith(name) for f in functions) and all(
-        node.op in ALLOWED_OPS or node.op in own for f in functions for node in f.node_def
+        (node.op in ALLOWED_OPS or node.op in own)
+        and all(call.name in own for call in _named_calls(node.attr.values()))
+        for f in functions
+        for node in f.node_def
     )
+
+
+def _named_calls(values):
+    """Every function named in the attribute ``values`` (a loop's body, a branch),
+    those named in their own attributes included."""
+    for value in values:
+        for call in [value.func] if value.HasField("func") else value.list.func:
+            yield call
+            yield from _named_calls(call.attr.values())
 
 
 def _trim(folder: Path) -> None:

@@ -8,21 +8,24 @@ function, as TensorFlow's ``FunctionDef`` protocol buffers, in a directory of th
 user's cache; a later process with the same key, the same versions of TensorFlow,
 Keras and skneural's own code, and the same global settings, registers those
 functions with TensorFlow and calls them on its own variables instead of tracing.
-Grappler still optimises the graph on its first call in each process, as it does for
-a traced one, so a fit gives the same result to the last bit either way
-(``tests/test_stored_graphs.py``).
+Nothing is stored or looked up once a source file changed after ``import skneural``
+(:mod:`skneural._source`), or while TensorFlow traces otherwise than by default (op
+callbacks such as ``tf.debugging.enable_check_numerics``, NumPy behaviour), which a
+stored graph would bypass. Grappler still optimises the graph on its first call in
+each process, as it does for a traced one, so a fit gives the same result to the last
+bit either way (``tests/test_stored_graphs.py``).
 
 The directory is ``$SKNEURAL_GRAPH_CACHE`` when that is set (``off`` or an empty
 value: nothing is read or written), else ``skneural/graphs`` under
 ``$XDG_CACHE_HOME`` (``~/.cache`` by default), readable by its owner only. A file that
-is not the user's own, is writable by others, or holds an op outside
-:data:`~skneural._graph_files.ALLOWED_OPS` (no file, network or Python ops: a stored
-graph computes on the tensors and variables it is given) is traced over. Nothing that
+is not the user's own, is writable by others, fails its checksum, calls a function it
+does not hold, or holds an op outside :data:`~skneural._graph_files.ALLOWED_OPS` (no
+file, network or Python ops: a stored graph computes on the tensors and variables it
+is given) is traced over. Nothing that
 goes wrong here reaches a fit: the function is then traced, as without the directory.
 """
 
 import contextlib
-import functools
 import hashlib
 import os
 import sys
@@ -34,8 +37,10 @@ import keras
 import tensorflow as tf
 from tensorflow.python.eager import context
 from tensorflow.python.framework import config as tf_config
+from tensorflow.python.framework import ops as tf_ops
 
 from . import _graph_files as graph_files
+from . import _source
 
 _OFF = ("", "0", "off", "false", "no")
 
@@ -72,15 +77,18 @@ def directory() -> Path | None:
     return base / "skneural" / "graphs" if base.is_absolute() else None
 
 
-@functools.cache
-def _code_digest() -> str:
-    """A digest of skneural's own source: a change of code is a change of graph."""
-    digest = hashlib.sha256()
-    root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def _default_tracing() -> bool:
+    """Whether TensorFlow traces as it does by default: no op callbacks (check_numerics,
+    the debugger's dumps) and no NumPy behaviour (type promotion, slicing), which a
+    stored graph would bypass."""
+    try:
+        return (
+            not context.context().op_callbacks
+            and tf_ops.get_dtype_conversion_mode() == tf_ops.PromoMode.OFF
+            and not getattr(tf_ops, "_numpy_style_slicing", False)
+        )
+    except Exception:  # another TensorFlow: traced as it says
+        return False
 
 
 class GraphStore:
@@ -107,10 +115,10 @@ class GraphStore:
         folder = directory()
         if folder is None or self._key is None:
             return function.get_concrete_function()
-        try:
-            name = self._entry_name(role)
-        except Exception:  # e.g. skneural's source not readable as files
+        source = _source.digest()  # None: edited since imported
+        if source is None or not _default_tracing():
             return function.get_concrete_function()
+        name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
         loaded = _load(path, name, self._variables, len(function.input_signature))
         if loaded is not None:
@@ -120,7 +128,7 @@ class GraphStore:
             _store(traced, path, self._variables)
         return traced
 
-    def _entry_name(self, role: str) -> str:
+    def _entry_name(self, role: str, source: str) -> str:
         material = repr(
             (
                 graph_files.FORMAT,
@@ -129,7 +137,7 @@ class GraphStore:
                 [(v.dtype.name, v.shape.rank) for v in self._variables],
                 tf.__version__,
                 keras.__version__,
-                _code_digest(),
+                source,
                 keras.config.floatx(),
                 keras.config.dtype_policy().name,
                 tf_config.is_op_determinism_enabled(),  # some ops trace differently

@@ -3,7 +3,9 @@ and a file that is damaged, foreign or tampered with is never run."""
 
 import gc
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -14,7 +16,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_regression
 
-from skneural import MLPClassifierX, MLPRegressorX, _graph_files, _stored_graphs
+from skneural import MLPClassifierX, MLPRegressorX, _graph_files, _source, _stored_graphs
 from skneural._pool import RunnerPool
 from skneural.adversarial import fgsm
 
@@ -176,32 +178,90 @@ def _refit_from(path, data, pool, **params):
     return model
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not ours", "foreign op", "wrong name"])
+def _rewrite(path, functions) -> None:
+    """``path`` holding ``functions`` under a checksum that matches (a deliberate edit)."""
+    header = json.loads(path.read_bytes().partition(b"\n")[0])
+    body = _graph_files.function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
+    header["sha256"] = _graph_files._checksum(header["captures"], body)
+    path.write_bytes(json.dumps(header).encode() + b"\n" + body)
+
+
+def _damage(path, damage: str) -> None:
+    raw = path.read_bytes()
+    header, _, body = raw.partition(b"\n")
+    functions = _graph_files._parse(body)
+    loop = next(n for f in functions for n in f.node_def if n.op == "While")
+    if damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "a bit flipped":  # still parses: the checksum tells
+        flipped = bytearray(body)
+        flipped[len(flipped) // 3] ^= 0x04
+        path.write_bytes(header + b"\n" + bytes(flipped))
+    elif damage == "cut after its first function":  # its loop's body is missing
+        _rewrite(path, functions[:1])
+    elif damage == "another entry's":
+        _rewrite(path, _graph_files.renamed(functions, "skneural_" + "0" * 32))
+    elif damage == "a foreign op":  # a graph that reads a file is never run
+        next(n for n in functions[0].node_def if n.op == "ReadVariableOp").op = "ReadFile"
+        _rewrite(path, functions)
+    elif damage == "a call of another function":  # e.g. a user's tf.function
+        loop.attr["body"].func.name = "__inference_users_function_17"
+        _rewrite(path, functions)
+    else:  # an op naming a function the file does not hold
+        loop.op = "skneural_elsewhere"
+        _rewrite(path, functions)
+
+
+DAMAGES = [
+    "truncated",
+    "a bit flipped",
+    "cut after its first function",
+    "another entry's",
+    "a foreign op",
+    "a call of another function",
+    "an op of another function",
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_or_foreign_file_is_traced_over(damage, data, pool, folder):
     params = dict(hidden_layer_sizes=(5,), solver="sgd")
     path = _stored_file(folder, data, **params)
     reference = _fit(*data, **params)
-    raw = path.read_bytes()
-    _, functions = _graph_files._parse(raw)
-    if damage == "truncated":
-        path.write_bytes(raw[: len(raw) // 2])
-    elif damage == "not ours":  # another entry's graph under this entry's name
-        other = _graph_files.renamed(functions, "skneural_" + "0" * 32)
-        library = _graph_files.function_pb2.FunctionDefLibrary(function=other)
-        path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
-    else:
-        node = next(n for n in functions[0].node_def if n.op == "ReadVariableOp")
-        if damage == "foreign op":
-            node.op = "ReadFile"  # a graph that reads a file is never run
-        else:
-            node.op = "skneural_elsewhere"  # a call of a function not in the file
-        library = _graph_files.function_pb2.FunctionDefLibrary(function=functions)
-        path.write_bytes(raw.partition(b"\n")[0] + b"\n" + library.SerializeToString())
+    _damage(path, damage)
     _assert_same_fit(reference, _refit_from(path, data, pool, **params))
     # ... and the file was stored again, whole: the next fit runs it.
     pool.clear()
     _assert_same_fit(reference, _fit(*data, **params))
     assert _tracings(pool) == 0
+
+
+def test_nothing_is_stored_for_code_edited_since_import_or_unusual_tracing(
+    data, pool, folder, monkeypatch
+):
+    from tensorflow.python.framework import op_callbacks
+
+    reference = _fit(*data, hidden_layer_sizes=(5,))
+    shutil.rmtree(folder)
+    edited = dict(_source._AT_IMPORT, **{"_epoch.py": (0, 0)})
+    monkeypatch.setattr(_source, "_AT_IMPORT", edited)  # as if edited since import
+    pool.clear()
+    _assert_same_fit(reference, _fit(*data, hidden_layer_sizes=(5,)))
+    assert not folder.exists()
+    monkeypatch.undo()
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", str(folder))
+    seen = []
+
+    def callback(op_type, *args, **kwargs):  # as check_numerics or the debugger add one
+        seen.append(op_type)
+
+    op_callbacks.add_op_callback(callback)
+    try:
+        pool.clear()
+        _assert_same_fit(reference, _fit(*data, hidden_layer_sizes=(5,)))
+    finally:
+        op_callbacks.remove_op_callback(callback)
+    assert seen and not folder.exists()  # traced, with the callback, and not stored
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
