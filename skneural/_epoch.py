@@ -17,7 +17,7 @@ import tensorflow as tf
 from ._graph_options import one_pass
 from ._plan import Objective
 from ._step import MinibatchStep
-from ._stored_graphs import GraphStore
+from ._stored_graphs import TRACE_ONLY, GraphStore
 
 
 @dataclasses.dataclass
@@ -82,16 +82,16 @@ class EpochRunner:
     diagnostics : bool, default=True
         Record gradient norms and dead units. Off only to measure what they cost
         (``benchmarks/``); the diagnostics it reports are then meaningless.
-    graphs : GraphStore, optional
+    graphs : GraphStore, default=TRACE_ONLY
         Where the compiled functions' graphs may be stored and found again
         (:mod:`skneural._stored_graphs`); by default every one is traced.
     """
 
     def __init__(
-        self, workspace, objective: Objective, diagnostics: bool = True, graphs: GraphStore = None
+        self, workspace, objective: Objective, diagnostics: bool = True, graphs=TRACE_ONLY
     ):
         self.workspace = workspace
-        self._graphs = graphs or GraphStore()
+        self._graphs: GraphStore = graphs
         self._step = step = MinibatchStep(workspace, objective, diagnostics)
         # Made in a tf.distribute scope, it trains on that strategy's replicas.
         self._strategy = tf.distribute.get_strategy()
@@ -103,9 +103,9 @@ class EpochRunner:
             tf.TensorSpec([None, workspace.n_outputs], dtype),
             tf.TensorSpec([None], dtype),
         ]
-        # TensorFlow warns when one code object is traced again and again; a workspace
-        # traces each function once, by design, and a partial has no code object, so the
-        # warning stays for real misuse. Loops are explicit: no AutoGraph, cheaper traces.
+        # TensorFlow warns when a code object is traced again and again; each runner
+        # traces its functions once, and a partial has no code object (explicit loops:
+        # no AutoGraph, cheaper traces).
         orders, scalar = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)
         functions = {  # the epoch's: data, orders, batch size, limit
             "epoch": (self._run_epochs, [*data_spec, orders, scalar, tf.TensorSpec([], dtype)]),
@@ -119,8 +119,8 @@ class EpochRunner:
             role: tf.function(functools.partial(method), input_signature=spec, autograph=False)
             for role, (method, spec) in functions.items()
         }
-        # Traced (or found stored) on first use, then called as concrete functions: a
-        self._concrete = {}  # tf.function's dispatch costs ~0.15 ms a call
+        # Traced or found stored on first use, then called as concrete functions
+        self._concrete = {}  # (a tf.function's dispatch costs ~0.15 ms a call)
         self._state = workspace.state
         # The state at the start of the last epoch run (a diverged epoch goes back
         # there) and at the start of the last call (an interrupted call goes back there).

@@ -21,8 +21,8 @@ value: nothing is read or written), else ``skneural/graphs`` under
 is not the user's own, is writable by others, fails its checksum, calls a function it
 does not hold, or holds an op outside :data:`~skneural._graph_files.ALLOWED_OPS` (no
 file, network or Python ops: a stored graph computes on the tensors and variables it
-is given) is traced over. Nothing that
-goes wrong here reaches a fit: the function is then traced, as without the directory.
+is given) is traced over. Nothing that goes wrong here reaches a fit: the function is
+then traced, as without the directory.
 """
 
 import contextlib
@@ -147,9 +147,14 @@ class GraphStore:
         return "skneural_" + hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+#: The store of runners whose graphs are not stored: every function is traced.
+TRACE_ONLY = GraphStore()
+
+
 class _StoredFunction:
-    """The registered functions ``names`` (the called one first), called with their
-    inputs and then the captured handles; registered while it lives."""
+    """A stored entry's ``functions`` (the called one first), registered with
+    TensorFlow while it lives, called with their inputs and then the captured
+    variables' ``handles``."""
 
     def __init__(self, functions: list, handles: list):
         self._names = tuple(f.signature.name for f in functions)
