@@ -21,7 +21,7 @@ from pathlib import Path
 from tensorflow.core.framework import function_pb2
 
 #: Bump when the file layout or what a key covers changes.
-FORMAT = 1
+FORMAT = 2
 #: Files kept at most; the least recently used go first.
 MAX_FILES = 128
 #: The ops a stored graph may hold (besides calls of its own functions): those the
@@ -45,38 +45,51 @@ ALLOWED_OPS = frozenset(
     TensorListReserve TensorListSetItem TensorListStack Tile Transpose While Xlogy
     ZerosLike
     """.split()
+) | frozenset(  # and those grappler's optimised graph adds: loops and branches lowered
+    # to frames and switches, fused products
+    "Enter Exit LoopCond Merge NextIteration Switch _SwitchN _FusedMatMul".split()
 )
 
 
-def read(path: Path, name: str) -> tuple[list, list[int]] | None:
-    """The functions (the called one, ``name``, first) and the captures' variable
-    indices stored at ``path``, or None where it is missing, not trusted, damaged or
-    holds anything else."""
+def read(path: Path, name: str) -> tuple[list, list[int], bool] | None:
+    """The functions (the called one first), the captures' variable indices, and
+    whether the functions are grappler's optimised graph, stored at ``path`` for the
+    entry ``name``; None where it is missing, not trusted, damaged or holds anything
+    else."""
     if not _trusted(path):
         return None
     header, _, body = path.read_bytes().partition(b"\n")
     header = json.loads(header)
-    captures = header["captures"]
-    if header["format"] != FORMAT or header["sha256"] != _checksum(captures, body):
+    captures, optimized = header["captures"], header["optimized"]
+    if header["format"] != FORMAT or header["sha256"] != _checksum(captures, optimized, body):
         return None
     functions = _parse(body)
     if (
-        functions[0].signature.name != name
+        functions[0].signature.name != called(name, optimized)
         or not all(isinstance(i, int) and i >= 0 for i in captures)
+        or not isinstance(optimized, bool)
         or not only_allowed(functions, name)
     ):
         return None
-    return functions, captures
+    return functions, captures, optimized
 
 
-def write(path: Path, functions: list, captures: list[int]) -> None:
-    """Store ``functions`` (:func:`renamed` after ``path``'s name) and ``captures`` at
-    ``path``, unless they hold an op outside :data:`ALLOWED_OPS`."""
+def called(name: str, optimized: bool) -> str:
+    """The name of entry ``name``'s called function: an optimised graph's differs from
+    the traced one's, which a process may hold registered at the same time."""
+    return f"{name}_optimized" if optimized else name
+
+
+def write(path: Path, functions: list, captures: list[int], optimized: bool = False) -> None:
+    """Store ``functions`` (:func:`renamed` after :func:`called`), ``captures`` and
+    whether they are grappler's optimised graph at ``path``, unless they hold an op
+    outside :data:`ALLOWED_OPS`."""
     if not only_allowed(functions, path.stem):
         return
     body = function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
-    checksum = _checksum(captures, body)
-    header = json.dumps({"format": FORMAT, "captures": captures, "sha256": checksum}).encode()
+    header = {"format": FORMAT, "captures": captures, "optimized": optimized}
+    header["sha256"] = _checksum(captures, optimized, body)
+    header = json.dumps(header).encode()
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
@@ -100,8 +113,9 @@ def _trusted(path: Path) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def _checksum(captures: list, body: bytes) -> str:
-    return hashlib.sha256(json.dumps(captures).encode() + b"\n" + body).hexdigest()
+def _checksum(captures: list, optimized: bool, body: bytes) -> str:
+    fields = json.dumps([captures, optimized]).encode()
+    return hashlib.sha256(fields + b"\n" + body).hexdigest()
 
 
 def _parse(body: bytes) -> list[function_pb2.FunctionDef]:

@@ -26,8 +26,10 @@ then traced, as without the directory.
 """
 
 import contextlib
+import functools
 import hashlib
 import os
+import platform
 import sys
 import threading
 import weakref
@@ -40,6 +42,7 @@ from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import ops as tf_ops
 
 from . import _graph_files as graph_files
+from . import _optimized_graphs as optimized_graphs
 from . import _source
 
 _OFF = ("", "0", "off", "false", "no")
@@ -120,13 +123,26 @@ class GraphStore:
             return function.get_concrete_function()
         name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
-        loaded = _load(path, name, self._variables, len(function.input_signature))
-        if loaded is not None:
-            return loaded
-        traced = function.get_concrete_function()
-        with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-            _store(traced, path, self._variables)
-        return traced
+        n_args = len(function.input_signature)
+        stored = _load(path, name, self._variables, n_args)
+        if stored is not None and stored.optimized:
+            return stored
+        if stored is None:
+            stored = function.get_concrete_function()
+            definition, captures = stored.function_def, _captures(stored, self._variables)
+            if captures is None:  # it captured something other than the runner's variables
+                return stored
+            with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
+                _store(stored, path, captures)
+        else:
+            definition, captures = stored.definition, stored.captures
+
+        def keep(optimized):  # grappler's graph, in place of the traced one
+            functions = graph_files.renamed([optimized], graph_files.called(name, True))
+            with contextlib.suppress(Exception):
+                graph_files.write(path, functions, captures, optimized=True)
+
+        return optimized_graphs.FirstCall(stored, definition, keep)
 
     def _entry_name(self, role: str, source: str) -> str:
         material = repr(
@@ -142,6 +158,10 @@ class GraphStore:
                 keras.config.dtype_policy().name,
                 tf_config.is_op_determinism_enabled(),  # some ops trace differently
                 sys.version_info[:2],
+                # What grappler's graph depends on besides the traced one
+                context.context().function_call_options.config_proto_serialized,
+                [device.name for device in tf.config.list_logical_devices()],
+                _processor(),
             )
         )
         return "skneural_" + hashlib.sha256(material.encode()).hexdigest()[:32]
@@ -156,7 +176,8 @@ class _StoredFunction:
     TensorFlow while it lives, called with their inputs and then the captured
     variables' ``handles``."""
 
-    def __init__(self, functions: list, handles: list):
+    def __init__(self, functions: list, captures: list[int], handles: list, optimized: bool):
+        self.definition, self.captures, self.optimized = functions[0], captures, optimized
         self._names = tuple(f.signature.name for f in functions)
         self._name = self._names[0].encode()
         self._handles = handles
@@ -170,9 +191,11 @@ class _StoredFunction:
         weakref.finalize(self, _release, self._names).atexit = False
 
     def __call__(self, *args):
-        outputs = context.context().call_function(
-            self._name, [*args, *self._handles], self._n_outputs
-        )
+        inputs = [*args, *self._handles]
+        if self.optimized:
+            outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
+        else:
+            outputs = context.context().call_function(self._name, inputs, self._n_outputs)
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
 
 
@@ -192,24 +215,47 @@ def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFuncti
         found = graph_files.read(path, name)
         if found is None:
             return None
-        functions, captures = found
+        functions, captures, optimized = found
         if len(functions[0].signature.input_arg) != n_args + len(captures) or any(
             i >= len(variables) for i in captures
         ):
             return None
-        stored = _StoredFunction(functions, [variables[i].handle for i in captures])
+        handles = [variables[i].handle for i in captures]
+        stored = _StoredFunction(functions, captures, handles, optimized)
         os.utime(path)  # recently used
         return stored
     except Exception:  # unreadable, damaged or foreign: traced over
         return None
 
 
-def _store(traced, path: Path, variables: list) -> None:
+def _captures(traced, variables: list) -> list[int] | None:
+    """Which of ``variables`` each of ``traced``'s captured inputs is, or None where
+    it captured anything else."""
     ids = {id(v.handle): i for i, v in enumerate(variables)}
     captures = [ids.get(id(handle)) for handle in traced.captured_inputs]
-    if None in captures:  # it captured something other than the runner's variables
-        return
+    return None if None in captures else captures
+
+
+def _store(traced, path: Path, captures: list[int]) -> None:
     functions = {traced.function_def.signature.name: traced.function_def}
     for function in traced.graph.as_graph_def().library.function:
         functions.setdefault(function.signature.name, function)
     graph_files.write(path, graph_files.renamed(list(functions.values()), path.stem), captures)
+
+
+@functools.lru_cache(maxsize=1)
+def _processor() -> tuple:
+    """The processor's architecture and features, and whether TensorFlow uses oneDNN:
+    grappler fuses ops by them."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        onednn = _pywrap_util_port.IsMklEnabled()
+    except Exception:  # another TensorFlow: told by the environment it read
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    try:
+        with open("/proc/cpuinfo") as info:
+            features = next((line for line in info if line.startswith("flags")), "")
+    except OSError:
+        features = ""
+    return platform.machine(), platform.processor(), onednn, features

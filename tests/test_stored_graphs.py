@@ -16,7 +16,14 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_regression
 
-from skneural import MLPClassifierX, MLPRegressorX, _graph_files, _source, _stored_graphs
+from skneural import (
+    MLPClassifierX,
+    MLPRegressorX,
+    _graph_files,
+    _optimized_graphs,
+    _source,
+    _stored_graphs,
+)
 from skneural._pool import RunnerPool
 from skneural.adversarial import fgsm
 
@@ -162,10 +169,20 @@ print(digest.hexdigest(), traced)
     assert result.stdout.split() == [digest.hexdigest(), "0"]
 
 
-def _stored_file(folder, data, **params):
+def _header(path) -> dict:
+    return json.loads(path.read_bytes().partition(b"\n")[0])
+
+
+def _stored_file(folder, data, optimized=True, **params):
+    """The file a fit stores: grappler's graph, or the traced one (as stored when the
+    optimised graph cannot be collected)."""
     X, y = data
-    _fit(X, y, **params)
+    with pytest.MonkeyPatch.context() as patch:
+        if not optimized:
+            patch.setattr(_optimized_graphs, "function_of", lambda graph, definition: None)
+        _fit(X, y, **params)
     (path,) = folder.glob("skneural_*.graph")
+    assert _header(path)["optimized"] is optimized
     return path
 
 
@@ -178,11 +195,12 @@ def _refit_from(path, data, pool, **params):
     return model
 
 
-def _rewrite(path, functions) -> None:
-    """``path`` holding ``functions`` under a checksum that matches (a deliberate edit)."""
-    header = json.loads(path.read_bytes().partition(b"\n")[0])
+def _rewrite(path, functions, **changes) -> None:
+    """``path`` holding ``functions`` and the header ``changes`` under a checksum that
+    matches (a deliberate edit)."""
+    header = dict(_header(path), **changes)
     body = _graph_files.function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
-    header["sha256"] = _graph_files._checksum(header["captures"], body)
+    header["sha256"] = _graph_files._checksum(header["captures"], header["optimized"], body)
     path.write_bytes(json.dumps(header).encode() + b"\n" + body)
 
 
@@ -190,7 +208,9 @@ def _damage(path, damage: str) -> None:
     raw = path.read_bytes()
     header, _, body = raw.partition(b"\n")
     functions = _graph_files._parse(body)
-    loop = next(n for f in functions for n in f.node_def if n.op == "While")
+    # A node that calls a function: the traced graph's loop, or any of grappler's.
+    caller = next((n for f in functions for n in f.node_def if n.op == "While"), None)
+    caller = caller or functions[0].node_def[len(functions[0].node_def) // 2]
     if damage == "truncated":
         path.write_bytes(raw[: len(raw) // 2])
     elif damage == "a bit flipped":  # still parses: the checksum tells
@@ -201,14 +221,16 @@ def _damage(path, damage: str) -> None:
         _rewrite(path, functions[:1])
     elif damage == "another entry's":
         _rewrite(path, _graph_files.renamed(functions, "skneural_" + "0" * 32))
+    elif damage == "said to be optimised, or not":  # a traced graph run without grappler
+        _rewrite(path, functions, optimized=not _header(path)["optimized"])
     elif damage == "a foreign op":  # a graph that reads a file is never run
         next(n for n in functions[0].node_def if n.op == "ReadVariableOp").op = "ReadFile"
         _rewrite(path, functions)
     elif damage == "a call of another function":  # e.g. a user's tf.function
-        loop.attr["body"].func.name = "__inference_users_function_17"
+        caller.attr["body"].func.name = "__inference_users_function_17"
         _rewrite(path, functions)
     else:  # an op naming a function the file does not hold
-        loop.op = "skneural_elsewhere"
+        caller.op = "skneural_elsewhere"
         _rewrite(path, functions)
 
 
@@ -217,16 +239,21 @@ DAMAGES = [
     "a bit flipped",
     "cut after its first function",
     "another entry's",
+    "said to be optimised, or not",
     "a foreign op",
     "a call of another function",
     "an op of another function",
 ]
 
 
-@pytest.mark.parametrize("damage", DAMAGES)
-def test_a_damaged_or_foreign_file_is_traced_over(damage, data, pool, folder):
+@pytest.mark.parametrize(
+    "damage, optimized",
+    [(damage, True) for damage in DAMAGES if "first function" not in damage]  # it has one
+    + [(damage, False) for damage in DAMAGES],
+)
+def test_a_damaged_or_foreign_file_is_traced_over(damage, optimized, data, pool, folder):
     params = dict(hidden_layer_sizes=(5,), solver="sgd")
-    path = _stored_file(folder, data, **params)
+    path = _stored_file(folder, data, optimized, **params)
     reference = _fit(*data, **params)
     _damage(path, damage)
     _assert_same_fit(reference, _refit_from(path, data, pool, **params))
@@ -322,7 +349,7 @@ def test_stored_functions_leave_tensorflow_with_the_last_runner(data, pool, fold
     _fit(*data, hidden_layer_sizes=(6, 3))  # on the stored graph
     (runner,) = next(iter(pool._idle.values()))
     names = runner._concrete["epoch"]._names
-    assert len(names) > 1 and all(context.context().has_function(n) for n in names)
+    assert names and all(context.context().has_function(n) for n in names)
     del runner
     pool.clear()
     gc.collect()

@@ -1,0 +1,148 @@
+"""A compiled function's graph as grappler left it, so that no later process optimises it.
+
+The first call of a function in a process has TensorFlow instantiate it: lower its
+loops and branches, place its ops, and run grappler, its graph optimiser, which alone
+takes ~0.1 s of a new network depth's first fit on small data. Grappler's result
+depends only on the graph and on settings the stored graphs' key holds (versions,
+devices, the call's configuration, the CPU), so :class:`FirstCall` collects it during
+the first call (TensorFlow's graph collection, for that call only), and
+:func:`function_of` turns it back into a ``FunctionDef``: the same ops, wired the same
+way, that a later process calls with grappler off (:func:`call`). What is left to do
+there (placing the ops, splitting the graph per device, building the executor) is
+done as for a traced function, so the graph that runs is the one a traced function
+would run, and a fit gives the same result to the last bit (``tests/test_stored_graphs.py``).
+
+Collection is skipped, and the function stays as it is, when anyone else collects
+graphs or run metadata (``tf.summary.trace_on``), when the call instantiated other
+functions too (another thread's), or when the optimised graph holds anything this
+module cannot rewire (a function call, an op TensorFlow does not know).
+"""
+
+import functools
+
+from tensorflow.core.framework import function_pb2
+from tensorflow.core.protobuf import config_pb2
+from tensorflow.python.eager import context, execute
+from tensorflow.python.framework import op_def_registry
+from tensorflow.python.ops import summary_ops_v2
+
+
+@functools.lru_cache(maxsize=8)
+def _without_grappler(config: bytes, executor_type: str) -> tuple:
+    """Call attributes: the thread's call configuration ``config`` with grappler off."""
+    proto = config_pb2.ConfigProto.FromString(config)
+    proto.graph_options.rewrite_options.disable_meta_optimizer = True
+    return ("executor_type", executor_type, "config_proto", proto.SerializeToString())
+
+
+def call(name: str, inputs: list, n_outputs: int) -> list:
+    """Call the registered, already optimised function ``name`` with grappler off."""
+    ctx = context.context()
+    options = ctx.function_call_options
+    attrs = _without_grappler(options.config_proto_serialized, options.executor_type or "")
+    return execute.execute(name, num_outputs=n_outputs, inputs=inputs, attrs=attrs, ctx=ctx)
+
+
+class FirstCall:
+    """Calls ``function``; its first call also collects the graph grappler made of
+    ``definition`` (``function``'s ``FunctionDef``) and hands it, as a ``FunctionDef``
+    (:func:`function_of`), to ``keep``, unless it cannot be collected."""
+
+    def __init__(self, function, definition: function_pb2.FunctionDef, keep):
+        self._function = function
+        self._definition = definition
+        self._keep = keep
+
+    def __call__(self, *args):
+        if self._keep is None:
+            return self._function(*args)
+        keep, self._keep = self._keep, None
+        ctx = context.context()
+        if summary_ops_v2._current_trace_context is not None:  # someone else collects
+            return self._function(*args)
+        ctx.enable_graph_collection()
+        try:
+            outputs = self._function(*args)
+        finally:
+            collected = ctx.export_run_metadata().function_graphs
+            ctx.disable_graph_collection()
+        if len(collected) == 1:  # this call's graph, not another thread's too
+            optimised = function_of(collected[0].post_optimization_graph, self._definition)
+            if optimised is not None:
+                keep(optimised)
+        return outputs
+
+
+def _output_names(node) -> list[str] | None:
+    """The ``FunctionDef`` names (``arg:k``) of ``node``'s outputs, in order."""
+    op_def = op_def_registry.get(node.op)
+    if op_def is None:  # a function call, or an op this TensorFlow does not know
+        return None
+    names = []
+    for arg in op_def.output_arg:
+        if arg.number_attr:
+            count = node.attr[arg.number_attr].i
+        elif arg.type_list_attr:
+            count = len(node.attr[arg.type_list_attr].list.type)
+        else:
+            count = 1
+        names.extend(f"{arg.name}:{k}" for k in range(count))
+    return names
+
+
+def function_of(graph, definition: function_pb2.FunctionDef) -> function_pb2.FunctionDef | None:
+    """The function ``definition`` with the body ``graph`` (a ``GraphDef`` of it, whose
+    ``_Arg`` and ``_Retval`` nodes stand for its inputs and outputs), or None where
+    ``graph`` holds anything that cannot be wired as a function body."""
+    signature = definition.signature
+    function = function_pb2.FunctionDef(signature=signature)
+    for name, value in definition.attr.items():
+        function.attr[name].CopyFrom(value)
+    for index, attrs in definition.arg_attr.items():
+        function.arg_attr[index].CopyFrom(attrs)
+    function.resource_arg_unique_id.update(definition.resource_arg_unique_id)
+    args, returned, outputs = {}, {}, {}
+    for node in graph.node:
+        if node.op == "_Arg":
+            args[node.name] = signature.input_arg[node.attr["index"].i].name
+        elif node.op == "_Retval":
+            returned[signature.output_arg[node.attr["index"].i].name] = node.input[0]
+        else:
+            outputs[node.name] = _output_names(node)
+            if outputs[node.name] is None:
+                return None
+    if len(args) != len(signature.input_arg) or len(returned) != len(signature.output_arg):
+        return None
+
+    def source(tensor: str) -> str | None:
+        """A ``GraphDef`` input (``node:k``, ``^node``) as a ``FunctionDef`` input."""
+        if tensor.startswith("^"):
+            return tensor if tensor[1:] in outputs else None
+        node, _, k = tensor.partition(":")
+        k = int(k or 0)
+        if node in args:
+            return args[node] if k == 0 else None
+        names = outputs.get(node, ())
+        return f"{node}:{names[k]}" if k < len(names) else None
+
+    for node in graph.node:
+        if node.op in ("_Arg", "_Retval"):
+            continue
+        body = function.node_def.add()
+        body.CopyFrom(node)
+        del body.input[:]
+        for tensor in node.input:
+            wired = source(tensor)
+            if wired is None:
+                return None
+            body.input.append(wired)
+    for name, tensor in returned.items():
+        wired = source(tensor)
+        if wired is None or wired.startswith("^"):
+            return None
+        function.ret[name] = wired
+    for name, node in definition.control_ret.items():  # side effects kept by name
+        if node not in outputs:
+            return None
+        function.control_ret[name] = node
+    return function
