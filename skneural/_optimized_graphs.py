@@ -18,13 +18,17 @@ functions too (another thread's), or when the optimised graph holds anything thi
 module cannot rewire (a function call, an op TensorFlow does not know).
 """
 
+import contextlib
 import functools
+import threading
 
 from tensorflow.core.framework import function_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow.python.eager import context, execute
 from tensorflow.python.framework import op_def_registry
 from tensorflow.python.ops import summary_ops_v2
+
+_collecting = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
@@ -57,20 +61,59 @@ class FirstCall:
         if self._keep is None:
             return self._function(*args)
         keep, self._keep = self._keep, None
-        ctx = context.context()
-        if summary_ops_v2._current_trace_context is not None:  # someone else collects
+        # One collection at a time (another one's would take this call's graph too),
+        # and none while someone else collects graphs (tf.summary.trace_on).
+        if not _collecting.acquire(blocking=False):
             return self._function(*args)
-        ctx.enable_graph_collection()
         try:
-            outputs = self._function(*args)
+            if getattr(summary_ops_v2, "_current_trace_context", True) is not None:
+                return self._function(*args)
+            outputs, collected = _collected(self._function, args)
         finally:
-            collected = ctx.export_run_metadata().function_graphs
-            ctx.disable_graph_collection()
-        if len(collected) == 1:  # this call's graph, not another thread's too
-            optimised = function_of(collected[0].post_optimization_graph, self._definition)
-            if optimised is not None:
-                keep(optimised)
+            _collecting.release()
+        # This call's graph alone: not also another thread's, nor another function's.
+        if len(collected) == 1 and _is_graph_of(collected[0], self._definition):
+            with contextlib.suppress(Exception):  # what cannot be rewired is not kept
+                optimised = function_of(collected[0].post_optimization_graph, self._definition)
+                if optimised is not None:
+                    keep(optimised)
+        self._definition = None
         return outputs
+
+
+def _collected(function, args) -> tuple:
+    """``function(*args)``, and the graphs of the functions TensorFlow instantiated
+    for the call (none where they cannot be collected)."""
+    ctx = context.context()
+    try:
+        ctx.enable_graph_collection()
+    except Exception:  # another TensorFlow: the function as it is
+        return function(*args), ()
+    collected = ()
+    try:
+        outputs = function(*args)
+    finally:
+        with contextlib.suppress(Exception):
+            collected = ctx.export_run_metadata().function_graphs
+        ctx.disable_graph_collection()
+    return outputs, collected
+
+
+def _is_graph_of(graphs, definition: function_pb2.FunctionDef) -> bool:
+    """Whether the collected ``graphs`` are those of the function ``definition``: its
+    graph before grappler holds every node of the definition's body, with its op and
+    attributes (constants included)."""
+    nodes = {node.name: node for node in graphs.pre_optimization_graph.node}
+
+    def found(node) -> bool:
+        other = nodes.get(node.name)
+        return (
+            other is not None
+            and other.op == node.op
+            and all(k in other.attr and other.attr[k] == v for k, v in node.attr.items())
+        )
+
+    return all(found(node) for node in definition.node_def)
 
 
 def _output_names(node) -> list[str] | None:

@@ -11,8 +11,11 @@ functions with TensorFlow and calls them on its own variables instead of tracing
 Nothing is stored or looked up once a source file changed after ``import skneural``
 (:mod:`skneural._source`), or while TensorFlow traces otherwise than by default (op
 callbacks such as ``tf.debugging.enable_check_numerics``, NumPy behaviour), which a
-stored graph would bypass. Grappler still optimises the graph on its first call in
-each process, as it does for a traced one, so a fit gives the same result to the last
+stored graph would bypass. The first call of a function in the process that traced
+it also collects the graph grappler made of it (:mod:`skneural._optimized_graphs`),
+which then replaces the traced one in the file, so that later processes skip grappler
+too; the key therefore also holds what grappler's result depends on (the call's
+configuration, the devices, the processor). A fit gives the same result to the last
 bit either way (``tests/test_stored_graphs.py``).
 
 The directory is ``$SKNEURAL_GRAPH_CACHE`` when that is set (``off`` or an empty
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from tensorflow.core.framework import function_pb2
 from tensorflow.python.eager import context
 from tensorflow.python.framework import config as tf_config
 from tensorflow.python.framework import ops as tf_ops
@@ -113,8 +117,9 @@ class GraphStore:
 
     def concrete(self, role: str, function):
         """A callable running ``function`` (a ``tf.function`` with an input
-        signature): the stored graph of ``role`` when there is one, else the traced
-        concrete function, which is then stored."""
+        signature): grappler's stored graph of ``role`` when there is one; else the
+        stored traced graph, or the traced concrete function, which is then stored,
+        whose first call stores grappler's graph in its place."""
         folder = directory()
         if folder is None or self._key is None:
             return function.get_concrete_function()
@@ -134,8 +139,10 @@ class GraphStore:
                 return stored
             with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
                 _store(stored, path, captures)
-        else:
+        elif stored.new:
             definition, captures = stored.definition, stored.captures
+        else:  # already called in this process: its first call here optimises nothing
+            return stored
 
         def keep(optimized):  # grappler's graph, in place of the traced one
             functions = graph_files.renamed([optimized], graph_files.called(name, True))
@@ -183,7 +190,9 @@ class _StoredFunction:
         self._handles = handles
         self._n_outputs = len(functions[0].signature.output_arg)
         with _lock:
-            if not _users.get(self._names):
+            # Registered by this one: its first call instantiates it (and runs grappler).
+            self.new = not _users.get(self._names)
+            if self.new:
                 ctx = context.context()
                 for function in reversed(functions):  # callees first
                     ctx.add_function_def(function)
@@ -237,7 +246,9 @@ def _captures(traced, variables: list) -> list[int] | None:
 
 
 def _store(traced, path: Path, captures: list[int]) -> None:
-    functions = {traced.function_def.signature.name: traced.function_def}
+    called = function_pb2.FunctionDef()
+    called.CopyFrom(traced.function_def)  # renamed below; TensorFlow's own stays as it is
+    functions = {called.signature.name: called}
     for function in traced.graph.as_graph_def().library.function:
         functions.setdefault(function.signature.name, function)
     graph_files.write(path, graph_files.renamed(list(functions.values()), path.stem), captures)

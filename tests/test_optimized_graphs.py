@@ -127,3 +127,13 @@ def test_a_graph_that_cannot_be_rewired_gives_no_function():
     node = next(n for n in no_output.node if n.op not in ("_Arg", "_Retval") and n.input)
     node.input[0] = node.input[0].partition(":")[0] + ":7"  # an output it does not have
     assert _optimized_graphs.function_of(no_output, definition) is None
+
+
+def test_the_graph_of_another_function_is_not_kept():
+    traced, _ = _example()
+    other, _ = _example()  # the same ops: only its loop's functions are named otherwise
+    kept = []
+    _optimized_graphs.FirstCall(traced, other.function_def, kept.append)(*_inputs(0))
+    assert kept == []
+    _optimized_graphs.FirstCall(other, other.function_def, kept.append)(*_inputs(0))
+    assert len(kept) == 1
