@@ -46,8 +46,11 @@ ALLOWED_OPS = frozenset(
     ZerosLike
     """.split()
 ) | frozenset(  # and those grappler's optimised graph adds: loops and branches lowered
-    # to frames and switches, fused products
-    "Enter Exit LoopCond Merge NextIteration Switch _SwitchN _FusedMatMul".split()
+    # to frames and switches, fused products and chains of elementwise functions
+    """
+    Enter Exit LoopCond Merge NextIteration Switch _SwitchN _FusedMatMul
+    _UnaryOpsComposition
+    """.split()
 )
 
 

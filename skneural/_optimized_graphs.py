@@ -144,12 +144,19 @@ def function_of(graph, definition: function_pb2.FunctionDef) -> function_pb2.Fun
     for index, attrs in definition.arg_attr.items():
         function.arg_attr[index].CopyFrom(attrs)
     function.resource_arg_unique_id.update(definition.resource_arg_unique_id)
+    if len({node.name for node in graph.node}) != len(graph.node):
+        return None
     args, returned, outputs = {}, {}, {}
     for node in graph.node:
-        if node.op == "_Arg":
-            args[node.name] = signature.input_arg[node.attr["index"].i].name
-        elif node.op == "_Retval":
-            returned[signature.output_arg[node.attr["index"].i].name] = node.input[0]
+        if node.op in ("_Arg", "_Retval"):  # an input or output, of its type
+            listed = signature.input_arg if node.op == "_Arg" else signature.output_arg
+            index = node.attr["index"].i
+            if not 0 <= index < len(listed) or node.attr["T"].type != listed[index].type:
+                return None
+            if node.op == "_Arg":
+                args[node.name] = listed[index].name
+            else:
+                returned[listed[index].name] = node.input[0]
         else:
             outputs[node.name] = _output_names(node)
             if outputs[node.name] is None:
@@ -189,3 +196,26 @@ def function_of(graph, definition: function_pb2.FunctionDef) -> function_pb2.Fun
             return None
         function.control_ret[name] = node
     return function
+
+
+def well_formed(function: function_pb2.FunctionDef) -> bool:
+    """Whether every input of ``function``'s nodes and outputs names an input, or an
+    output a node of it has, its node names are distinct, and its loops run (a stored
+    graph's checksum tells damage, not whether what was written can run)."""
+    nodes = {node.name: node for node in function.node_def}
+    if len(nodes) != len(function.node_def):
+        return False
+    names = {name: set(_output_names(node) or ()) for name, node in nodes.items()}
+    inputs = {arg.name for arg in function.signature.input_arg}
+
+    def resolves(tensor: str) -> bool:
+        if tensor.startswith("^"):
+            return tensor[1:] in nodes
+        node, _, output = tensor.partition(":")
+        return output in names.get(node, ()) if output else node in inputs
+
+    return (
+        all(resolves(tensor) for node in nodes.values() for tensor in node.input)
+        and all(resolves(tensor) and ":" in tensor for tensor in function.ret.values())
+        and all(n.attr["parallel_iterations"].i > 0 for n in nodes.values() if n.op == "Enter")
+    )

@@ -128,8 +128,7 @@ class GraphStore:
             return function.get_concrete_function()
         name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
-        n_args = len(function.input_signature)
-        stored = _load(path, name, self._variables, n_args)
+        stored = _load(path, name, self._variables, function)
         if stored is not None and stored.optimized:
             return stored
         if stored is None:
@@ -181,10 +180,14 @@ TRACE_ONLY = GraphStore()
 class _StoredFunction:
     """A stored entry's ``functions`` (the called one first), registered with
     TensorFlow while it lives, called with their inputs and then the captured
-    variables' ``handles``."""
+    variables' ``handles``; grappler's graph is called only with the grappler settings
+    it was made for (``function``, the ``tf.function`` it stands for, is traced
+    otherwise, as a traced function is optimised again for new settings)."""
 
-    def __init__(self, functions: list, captures: list[int], handles: list, optimized: bool):
+    def __init__(self, functions: list, captures: list[int], handles: list, optimized, function):
         self.definition, self.captures, self.optimized = functions[0], captures, optimized
+        self._function = function
+        self._settings = self._current_settings()
         self._names = tuple(f.signature.name for f in functions)
         self._name = self._names[0].encode()
         self._handles = handles
@@ -201,11 +204,17 @@ class _StoredFunction:
 
     def __call__(self, *args):
         inputs = [*args, *self._handles]
+        if self.optimized and self._settings != self._current_settings():
+            return self._function.get_concrete_function()(*args)
         if self.optimized:
             outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
         else:
             outputs = context.context().call_function(self._name, inputs, self._n_outputs)
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
+
+    @staticmethod
+    def _current_settings() -> bytes:
+        return context.context().function_call_options.config_proto_serialized
 
 
 def _release(names: tuple[str, ...]) -> None:
@@ -219,18 +228,20 @@ def _release(names: tuple[str, ...]) -> None:
                 context.remove_function(name)
 
 
-def _load(path: Path, name: str, variables: list, n_args: int) -> "_StoredFunction | None":
+def _load(path: Path, name: str, variables: list, function) -> "_StoredFunction | None":
     try:
         found = graph_files.read(path, name)
         if found is None:
             return None
         functions, captures, optimized = found
-        if len(functions[0].signature.input_arg) != n_args + len(captures) or any(
-            i >= len(variables) for i in captures
+        if (
+            len(functions[0].signature.input_arg) != len(function.input_signature) + len(captures)
+            or any(i >= len(variables) for i in captures)
+            or (optimized and not optimized_graphs.well_formed(functions[0]))
         ):
             return None
         handles = [variables[i].handle for i in captures]
-        stored = _StoredFunction(functions, captures, handles, optimized)
+        stored = _StoredFunction(functions, captures, handles, optimized, function)
         os.utime(path)  # recently used
         return stored
     except Exception:  # unreadable, damaged or foreign: traced over

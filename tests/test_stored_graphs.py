@@ -229,6 +229,16 @@ def _damage(path, damage: str) -> None:
     elif damage == "a call of another function":  # e.g. a user's tf.function
         caller.attr["body"].func.name = "__inference_users_function_17"
         _rewrite(path, functions)
+    elif damage == "an input of no node":  # parses, and TensorFlow refuses to run it
+        node = next(n for n in functions[0].node_def if n.input and ":" in n.input[0])
+        node.input[0] = node.input[0].partition(":")[0] + "_gone:output:0"
+        _rewrite(path, functions)
+    elif damage == "a node twice":
+        functions[0].node_def.append(functions[0].node_def[-1])
+        _rewrite(path, functions)
+    elif damage == "a loop that cannot run":  # TensorFlow crashes on it
+        next(n for n in functions[0].node_def if n.op == "Enter").attr["parallel_iterations"].i = 0
+        _rewrite(path, functions)
     else:  # an op naming a function the file does not hold
         caller.op = "skneural_elsewhere"
         _rewrite(path, functions)
@@ -246,10 +256,14 @@ DAMAGES = [
 ]
 
 
+#: What a checksum that matches cannot tell: grappler's graph is checked before it runs.
+MISWIRED = ["an input of no node", "a node twice", "a loop that cannot run"]
+
+
 @pytest.mark.parametrize(
     "damage, optimized",
-    [(damage, True) for damage in DAMAGES if "first function" not in damage]  # it has one
-    + [(damage, False) for damage in DAMAGES],
+    [(damage, True) for damage in DAMAGES + MISWIRED if "first function" not in damage]
+    + [(damage, False) for damage in DAMAGES],  # (grappler's graph is one function)
 )
 def test_a_damaged_or_foreign_file_is_traced_over(damage, optimized, data, pool, folder):
     params = dict(hidden_layer_sizes=(5,), solver="sgd")
@@ -354,3 +368,26 @@ def test_stored_functions_leave_tensorflow_with_the_last_runner(data, pool, fold
     pool.clear()
     gc.collect()
     assert not any(context.context().has_function(n) for n in names)
+
+
+def test_grapplers_graph_is_run_only_with_the_settings_it_was_made_for(data, pool, folder):
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    params = dict(hidden_layer_sizes=(7, 5), activation="tanh")
+    _fit(*data, **params)  # stores grappler's graph
+    pool.clear()
+    _fit(*data, **params)  # runs it; the runner stays in the pool
+    ctx = context.context()
+    saved = dict(ctx._optimizer_experimental_options)
+    tf.config.optimizer.set_experimental_options({"remapping": False})  # no fused products
+    try:
+        again = _fit(*data, **params)  # the pooled runner, under other settings
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SKNEURAL_GRAPH_CACHE", "off")
+            pool.clear()
+            traced = _fit(*data, **params)
+    finally:
+        ctx._optimizer_experimental_options = saved
+        ctx._thread_local_data.function_call_options = None
+    _assert_same_fit(traced, again)
