@@ -2,7 +2,7 @@
 
 The first call of a function in a process has TensorFlow instantiate it: lower its
 loops and branches, place its ops, and run grappler, its graph optimiser, which alone
-takes ~0.1 s of a new network depth's first fit on small data. Grappler's result
+takes 0.1-0.2 s of a new network depth's first fit on small data. Grappler's result
 depends only on the graph and on settings the stored graphs' key holds (versions,
 devices, the call's configuration, the CPU), so :class:`FirstCall` collects it during
 the first call (TensorFlow's graph collection, for that call only), and
@@ -12,10 +12,15 @@ there (placing the ops, splitting the graph per device, building the executor) i
 done as for a traced function, so the graph that runs is the one a traced function
 would run, and a fit gives the same result to the last bit (``tests/test_stored_graphs.py``).
 
-Collection is skipped, and the function stays as it is, when anyone else collects
-graphs or run metadata (``tf.summary.trace_on``), when the call instantiated other
-functions too (another thread's), or when the optimised graph holds anything this
-module cannot rewire (a function call, an op TensorFlow does not know).
+TensorFlow's graph collection is process-wide, so a collection is kept only when it
+is sure to be this function's: one at a time, of a function never called before in
+the process, with exactly one graph collected, whose graph before grappler holds the
+function's own nodes. Nothing is collected while ``tf.summary.trace_on`` collects;
+TensorFlow's private switches (``context.enable_run_metadata``,
+``enable_graph_collection``) cannot be seen, and what they collected before such a
+first call is taken with it. The function stays as it is where its graph cannot be
+collected or rewired (a function call, an op TensorFlow does not know), and a stored
+graph is refused unless it is well formed (:func:`well_formed`).
 """
 
 import contextlib
