@@ -297,7 +297,7 @@ SKNEURAL = Peer("skneural", skneural, "MLPClassifierX / MLPRegressorX")
 SKNEURAL_STORED = Peer(
     "skneural, graphs stored",
     skneural,
-    "as skneural, in a process that finds the graphs an earlier process traced stored on "
+    "as skneural, in a process that finds the graphs an earlier process stored on "
     "disk (skneural's default; the plain skneural row starts every part with none stored)",
 )
 

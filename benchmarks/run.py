@@ -209,8 +209,8 @@ SCENARIOS = {
             "graph store points at a new, empty directory, so every part starts with no "
             "compiled graph, as a fresh process without stored graphs does. The row "
             "'skneural, graphs stored' finds the graphs stored by one unmeasured process "
-            "of its own run before (its parts traced nothing; grappler still optimises "
-            "each graph on its first call in the process). {repeats} process(es) per peer.",
+            "of its own run before (its parts traced nothing and, since 84cf7b4, ran "
+            "grappler's stored graphs). {repeats} process(es) per peer.",
             (Column("cold_cv_s", "cold (c) (s)", ".2f"),
              Column("cold_accuracy", "cold (c) accuracy", ".3f"),
              Column("digits_grid_s", "digits grid (s)", ".2f"),
