@@ -165,7 +165,7 @@ class GraphStore:
                 tf_config.is_op_determinism_enabled(),  # some ops trace differently
                 sys.version_info[:2],
                 # What grappler's graph depends on besides the traced one
-                context.context().function_call_options.config_proto_serialized,
+                _call_settings(),
                 [device.name for device in tf.config.list_logical_devices()],
                 _processor(),
             )
@@ -187,7 +187,7 @@ class _StoredFunction:
     def __init__(self, functions: list, captures: list[int], handles: list, optimized, function):
         self.definition, self.captures, self.optimized = functions[0], captures, optimized
         self._function = function
-        self._settings = self._current_settings()
+        self._settings = _call_settings()
         self._names = tuple(f.signature.name for f in functions)
         self._name = self._names[0].encode()
         self._handles = handles
@@ -204,17 +204,18 @@ class _StoredFunction:
 
     def __call__(self, *args):
         inputs = [*args, *self._handles]
-        if self.optimized and self._settings != self._current_settings():
-            return self._function.get_concrete_function()(*args)
-        if self.optimized:
-            outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
-        else:
+        if not self.optimized:
             outputs = context.context().call_function(self._name, inputs, self._n_outputs)
+        elif self._settings == _call_settings():
+            outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
+        else:  # made for other settings: traced, as a traced one is optimised again
+            return self._function.get_concrete_function()(*args)
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
 
-    @staticmethod
-    def _current_settings() -> bytes:
-        return context.context().function_call_options.config_proto_serialized
+
+def _call_settings() -> bytes:
+    """The configuration the calling thread's functions are optimised with."""
+    return context.context().function_call_options.config_proto_serialized
 
 
 def _release(names: tuple[str, ...]) -> None:
@@ -280,4 +281,4 @@ def _processor() -> tuple:
             features = next((line for line in info if line.startswith("flags")), "")
     except OSError:
         features = ""
-    return platform.machine(), platform.processor(), onednn, features
+    return platform.machine(), onednn, features
