@@ -12,10 +12,11 @@ there (placing the ops, splitting the graph per device, building the executor) i
 done as for a traced function, so the graph that runs is the one a traced function
 would run, and a fit gives the same result to the last bit (``tests/test_stored_graphs.py``).
 
-TensorFlow's graph collection is process-wide, so a collection is kept only when it
-is sure to be this function's: one at a time, of a function never called before in
-the process, with exactly one graph collected, whose graph before grappler holds the
-function's own nodes. Nothing is collected while ``tf.summary.trace_on`` collects;
+TensorFlow's graph collection is process-wide, so it is run one call at a time, only
+for a function never called before in the process (so that its call instantiates
+it), and what is kept is the one graph collected whose graph before grappler holds
+the function's own nodes, whatever other threads instantiated meanwhile. Nothing is
+collected while ``tf.summary.trace_on`` collects;
 TensorFlow's private switches (``context.enable_run_metadata``,
 ``enable_graph_collection``) cannot be seen, and what they collected before such a
 first call is taken with it. The function stays as it is where its graph cannot be
@@ -66,7 +67,7 @@ class FirstCall:
         if self._keep is None:
             return self._function(*args)
         keep, self._keep = self._keep, None
-        # One collection at a time (another one's would take this call's graph too),
+        # One collection at a time (another's export would take this call's graph),
         # and none while someone else collects graphs (tf.summary.trace_on).
         if not _collecting.acquire(blocking=False):
             return self._function(*args)
@@ -76,10 +77,11 @@ class FirstCall:
             outputs, collected = _collected(self._function, args)
         finally:
             _collecting.release()
-        # This call's graph alone: not also another thread's, nor another function's.
-        if len(collected) == 1 and _is_graph_of(collected[0], self._definition):
+        # This function's graph, among those of any other thread's calls meanwhile.
+        own = [graphs for graphs in collected if _is_graph_of(graphs, self._definition)]
+        if len(own) == 1:
             with contextlib.suppress(Exception):  # what cannot be rewired is not kept
-                optimised = function_of(collected[0].post_optimization_graph, self._definition)
+                optimised = function_of(own[0].post_optimization_graph, self._definition)
                 if optimised is not None:
                     keep(optimised)
         self._definition = None

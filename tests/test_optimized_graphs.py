@@ -14,9 +14,9 @@ from skneural._graph_files import renamed
 SPEC = [tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)]
 
 
-def _example():
+def _example(step: float = 0.01):
     """A function with what the epoch graphs hold: a loop, a switch of activations,
-    products with a bias (which grappler fuses) and variables it updates."""
+    products with a bias (which grappler fuses) and variables it updates by ``step``."""
     rng = np.random.default_rng(0)
     w = tf.Variable(rng.normal(size=(6, 6)).astype(np.float32))
     b = tf.Variable(rng.normal(size=6).astype(np.float32))
@@ -27,7 +27,7 @@ def _example():
             z = tf.nn.bias_add(tf.linalg.matmul(h, w), b)
             branches = [lambda: tf.nn.relu(z), lambda: tf.tanh(z), lambda: tf.sigmoid(z)]
             h = tf.switch_case(which, branches)
-            w.assign_sub(0.01 * tf.linalg.matmul(h, h, transpose_a=True))
+            w.assign_sub(step * tf.linalg.matmul(h, h, transpose_a=True))
             steps.assign_add(1)
             return i + 1, h
 
@@ -53,11 +53,19 @@ def _state(variables):
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])
-def test_grapplers_graph_computes_what_the_traced_function_does(which):
+@pytest.mark.parametrize("alongside", [False, True], ids=["alone", "another function too"])
+def test_grapplers_graph_computes_what_the_traced_function_does(which, alongside):
     traced, variables = _example()
+    other, _ = _example(step=0.02)  # the same ops, another constant: not to be kept
     start = _state(variables)
     kept = []
-    first = _optimized_graphs.FirstCall(traced, traced.function_def, kept.append)
+
+    def function(*args):
+        if alongside:  # instantiated in the same collection, as another thread's may be
+            other(*args)
+        return traced(*args)
+
+    first = _optimized_graphs.FirstCall(function, traced.function_def, kept.append)
     expected = [t.numpy() for t in first(*_inputs(which))]
     expected_state = _state(variables)
     (optimised,) = kept
@@ -65,7 +73,7 @@ def test_grapplers_graph_computes_what_the_traced_function_does(which):
     assert {"Enter", "Exit", "_SwitchN", "_FusedMatMul"} <= ops  # lowered and fused
     assert "While" not in ops and "Case" not in ops
 
-    name = f"skneural_test_optimised_{which}"
+    name = f"skneural_test_optimised_{which}_{alongside}"
     context.context().add_function_def(renamed([optimised], name)[0])
     for variable, value in zip(variables, start, strict=True):
         variable.assign(value)
