@@ -45,6 +45,11 @@ def _without_grappler(config: bytes, executor_type: str) -> tuple:
     return ("executor_type", executor_type, "config_proto", proto.SerializeToString())
 
 
+def call_settings() -> bytes:
+    """The configuration grappler optimises the calling thread's functions with."""
+    return context.context().function_call_options.config_proto_serialized
+
+
 def call(name: str, inputs: list, n_outputs: int) -> list:
     """Call the registered, already optimised function ``name`` with grappler off."""
     ctx = context.context()
@@ -108,11 +113,14 @@ def _collected(function, args) -> tuple:
 
 def _is_graph_of(graphs, definition: function_pb2.FunctionDef) -> bool:
     """Whether the collected ``graphs`` are those of the function ``definition``: its
-    graph before grappler holds every node of the definition's body, with its op and
-    attributes (constants included)."""
+    graph before grappler is the definition's body, node for node (name, op and
+    attributes; a loop's body and branches are named per trace), and an ``_Arg`` per
+    input and a ``_Retval`` per output."""
     nodes = {node.name: node for node in graphs.pre_optimization_graph.node}
+    ops = [node.op for node in nodes.values()]
+    n_in, n_out = len(definition.signature.input_arg), len(definition.signature.output_arg)
 
-    def found(node) -> bool:
+    def same(node) -> bool:
         other = nodes.get(node.name)
         return (
             other is not None
@@ -120,7 +128,11 @@ def _is_graph_of(graphs, definition: function_pb2.FunctionDef) -> bool:
             and all(k in other.attr and other.attr[k] == v for k, v in node.attr.items())
         )
 
-    return all(found(node) for node in definition.node_def)
+    return (
+        len(nodes) == len(definition.node_def) + n_in + n_out
+        and (ops.count("_Arg"), ops.count("_Retval")) == (n_in, n_out)
+        and all(same(node) for node in definition.node_def)
+    )
 
 
 def _output_names(node) -> list[str] | None:

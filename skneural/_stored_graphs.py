@@ -128,16 +128,15 @@ class GraphStore:
             return function.get_concrete_function()
         name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
-        stored = _load(path, name, self._variables, function)
+        retrace = functools.partial(self._traced, function, path)
+        stored = _load(path, name, self._variables, function, retrace)
         if stored is not None and stored.optimized:
             return stored
         if stored is None:
-            stored = function.get_concrete_function()
+            stored = retrace()
             definition, captures = stored.function_def, _captures(stored, self._variables)
             if captures is None:  # it captured something other than the runner's variables
                 return stored
-            with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-                _store(stored, path, captures)
         elif stored.new:
             definition, captures = stored.definition, stored.captures
         else:  # already called in this process: its first call here optimises nothing
@@ -149,6 +148,15 @@ class GraphStore:
                 graph_files.write(path, functions, captures, optimized=True)
 
         return optimized_graphs.FirstCall(stored, definition, keep)
+
+    def _traced(self, function, path: Path):
+        """``function``'s concrete function, traced, and stored at ``path``."""
+        traced = function.get_concrete_function()
+        captures = _captures(traced, self._variables)
+        if captures is not None:  # else it captured more than the runner's variables
+            with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
+                _store(traced, path, captures)
+        return traced
 
     def _entry_name(self, role: str, source: str) -> str:
         material = repr(
@@ -165,7 +173,7 @@ class GraphStore:
                 tf_config.is_op_determinism_enabled(),  # some ops trace differently
                 sys.version_info[:2],
                 # What grappler's graph depends on besides the traced one
-                _call_settings(),
+                optimized_graphs.call_settings(),
                 [device.name for device in tf.config.list_logical_devices()],
                 _processor(),
             )
@@ -184,16 +192,17 @@ class _StoredFunction:
     it was made for (``function``, the ``tf.function`` it stands for, is traced
     otherwise, as a traced function is optimised again for new settings)."""
 
-    def __init__(self, functions: list, captures: list[int], handles: list, optimized, function):
+    def __init__(self, functions, captures, handles, optimized, function, retrace):
         self.definition, self.captures, self.optimized = functions[0], captures, optimized
-        self._function = function
-        self._settings = _call_settings()
+        self._function, self._retrace, self._called, self._instead = function, retrace, False, None
+        self._settings = optimized_graphs.call_settings()
         self._names = tuple(f.signature.name for f in functions)
         self._name = self._names[0].encode()
         self._handles = handles
         self._n_outputs = len(functions[0].signature.output_arg)
         with _lock:
-            # Registered by this one: its first call instantiates it (and runs grappler).
+            # Registered by this one (its first call instantiates it, unless another
+            # runner of the entry, on another thread, calls first).
             self.new = not _users.get(self._names)
             if self.new:
                 ctx = context.context()
@@ -203,19 +212,25 @@ class _StoredFunction:
         weakref.finalize(self, _release, self._names).atexit = False
 
     def __call__(self, *args):
+        if self._instead is not None:
+            return self._instead(*args)
         inputs = [*args, *self._handles]
         if not self.optimized:
             outputs = context.context().call_function(self._name, inputs, self._n_outputs)
-        elif self._settings == _call_settings():
-            outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
-        else:  # made for other settings: traced, as a traced one is optimised again
+        elif self._settings != optimized_graphs.call_settings():  # optimised again, traced
             return self._function.get_concrete_function()(*args)
+        else:
+            try:
+                outputs = optimized_graphs.call(self._name.decode(), inputs, self._n_outputs)
+            except tf.errors.InvalidArgumentError:
+                if self._called:
+                    raise
+                # TensorFlow refused the graph before running it (a file edited under a
+                # matching checksum): traced, and the traced graph stored in its place.
+                self._instead = self._retrace()
+                return self._instead(*args)
+            self._called = True
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
-
-
-def _call_settings() -> bytes:
-    """The configuration the calling thread's functions are optimised with."""
-    return context.context().function_call_options.config_proto_serialized
 
 
 def _release(names: tuple[str, ...]) -> None:
@@ -229,7 +244,7 @@ def _release(names: tuple[str, ...]) -> None:
                 context.remove_function(name)
 
 
-def _load(path: Path, name: str, variables: list, function) -> "_StoredFunction | None":
+def _load(path: Path, name: str, variables: list, function, retrace) -> "_StoredFunction | None":
     try:
         found = graph_files.read(path, name)
         if found is None:
@@ -242,7 +257,7 @@ def _load(path: Path, name: str, variables: list, function) -> "_StoredFunction 
         ):
             return None
         handles = [variables[i].handle for i in captures]
-        stored = _StoredFunction(functions, captures, handles, optimized, function)
+        stored = _StoredFunction(functions, captures, handles, optimized, function, retrace)
         os.utime(path)  # recently used
         return stored
     except Exception:  # unreadable, damaged or foreign: traced over

@@ -56,7 +56,7 @@ def _state(variables):
 @pytest.mark.parametrize("alongside", [False, True], ids=["alone", "another function too"])
 def test_grapplers_graph_computes_what_the_traced_function_does(which, alongside):
     traced, variables = _example()
-    other, _ = _example(step=0.02)  # the same ops, another constant: not to be kept
+    other, _ = _example(step=0.02)  # the same ops, another loop body: not to be kept
     start = _state(variables)
     kept = []
 
@@ -145,3 +145,15 @@ def test_the_graph_of_another_function_is_not_kept():
     assert kept == []
     _optimized_graphs.FirstCall(other, other.function_def, kept.append)(*_inputs(0))
     assert len(kept) == 1
+
+
+def test_a_graph_holding_the_function_and_more_is_not_kept():
+    spec = [tf.TensorSpec([None], tf.float32)]
+    own = tf.function(lambda x: x * 2.0 + 1.0, input_signature=spec).get_concrete_function()
+    more = tf.function(lambda x: (x * 2.0 + 1.0) * 3.0, input_signature=spec)
+    more = more.get_concrete_function()
+    x = tf.constant([1.0, 2.0])
+    own(x)  # instantiated already: its next call adds no graph of its own
+    kept = []
+    _optimized_graphs.FirstCall(lambda x: (more(x), own(x))[1], own.function_def, kept.append)(x)
+    assert kept == []

@@ -236,6 +236,10 @@ def _damage(path, damage: str) -> None:
     elif damage == "a node twice":
         functions[0].node_def.append(functions[0].node_def[-1])
         _rewrite(path, functions)
+    elif damage == "an op short of an input":  # TensorFlow refuses it on the first call
+        node = next(n for n in functions[0].node_def if n.op == "AddV2" and len(n.input) == 2)
+        del node.input[1]
+        _rewrite(path, functions)
     elif damage == "a loop that cannot run":  # TensorFlow crashes on it
         next(n for n in functions[0].node_def if n.op == "Enter").attr["parallel_iterations"].i = 0
         _rewrite(path, functions)
@@ -257,7 +261,12 @@ DAMAGES = [
 
 
 #: What a checksum that matches cannot tell: grappler's graph is checked before it runs.
-MISWIRED = ["an input of no node", "a node twice", "a loop that cannot run"]
+MISWIRED = [
+    "an input of no node",
+    "a node twice",
+    "a loop that cannot run",
+    "an op short of an input",
+]
 
 
 @pytest.mark.parametrize(
