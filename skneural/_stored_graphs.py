@@ -150,8 +150,7 @@ class GraphStore:
         return optimized_graphs.FirstCall(stored, definition, keep)
 
     def _traced(self, function, path: Path):
-        """``function``'s concrete function, traced, and stored at ``path``."""
-        traced = function.get_concrete_function()
+        traced = function.get_concrete_function()  # and stored at path
         captures = _captures(traced, self._variables)
         if captures is not None:  # else it captured more than the runner's variables
             with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
@@ -209,7 +208,8 @@ class _StoredFunction:
                 for function in reversed(functions):  # callees first
                     ctx.add_function_def(function)
             _users[self._names] = _users.get(self._names, 0) + 1
-        weakref.finalize(self, _release, self._names).atexit = False
+        self._finalizer = weakref.finalize(self, _release, self._names)
+        self._finalizer.atexit = False
 
     def __call__(self, *args):
         if self._instead is not None:
@@ -225,8 +225,9 @@ class _StoredFunction:
             except tf.errors.InvalidArgumentError:
                 if self._called:
                     raise
-                # TensorFlow refused the graph before running it (a file edited under a
-                # matching checksum): traced, and the traced graph stored in its place.
+                # Refused by TensorFlow before it ran (edited under a matching checksum):
+                # it leaves TensorFlow now, and the traced graph is stored in its place.
+                self._finalizer()
                 self._instead = self._retrace()
                 return self._instead(*args)
             self._called = True
