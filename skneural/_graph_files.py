@@ -58,7 +58,8 @@ def read(path: Path, name: str) -> tuple[list, list[int], bool] | None:
     """The functions (the called one first), the captures' variable indices, and
     whether the functions are grappler's optimised graph, stored at ``path`` for the
     entry ``name``; None where it is missing, not trusted, damaged or holds anything
-    else."""
+    else. The functions are renamed after their content too, so that a process never
+    takes a function it registered from another version of the file for this one's."""
     if not _trusted(path):
         return None
     header, _, body = path.read_bytes().partition(b"\n")
@@ -74,7 +75,11 @@ def read(path: Path, name: str) -> tuple[list, list[int], bool] | None:
         or not only_allowed(functions, name)
     ):
         return None
-    return functions, captures, optimized
+    return (
+        renamed(functions, f"{called(name, optimized)}_{header['sha256'][:16]}"),
+        captures,
+        optimized,
+    )
 
 
 def called(name: str, optimized: bool) -> str:

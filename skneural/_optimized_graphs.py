@@ -14,9 +14,9 @@ would run, and a fit gives the same result to the last bit (``tests/test_stored_
 
 TensorFlow's graph collection is process-wide, so it is run one call at a time, only
 for a function never called before in the process (so that its call instantiates
-it), and what is kept is the one graph collected whose graph before grappler holds
-the function's own nodes, whatever other threads instantiated meanwhile. Nothing is
-collected while ``tf.summary.trace_on`` collects;
+it), and what is kept is the one graph collected whose graph before grappler is the
+function's body node for node (:func:`_is_graph_of`), whatever other threads
+instantiated meanwhile. Nothing is collected while ``tf.summary.trace_on`` collects;
 TensorFlow's private switches (``context.enable_run_metadata``,
 ``enable_graph_collection``) cannot be seen, and what they collected before such a
 first call is taken with it. The function stays as it is where its graph cannot be

@@ -190,7 +190,6 @@ def _refit_from(path, data, pool, **params):
     """The fit after ``path`` was tampered with: traced again, the same weights."""
     X, y = data
     pool.clear()
-    gc.collect()  # the earlier runners' functions leave TensorFlow, whose names the file's are
     model = _fit(X, y, **params)
     assert _tracings(pool) == 1
     return model
