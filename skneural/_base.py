@@ -22,6 +22,7 @@ from ._inputs import prediction_input, training_input
 from ._memory import check_memory, out_of_memory_named
 from ._params import MLPParams
 from ._plan import check_table_continuation, make_plan
+from ._prefetch import prefetch
 from ._registry import LBFGS
 
 
@@ -69,6 +70,7 @@ class BaseMLPX(MLPParams):
         or several epochs); then it propagates.
         """
         _check_strategy(type(self).__name__)
+        prefetch()  # a process's first fit: its stored graph instantiated meanwhile
         before = dict(vars(self))
         previous = vars(self).get("_network")
         continuing = previous is not None and (self.warm_start or incremental)

@@ -1,7 +1,8 @@
 """A stored graph's file: its layout, what it may hold, and writing it whole.
 
-A file is one line of JSON (the layout's version, which of the runner's variables
-each captured input is, and a SHA-256 of those and of the rest) and then a
+A file is one line of JSON (the layout's version, the function's role, which of the
+runner's variables each captured input is and those variables' dtypes and shapes, and a
+SHA-256 of those and of the rest) and then a
 ``FunctionDefLibrary``: the called function first, then every function it calls, all
 named after the file (:func:`renamed`). It is read (:func:`read`) only when it is the
 user's own, no one else may change it, its checksum holds (a damaged file that still
@@ -12,6 +13,7 @@ and renamed into place, so that another process reads it whole or not at all.
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,7 +23,7 @@ from pathlib import Path
 from tensorflow.core.framework import function_pb2
 
 #: Bump when the file layout or what a key covers changes.
-FORMAT = 2
+FORMAT = 3
 #: Files kept at most; the least recently used go first.
 MAX_FILES = 128
 #: The ops a stored graph may hold (besides calls of its own functions): those the
@@ -54,31 +56,65 @@ ALLOWED_OPS = frozenset(
 )
 
 
-def read(path: Path, name: str) -> tuple[list, list[int], bool] | None:
-    """The functions (the called one first), the captures' variable indices, and
-    whether the functions are grappler's optimised graph, stored at ``path`` for the
-    entry ``name``; None where it is missing, not trusted, damaged or holds anything
-    else. The functions are renamed after their content too, so that a process never
-    takes a function it registered from another version of the file for this one's."""
+def read(path: Path, name: str) -> "Entry | None":
+    """What is stored at ``path`` for the entry ``name``; None where it is missing,
+    not trusted, damaged or holds anything else. The functions are renamed after their
+    content too, so that a process never takes a function it registered from another
+    version of the file for this one's."""
     if not _trusted(path):
         return None
     header, _, body = path.read_bytes().partition(b"\n")
     header = json.loads(header)
-    captures, optimized = header["captures"], header["optimized"]
-    if header["format"] != FORMAT or header["sha256"] != _checksum(captures, optimized, body):
+    if header["format"] != FORMAT or header["sha256"] != _checksum(header, body):
         return None
+    captures, optimized, handles = header["captures"], header["optimized"], header["handles"]
     functions = _parse(body)
     if (
         functions[0].signature.name != called(name, optimized)
         or not all(isinstance(i, int) and i >= 0 for i in captures)
         or not isinstance(optimized, bool)
+        or not isinstance(header["role"], str)
+        or len(handles) != len(captures)
+        or not all(_is_handle(handle) for handle in handles)
         or not only_allowed(functions, name)
     ):
         return None
+    functions = renamed(functions, f"{called(name, optimized)}_{header['sha256'][:16]}")
+    return Entry(functions, captures, optimized, header["role"], handles)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A stored entry: its ``functions`` (the called one first), the index among the
+    runner's variables of each variable they capture (``captures``), whether they are
+    grappler's optimised graph, the ``role`` of the function in its runner, and the
+    captured variables' ``handles``: ``[dtype enum, shape]`` each, the shape a list of
+    sizes (-1 unknown) or None (unknown rank), as TensorFlow keys a call by them."""
+
+    functions: list
+    captures: list[int]
+    optimized: bool
+    role: str
+    handles: list
+
+
+def handles_of(variables: list) -> list:
+    """The dtypes and shapes of ``variables``, as :attr:`Entry.handles` records them."""
+    return [
+        [
+            v.dtype.as_datatype_enum,
+            None if v.shape.rank is None else [-1 if n is None else n for n in v.shape.as_list()],
+        ]
+        for v in variables
+    ]
+
+
+def _is_handle(handle) -> bool:
     return (
-        renamed(functions, f"{called(name, optimized)}_{header['sha256'][:16]}"),
-        captures,
-        optimized,
+        isinstance(handle, list)
+        and len(handle) == 2
+        and isinstance(handle[0], int)
+        and (handle[1] is None or all(isinstance(n, int) and n >= -1 for n in handle[1]))
     )
 
 
@@ -88,15 +124,20 @@ def called(name: str, optimized: bool) -> str:
     return f"{name}_optimized" if optimized else name
 
 
-def write(path: Path, functions: list, captures: list[int], optimized: bool = False) -> None:
-    """Store ``functions`` (:func:`renamed` after :func:`called`), ``captures`` and
-    whether they are grappler's optimised graph at ``path``, unless they hold an op
-    outside :data:`ALLOWED_OPS`."""
-    if not only_allowed(functions, path.stem):
+def write(path: Path, entry: Entry) -> None:
+    """Store ``entry`` (its functions :func:`renamed` after :func:`called`) at
+    ``path``, unless they hold an op outside :data:`ALLOWED_OPS`."""
+    if not only_allowed(entry.functions, path.stem):
         return
-    body = function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
-    header = {"format": FORMAT, "captures": captures, "optimized": optimized}
-    header["sha256"] = _checksum(captures, optimized, body)
+    body = function_pb2.FunctionDefLibrary(function=entry.functions).SerializeToString()
+    header = {
+        "format": FORMAT,
+        "captures": entry.captures,
+        "optimized": entry.optimized,
+        "role": entry.role,
+        "handles": entry.handles,
+    }
+    header["sha256"] = _checksum(header, body)
     header = json.dumps(header).encode()
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -121,9 +162,18 @@ def _trusted(path: Path) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def _checksum(captures: list, optimized: bool, body: bytes) -> str:
-    fields = json.dumps([captures, optimized]).encode()
-    return hashlib.sha256(fields + b"\n" + body).hexdigest()
+def _checksum(header: dict, body: bytes) -> str:
+    fields = [header[key] for key in ("captures", "optimized", "role", "handles")]
+    return hashlib.sha256(json.dumps(fields).encode() + b"\n" + body).hexdigest()
+
+
+def header_of(path: Path) -> dict | None:
+    """The header of the file at ``path`` (unchecked: :func:`read` checks it)."""
+    try:
+        with path.open("rb") as file:
+            return json.loads(file.readline())
+    except (OSError, ValueError):
+        return None
 
 
 def _parse(body: bytes) -> list[function_pb2.FunctionDef]:

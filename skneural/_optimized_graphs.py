@@ -24,13 +24,15 @@ collected or rewired (a function call, an op TensorFlow does not know), and a st
 graph is refused unless it is well formed (:func:`well_formed`).
 """
 
+import concurrent.futures
 import contextlib
 import functools
+import os
 import threading
 
 from tensorflow.core.framework import function_pb2
 from tensorflow.core.protobuf import config_pb2
-from tensorflow.python.eager import context, execute
+from tensorflow.python.eager import cancellation, context, execute
 from tensorflow.python.framework import op_def_registry
 from tensorflow.python.ops import summary_ops_v2
 
@@ -50,12 +52,52 @@ def call_settings() -> bytes:
     return context.context().function_call_options.config_proto_serialized
 
 
+def call_attrs() -> tuple:
+    """The attributes :func:`call` calls with, on this thread now."""
+    options = context.context().function_call_options
+    return _without_grappler(options.config_proto_serialized, options.executor_type or "")
+
+
 def call(name: str, inputs: list, n_outputs: int) -> list:
-    """Call the registered, already optimised function ``name`` with grappler off."""
+    """Call the registered, already optimised function ``name`` with grappler off
+    (after the work :func:`in_background` began, if it has not ended)."""
+    while _background:
+        with contextlib.suppress(IndexError):  # another thread took it meanwhile
+            concurrent.futures.wait([_background.pop()], timeout=60)
     ctx = context.context()
-    options = ctx.function_call_options
-    attrs = _without_grappler(options.config_proto_serialized, options.executor_type or "")
-    return execute.execute(name, num_outputs=n_outputs, inputs=inputs, attrs=attrs, ctx=ctx)
+    return execute.execute(name, n_outputs, inputs=inputs, attrs=call_attrs(), ctx=ctx)
+
+
+def instantiate(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
+    """Have TensorFlow instantiate the registered function ``name`` for calls with
+    ``attrs`` (:func:`call_attrs`) and inputs like ``inputs``, on this thread, without
+    running it: its call is cancelled before it starts, and TensorFlow keeps what it
+    instantiated for every later call, from any thread, whose attributes and inputs'
+    devices, dtypes and variables' dtypes and shapes are the same (a variable's handle
+    may be a placeholder of its dtype and shape, of no variable; other inputs' shapes do
+    not count). Whatever goes wrong leaves the first call to instantiate it."""
+    manager = cancellation.CancellationManager()
+    manager.start_cancel()
+    with contextlib.suppress(Exception):
+        ctx = context.context()
+        execute.execute_with_cancellation(name, n_outputs, inputs, attrs, ctx, manager)
+
+
+def in_background(work) -> None:
+    """Run ``work()`` on skneural's own thread (one per process), while this one goes
+    on; the next :func:`call` waits for it to end (a minute at most). Instantiating on
+    a thread of its own also keeps what oneDNN's graph pass caches per thread: the
+    kernels it found registered for each op and type."""
+    pid = os.getpid()
+    if pid not in _threads:
+        _threads.clear()
+        _threads[pid] = concurrent.futures.ThreadPoolExecutor(1, "skneural-instantiate")
+    _background.append(_threads[pid].submit(work))
+
+
+_threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+_background: list[concurrent.futures.Future] = []
+os.register_at_fork(after_in_child=_background.clear)  # the parent's thread is not here
 
 
 class FirstCall:

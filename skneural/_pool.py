@@ -34,7 +34,7 @@ from ._network_arrays import NetworkArrays
 from ._plan import Objective
 from ._shapeless import ShapelessWorkspace
 from ._shapeless_key import shapeless_key
-from ._stored_graphs import GraphStore, created_variables
+from ._stored_graphs import GraphStore
 from ._updates import update_rule
 from ._workspace import KerasWorkspace
 
@@ -142,6 +142,21 @@ class RunnerPool:
         """Drop every idle workspace (and the memory its graph holds)."""
         with self._lock:
             self._idle.clear()
+
+
+@contextmanager
+def created_variables():
+    """Collect, in creation order, every ``tf.Variable`` made in the block (the
+    variables a runner's graphs may capture)."""
+    created: list[tf.Variable] = []
+
+    def creator(next_creator, **kwargs):
+        variable = next_creator(**kwargs)
+        created.append(variable)
+        return variable
+
+    with tf.variable_creator_scope(creator):
+        yield created
 
 
 def _new_shapeless(key: tuple, spec: NetworkSpec, source, objective: Objective) -> EpochRunner:

@@ -1,22 +1,21 @@
 """Traced graphs kept on disk, so that a new process does not trace them again.
 
 The first fit of a network depth in a process traces its epoch graph: 0.2-0.3 s of
-Python building ~700 TensorFlow ops, more than the fit itself on small data, paid again
-by every process (every script run, every joblib or Dask worker). A width-free
-workspace's graph depends only on its graph key, so this module keeps each traced
-function, as TensorFlow's ``FunctionDef`` protocol buffers, in a directory of the
-user's cache; a later process with the same key, the same versions of TensorFlow,
-Keras and skneural's own code, and the same global settings, registers those
-functions with TensorFlow and calls them on its own variables instead of tracing.
-Nothing is stored or looked up once a source file changed after ``import skneural``
-(:mod:`skneural._source`), or while TensorFlow traces otherwise than by default (op
-callbacks such as ``tf.debugging.enable_check_numerics``, NumPy behaviour), which a
-stored graph would bypass. The first call of a function in the process that traced
-it also collects the graph grappler made of it (:mod:`skneural._optimized_graphs`),
-which then replaces the traced one in the file, so that later processes skip grappler
-too; the key therefore also holds what grappler's result depends on (the call's
-configuration, the devices, the processor). A fit gives the same result to the last
-bit either way (``tests/test_stored_graphs.py``).
+Python building ~700 TensorFlow ops, more than the fit itself on small data, paid by
+every process (script run, joblib or Dask worker). A width-free workspace's graph
+depends only on its graph key, so this module keeps each traced function, as
+``FunctionDef`` protocol buffers, in a directory of the user's cache; a later process
+with the same key, versions of TensorFlow, Keras and skneural's own code, and global
+settings registers them with TensorFlow and calls them on its own variables instead of
+tracing. Nothing is stored or looked up once a source file changed after ``import
+skneural`` (:mod:`skneural._source`), or while TensorFlow traces otherwise than by
+default (op callbacks such as ``tf.debugging.enable_check_numerics``, NumPy
+behaviour), which a stored graph would bypass. The first call of a function in the
+process that traced it also collects the graph grappler made of it
+(:mod:`skneural._optimized_graphs`), which then replaces the traced one in the file,
+so that later processes skip grappler too; the key therefore also holds what
+grappler's result depends on (the call's configuration, the devices, the processor).
+A fit gives the same result to the last bit either way (``tests/test_stored_graphs.py``).
 
 The directory is ``$SKNEURAL_GRAPH_CACHE`` when that is set (``off`` or an empty
 value: nothing is read or written), else ``skneural/graphs`` under
@@ -25,7 +24,8 @@ is not the user's own, is writable by others, fails its checksum, calls a functi
 does not hold, or holds an op outside :data:`~skneural._graph_files.ALLOWED_OPS` (no
 file, network or Python ops: a stored graph computes on the tensors and variables it
 is given) is traced over. Nothing that goes wrong here reaches a fit: the function is
-then traced, as without the directory.
+then traced, as without the directory. A process's first fit may have a stored graph
+instantiated ahead (:mod:`skneural._prefetch`).
 """
 
 import contextlib
@@ -57,21 +57,6 @@ _lock = threading.Lock()
 _users: dict[tuple[str, ...], int] = {}
 
 
-@contextlib.contextmanager
-def created_variables():
-    """Collect, in creation order, every ``tf.Variable`` made in the block (the
-    variables a runner's graphs may capture)."""
-    created: list[tf.Variable] = []
-
-    def creator(next_creator, **kwargs):
-        variable = next_creator(**kwargs)
-        created.append(variable)
-        return variable
-
-    with tf.variable_creator_scope(creator):
-        yield created
-
-
 def directory() -> Path | None:
     """Where graphs are kept, or None when the cache is off."""
     chosen = os.environ.get("SKNEURAL_GRAPH_CACHE")
@@ -84,7 +69,7 @@ def directory() -> Path | None:
     return base / "skneural" / "graphs" if base.is_absolute() else None
 
 
-def _default_tracing() -> bool:
+def default_tracing() -> bool:
     """Whether TensorFlow traces as it does by default: no op callbacks (check_numerics,
     the debugger's dumps) and no NumPy behaviour (type promotion, slicing), which a
     stored graph would bypass."""
@@ -108,7 +93,7 @@ class GraphStore:
         names the files. None: nothing is stored, every function is traced.
     variables : list of tf.Variable
         Every variable the functions may capture, in creation order
-        (:func:`created_variables`; read at the first :meth:`concrete`).
+        (:func:`skneural._pool.created_variables`; read at the first :meth:`concrete`).
     """
 
     def __init__(self, key: tuple | None = None, variables: list[tf.Variable] = ()):
@@ -124,11 +109,11 @@ class GraphStore:
         if folder is None or self._key is None:
             return function.get_concrete_function()
         source = _source.digest()  # None: edited since imported
-        if source is None or not _default_tracing():
+        if source is None or not default_tracing():
             return function.get_concrete_function()
         name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
-        retrace = functools.partial(self._traced, function, path)
+        retrace = functools.partial(self._traced, function, path, role)
         stored = _load(path, name, self._variables, function, retrace)
         if stored is not None and stored.optimized:
             return stored
@@ -144,17 +129,24 @@ class GraphStore:
 
         def keep(optimized):  # grappler's graph, in place of the traced one
             functions = graph_files.renamed([optimized], graph_files.called(name, True))
+            handles = graph_files.handles_of([self._variables[i] for i in captures])
             with contextlib.suppress(Exception):
-                graph_files.write(path, functions, captures, optimized=True)
+                graph_files.write(path, graph_files.Entry(functions, captures, True, role, handles))
 
         return optimized_graphs.FirstCall(stored, definition, keep)
 
-    def _traced(self, function, path: Path):
+    def _traced(self, function, path: Path, role: str):
         traced = function.get_concrete_function()  # and stored at path
         captures = _captures(traced, self._variables)
         if captures is not None:  # else it captured more than the runner's variables
             with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-                _store(traced, path, captures)
+                _store(
+                    traced,
+                    path,
+                    role,
+                    captures,
+                    graph_files.handles_of([self._variables[i] for i in captures]),
+                )
         return traced
 
     def _entry_name(self, role: str, source: str) -> str:
@@ -199,15 +191,8 @@ class _StoredFunction:
         self._name = self._names[0].encode()
         self._handles = handles
         self._n_outputs = len(functions[0].signature.output_arg)
-        with _lock:
-            # Registered by this one (its first call instantiates it, unless another
-            # runner of the entry, on another thread, calls first).
-            self.new = not _users.get(self._names)
-            if self.new:
-                ctx = context.context()
-                for function in reversed(functions):  # callees first
-                    ctx.add_function_def(function)
-            _users[self._names] = _users.get(self._names, 0) + 1
+        # New: registered by this one (else another runner's, or prefetched).
+        self.new = register(functions)
         self._finalizer = weakref.finalize(self, _release, self._names)
         self._finalizer.atexit = False
 
@@ -234,6 +219,20 @@ class _StoredFunction:
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
 
 
+def register(functions: list) -> bool:
+    """Register a stored entry's ``functions`` with TensorFlow for one more user
+    (:func:`_release` lets go); whether this registered them."""
+    names = tuple(f.signature.name for f in functions)
+    with _lock:
+        new = not _users.get(names)
+        if new:
+            ctx = context.context()
+            for function in reversed(functions):  # callees first
+                ctx.add_function_def(function)
+        _users[names] = _users.get(names, 0) + 1
+    return new
+
+
 def _release(names: tuple[str, ...]) -> None:
     with _lock:
         _users[names] -= 1
@@ -250,7 +249,7 @@ def _load(path: Path, name: str, variables: list, function, retrace) -> "_Stored
         found = graph_files.read(path, name)
         if found is None:
             return None
-        functions, captures, optimized = found
+        functions, captures, optimized = found.functions, found.captures, found.optimized
         if (
             len(functions[0].signature.input_arg) != len(function.input_signature) + len(captures)
             or any(i >= len(variables) for i in captures)
@@ -273,13 +272,14 @@ def _captures(traced, variables: list) -> list[int] | None:
     return None if None in captures else captures
 
 
-def _store(traced, path: Path, captures: list[int]) -> None:
+def _store(traced, path: Path, role: str, captures: list[int], handles: list) -> None:
     called = function_pb2.FunctionDef()
     called.CopyFrom(traced.function_def)  # renamed below; TensorFlow's own stays as it is
     functions = {called.signature.name: called}
     for function in traced.graph.as_graph_def().library.function:
         functions.setdefault(function.signature.name, function)
-    graph_files.write(path, graph_files.renamed(list(functions.values()), path.stem), captures)
+    functions = graph_files.renamed(list(functions.values()), path.stem)
+    graph_files.write(path, graph_files.Entry(functions, captures, False, role, handles))
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,9 +10,16 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
+from skneural import _prefetch
+
 # The suite traces every graph and stores none (tests/test_stored_graphs.py turns the
 # store on in a directory of its own); SKNEURAL_GRAPH_CACHE=DIR runs it on stored graphs.
 os.environ.setdefault("SKNEURAL_GRAPH_CACHE", "off")
+
+# A process's first fit with the store on prefetches a stored graph and holds it
+# registered for the process's life (skneural/_prefetch.py): in the suite's processes
+# only the tests of it do, so that no other test finds an entry held by an earlier one.
+_prefetch._done.add(os.getpid())
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,14 @@
 function: called with grappler off, it computes what the traced function computes, to
 the last bit, side effects included."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.python.eager import context
-from tensorflow.python.ops import summary_ops_v2
+from tensorflow.python.ops import gen_resource_variable_ops, summary_ops_v2
 
 from skneural import _optimized_graphs
 from skneural._graph_files import renamed
@@ -163,3 +166,52 @@ def test_a_graph_holding_the_function_and_more_is_not_its_graph():
     own_only = [g for g in collected if _optimized_graphs._is_graph_of(g, own.function_def)]
     (more_graphs,) = [g for g in collected if _optimized_graphs._is_graph_of(g, more.function_def)]
     assert len(own_only) == 1 and own_only[0] != more_graphs
+
+
+def test_a_function_instantiated_ahead_runs_nothing_and_its_call_runs_once():
+    traced, variables = _example()
+    start = _state(variables)
+    expected = [t.numpy() for t in traced(*_inputs(1))]
+    expected_state = _state(variables)
+    for variable, value in zip(variables, start, strict=True):
+        variable.assign(value)
+    name = "skneural_test_instantiated_ahead"
+    context.context().add_function_def(renamed([traced.function_def], name)[0])
+    attrs = _optimized_graphs.call_attrs()
+    handles = list(traced.captured_inputs)
+    placeholders = [  # handles of no variable, of the variables' dtypes and shapes
+        gen_resource_variable_ops.var_handle_op(
+            dtype=v.dtype, shape=v.shape, shared_name=f"skneural_test_placeholder_{i}"
+        )
+        for i, v in enumerate(variables)
+    ]
+    try:
+        _optimized_graphs.instantiate(name, [*_inputs(1), *handles], 2, attrs)
+        _optimized_graphs.instantiate(name, [*_inputs(1), *placeholders], 2, attrs)
+        for got, want in zip(_state(variables), start, strict=True):
+            np.testing.assert_array_equal(got, want)  # nothing ran
+        outputs = _optimized_graphs.call(name, [*_inputs(1), *handles], 2)
+    finally:
+        context.remove_function(name)
+    for got, want in zip(outputs, expected, strict=True):
+        np.testing.assert_array_equal(got.numpy(), want)
+    for got, want in zip(_state(variables), expected_state, strict=True):
+        np.testing.assert_array_equal(got, want)  # the loop's four updates, once
+
+
+def test_a_call_waits_for_the_work_begun_in_the_background():
+    traced, _ = _example()
+    name = "skneural_test_after_background"
+    context.context().add_function_def(renamed([traced.function_def], name)[0])
+    done = threading.Event()
+
+    def work():
+        time.sleep(0.2)
+        done.set()
+
+    _optimized_graphs.in_background(work)
+    try:
+        _optimized_graphs.call(name, [*_inputs(0), *traced.captured_inputs], 2)
+        assert done.is_set()
+    finally:
+        context.remove_function(name)

@@ -1,6 +1,7 @@
 """Graphs stored on disk: a fit on a stored graph is the traced graph's fit, bit for bit,
 and a file that is damaged, foreign or tampered with is never run."""
 
+import concurrent.futures
 import gc
 import hashlib
 import json
@@ -21,6 +22,7 @@ from skneural import (
     MLPRegressorX,
     _graph_files,
     _optimized_graphs,
+    _prefetch,
     _source,
     _stored_graphs,
 )
@@ -200,7 +202,7 @@ def _rewrite(path, functions, **changes) -> None:
     matches (a deliberate edit)."""
     header = dict(_header(path), **changes)
     body = _graph_files.function_pb2.FunctionDefLibrary(function=functions).SerializeToString()
-    header["sha256"] = _graph_files._checksum(header["captures"], header["optimized"], body)
+    header["sha256"] = _graph_files._checksum(header, body)
     path.write_bytes(json.dumps(header).encode() + b"\n" + body)
 
 
@@ -223,6 +225,10 @@ def _damage(path, damage: str) -> None:
         _rewrite(path, _graph_files.renamed(functions, "skneural_" + "0" * 32))
     elif damage == "said to be optimised, or not":  # a traced graph run without grappler
         _rewrite(path, functions, optimized=not _header(path)["optimized"])
+    elif damage == "its variables' shapes changed, the checksum not":
+        edited = json.loads(header)
+        edited["handles"][0][1] = [7, 7]
+        path.write_bytes(json.dumps(edited).encode() + b"\n" + body)
     elif damage == "a foreign op":  # a graph that reads a file is never run
         next(n for n in functions[0].node_def if n.op == "ReadVariableOp").op = "ReadFile"
         _rewrite(path, functions)
@@ -251,6 +257,7 @@ def _damage(path, damage: str) -> None:
 DAMAGES = [
     "truncated",
     "a bit flipped",
+    "its variables' shapes changed, the checksum not",
     "cut after its first function",
     "another entry's",
     "said to be optimised, or not",
@@ -400,3 +407,47 @@ def test_grapplers_graph_is_run_only_with_the_settings_it_was_made_for(data, poo
         ctx._optimizer_experimental_options = saved
         ctx._thread_local_data.function_call_options = None
     _assert_same_fit(traced, again)
+
+
+def _prefetched(monkeypatch) -> None:
+    """Prefetch as a new process's first fit does, and wait for it."""
+    monkeypatch.setattr(_prefetch, "_done", set())
+    _prefetch.prefetch()
+    concurrent.futures.wait(list(_optimized_graphs._background), timeout=60)
+
+
+def test_a_first_fit_prefetches_the_epoch_graph_used_last(data, pool, folder, monkeypatch):
+    from tensorflow.python.eager import context
+
+    params = dict(hidden_layer_sizes=(6, 4), activation="tanh")
+    reference = _fit(*data, **params)  # stores grappler's graph of its epochs
+    (runner,) = next(iter(pool._idle.values()))
+    (path,) = folder.glob("*.graph")
+    entry = _graph_files.read(path, path.stem)
+    assert entry.role == "epoch" and entry.optimized
+    captured = [runner._graphs._variables[i] for i in entry.captures]
+    assert entry.handles == _graph_files.handles_of(captured)
+    names = tuple(f.signature.name for f in entry.functions)
+    del runner
+    pool.clear()
+    gc.collect()
+    assert not any(context.context().has_function(n) for n in names)
+    _prefetched(monkeypatch)
+    try:
+        assert all(context.context().has_function(n) for n in names)
+        _assert_same_fit(reference, _fit(*data, **params))
+        assert _tracings(pool) == 0
+        pool.clear()
+        gc.collect()
+        assert all(context.context().has_function(n) for n in names)  # held
+    finally:
+        _stored_graphs._release(names)
+
+
+def test_nothing_untrusted_is_prefetched(data, pool, folder, monkeypatch):
+    params = dict(hidden_layer_sizes=(5,), solver="sgd")
+    path = _stored_file(folder, data, **params)
+    _damage(path, "a foreign op")
+    before = dict(_stored_graphs._users)
+    _prefetched(monkeypatch)
+    assert _stored_graphs._users == before
