@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from tensorflow.core.framework import function_pb2
 FORMAT = 3
 #: Files kept at most; the least recently used go first.
 MAX_FILES = 128
+#: The file naming the epoch graph a process asked for first (skneural/_prefetch.py).
+FIRST = "first-epoch-graph"
 #: The ops a stored graph may hold (besides calls of its own functions): those the
 #: width-free epoch, evaluation and input-gradient graphs are made of (collected over
 #: every activation, loss, solver and option they serve), and a few more of the same
@@ -138,18 +141,33 @@ def write(path: Path, entry: Entry) -> None:
         "handles": entry.handles,
     }
     header["sha256"] = _checksum(header, body)
-    header = json.dumps(header).encode()
+    write_whole(path, json.dumps(header).encode() + b"\n" + body)
+    _trim(path.parent)
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` at ``path``, its directory the user's only: whole or not at all,
+    also for another process reading it meanwhile."""
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(header + b"\n" + body)
-        os.replace(temporary, path)  # whole or not at all, also with another process
+            file.write(data)
+        os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-    _trim(folder)
+
+
+def first_epoch_graph(folder: Path) -> Path | None:
+    """The file of the epoch graph the last process to note one asked for first
+    (:data:`FIRST`), or None."""
+    marker = folder / FIRST
+    if not _trusted(marker):
+        return None
+    name = marker.read_bytes().decode("ascii", "replace")
+    return folder / name if re.fullmatch(r"skneural_[0-9a-f]{32}\.graph", name) else None
 
 
 def _trusted(path: Path) -> bool:
@@ -165,15 +183,6 @@ def _trusted(path: Path) -> bool:
 def _checksum(header: dict, body: bytes) -> str:
     fields = [header[key] for key in ("captures", "optimized", "role", "handles")]
     return hashlib.sha256(json.dumps(fields).encode() + b"\n" + body).hexdigest()
-
-
-def header_of(path: Path) -> dict | None:
-    """The header of the file at ``path`` (unchecked: :func:`read` checks it)."""
-    try:
-        with path.open("rb") as file:
-            return json.loads(file.readline())
-    except (OSError, ValueError):
-        return None
 
 
 def _parse(body: bytes) -> list[function_pb2.FunctionDef]:

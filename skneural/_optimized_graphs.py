@@ -28,6 +28,7 @@ import concurrent.futures
 import contextlib
 import functools
 import os
+import platform
 import threading
 
 from tensorflow.core.framework import function_pb2
@@ -50,6 +51,23 @@ def _without_grappler(config: bytes, executor_type: str) -> tuple:
 def call_settings() -> bytes:
     """The configuration grappler optimises the calling thread's functions with."""
     return context.context().function_call_options.config_proto_serialized
+
+
+@functools.lru_cache(maxsize=1)
+def processor() -> tuple:
+    """The CPU's architecture and features, and whether TensorFlow uses oneDNN."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        onednn = _pywrap_util_port.IsMklEnabled()
+    except Exception:  # another TensorFlow: told by the environment it read
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    try:
+        with open("/proc/cpuinfo") as info:
+            features = next((line for line in info if line.startswith("flags")), "")
+    except OSError:
+        features = ""
+    return platform.machine(), onednn, features
 
 
 def call_attrs() -> tuple:

@@ -6,7 +6,8 @@ TensorFlow instantiates the function, and most of that is oneDNN's graph pass lo
 up the kernels registered for each op and type it meets, a cost every process and every
 thread pays once. :func:`prefetch`, called as a process's first fit begins, has
 skneural's own thread register the grappler's graph of an epoch the process is most
-likely to call (the one stored here that was used last) and instantiate it, with
+likely to call first (the one the last process to note one asked for first: a script
+run again, a search or cross-validation started again) and instantiate it, with
 placeholders for the variables it captures (their dtypes and shapes are in the file),
 while the fit validates its input, plans, builds its runner and draws its weights. The
 fit's first call (:func:`skneural._optimized_graphs.call`) waits for that work to end,
@@ -35,8 +36,8 @@ _done: set[int] = set()  # the processes (ids) that prefetched
 
 
 def prefetch() -> None:
-    """Once per process, as its first fit begins: prefetch the stored epoch graph used
-    last (see the module docstring), on skneural's thread."""
+    """Once per process, as its first fit begins: prefetch the stored epoch graph an
+    earlier process asked for first (see the module docstring), on skneural's thread."""
     folder = directory()
     with _lock:
         if folder is None or os.getpid() in _done:
@@ -51,7 +52,7 @@ def prefetch() -> None:
 
 def _instantiate_last(folder: Path, attrs: tuple) -> None:
     with contextlib.suppress(Exception):  # nothing (usable) stored: nothing prefetched
-        entry = _last_epoch_graph(folder)
+        entry = _first_epoch_graph(folder)
         if entry is None or not optimized_graphs.well_formed(entry.functions[0]):
             return
         register(entry.functions)  # held for the process's life, as the fits find it
@@ -76,11 +77,9 @@ def _instantiate_last(folder: Path, attrs: tuple) -> None:
         )
 
 
-def _last_epoch_graph(folder: Path):
-    """The stored grappler's graph of an epoch used last, checked as any file read."""
-    files = sorted(folder.glob("skneural_*.graph"), key=lambda p: p.stat().st_mtime)
-    for path in reversed(files):
-        header = graph_files.header_of(path)
-        if header and header.get("role") == "epoch" and header.get("optimized") is True:
-            return graph_files.read(path, path.stem)
-    return None
+def _first_epoch_graph(folder: Path):
+    """The stored grappler's graph of the epoch the last process asked for first,
+    checked as any file read."""
+    path = graph_files.first_epoch_graph(folder)
+    entry = None if path is None else graph_files.read(path, path.stem)
+    return entry if entry is not None and entry.role == "epoch" and entry.optimized else None

@@ -32,7 +32,6 @@ import contextlib
 import functools
 import hashlib
 import os
-import platform
 import sys
 import threading
 import weakref
@@ -113,6 +112,8 @@ class GraphStore:
             return function.get_concrete_function()
         name = self._entry_name(role, source)
         path = folder / f"{name}.graph"
+        if role == "epoch":
+            _note_first(path)
         retrace = functools.partial(self._traced, function, path, role)
         stored = _load(path, name, self._variables, function, retrace)
         if stored is not None and stored.optimized:
@@ -166,7 +167,7 @@ class GraphStore:
                 # What grappler's graph depends on besides the traced one
                 optimized_graphs.call_settings(),
                 [device.name for device in tf.config.list_logical_devices()],
-                _processor(),
+                optimized_graphs.processor(),
             )
         )
         return "skneural_" + hashlib.sha256(material.encode()).hexdigest()[:32]
@@ -217,6 +218,20 @@ class _StoredFunction:
                 return self._instead(*args)
             self._called = True
         return outputs[0] if self._n_outputs == 1 else tuple(outputs)
+
+
+_noted: set[int] = set()  # the processes (ids) that noted their first epoch graph
+
+
+def _note_first(path: Path) -> None:
+    """Note, in its directory, the epoch graph ``path`` as the one the process asked for
+    first (a later process's first fit prefetches it: :mod:`skneural._prefetch`)."""
+    with _lock:
+        if os.getpid() in _noted:
+            return
+        _noted.add(os.getpid())
+    with contextlib.suppress(OSError):
+        graph_files.write_whole(path.parent / graph_files.FIRST, path.name.encode())
 
 
 def register(functions: list) -> bool:
@@ -280,21 +295,3 @@ def _store(traced, path: Path, role: str, captures: list[int], handles: list) ->
         functions.setdefault(function.signature.name, function)
     functions = graph_files.renamed(list(functions.values()), path.stem)
     graph_files.write(path, graph_files.Entry(functions, captures, False, role, handles))
-
-
-@functools.lru_cache(maxsize=1)
-def _processor() -> tuple:
-    """The processor's architecture and features, and whether TensorFlow uses oneDNN:
-    grappler fuses ops by them."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-
-        onednn = _pywrap_util_port.IsMklEnabled()
-    except Exception:  # another TensorFlow: told by the environment it read
-        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    try:
-        with open("/proc/cpuinfo") as info:
-            features = next((line for line in info if line.startswith("flags")), "")
-    except OSError:
-        features = ""
-    return platform.machine(), onednn, features

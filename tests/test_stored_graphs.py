@@ -416,13 +416,17 @@ def _prefetched(monkeypatch) -> None:
     concurrent.futures.wait(list(_optimized_graphs._background), timeout=60)
 
 
-def test_a_first_fit_prefetches_the_epoch_graph_used_last(data, pool, folder, monkeypatch):
+def test_a_first_fit_prefetches_the_graph_an_earlier_process_began_with(
+    data, pool, folder, monkeypatch
+):
     from tensorflow.python.eager import context
 
     params = dict(hidden_layer_sizes=(6, 4), activation="tanh")
-    reference = _fit(*data, **params)  # stores grappler's graph of its epochs
-    (runner,) = next(iter(pool._idle.values()))
-    (path,) = folder.glob("*.graph")
+    monkeypatch.setattr(_stored_graphs, "_noted", set())  # as in a new process
+    reference = _fit(*data, **params)  # stores grappler's graph of its epochs, noted first
+    _fit(*data, hidden_layer_sizes=(3,))  # another graph, asked for later
+    (runner,) = pool._idle[next(k for k in pool._idle if k[1] == 2)]
+    path = _graph_files.first_epoch_graph(folder)
     entry = _graph_files.read(path, path.stem)
     assert entry.role == "epoch" and entry.optimized
     captured = [runner._graphs._variables[i] for i in entry.captures]
@@ -446,8 +450,13 @@ def test_a_first_fit_prefetches_the_epoch_graph_used_last(data, pool, folder, mo
 
 def test_nothing_untrusted_is_prefetched(data, pool, folder, monkeypatch):
     params = dict(hidden_layer_sizes=(5,), solver="sgd")
+    monkeypatch.setattr(_stored_graphs, "_noted", set())
     path = _stored_file(folder, data, **params)
+    assert _graph_files.first_epoch_graph(folder) == path
     _damage(path, "a foreign op")
     before = dict(_stored_graphs._users)
     _prefetched(monkeypatch)
     assert _stored_graphs._users == before
+    for named in ["../" + path.name, "graphs", path.name + "x"]:  # only a graph here
+        (folder / _graph_files.FIRST).write_text(named)
+        assert _graph_files.first_epoch_graph(folder) is None
