@@ -1,16 +1,15 @@
 """A compiled function's graph as grappler left it, so that no later process optimises it.
 
 The first call of a function in a process has TensorFlow instantiate it: lower its
-loops and branches, place its ops, and run grappler, its graph optimiser, which alone
-takes 0.1-0.2 s of a new network depth's first fit on small data. Grappler's result
-depends only on the graph and on settings the stored graphs' key holds (versions,
-devices, the call's configuration, the CPU), so :class:`FirstCall` collects it during
-the first call (TensorFlow's graph collection, for that call only), and
-:func:`function_of` turns it back into a ``FunctionDef``: the same ops, wired the same
-way, that a later process calls with grappler off (:func:`call`). What is left to do
-there (placing the ops, splitting the graph per device, building the executor) is
-done as for a traced function, so the graph that runs is the one a traced function
-would run, and a fit gives the same result to the last bit (``tests/test_stored_graphs.py``).
+loops and branches, place its ops, and run grappler, its graph optimiser (0.1-0.2 s of
+a new network depth's first fit on small data). Grappler's result depends only on the
+graph and on settings the stored graphs' key holds (versions, devices, the call's
+configuration, the CPU), so :class:`FirstCall` collects it during the first call
+(TensorFlow's graph collection, for that call only), and :func:`function_of` turns it
+back into a ``FunctionDef`` that a later process calls with grappler off
+(:func:`call`), instantiated on skneural's own thread (:mod:`skneural._instantiation`); the
+rest (placing the ops, the split per device, the executor) is done as for a traced
+function, so a fit gives the same result to the last bit (``tests/test_stored_graphs.py``).
 
 TensorFlow's graph collection is process-wide, so it is run one call at a time, only
 for a function never called before in the process (so that its call instantiates
@@ -24,7 +23,6 @@ collected or rewired (a function call, an op TensorFlow does not know), and a st
 graph is refused unless it is well formed (:func:`well_formed`).
 """
 
-import concurrent.futures
 import contextlib
 import functools
 import os
@@ -33,9 +31,11 @@ import threading
 
 from tensorflow.core.framework import function_pb2
 from tensorflow.core.protobuf import config_pb2
-from tensorflow.python.eager import cancellation, context, execute
+from tensorflow.python.eager import context, execute
 from tensorflow.python.framework import op_def_registry
 from tensorflow.python.ops import summary_ops_v2
+
+from . import _instantiation as instantiation
 
 _collecting = threading.Lock()
 
@@ -77,45 +77,11 @@ def call_attrs() -> tuple:
 
 
 def call(name: str, inputs: list, n_outputs: int) -> list:
-    """Call the registered, already optimised function ``name`` with grappler off
-    (after the work :func:`in_background` began, if it has not ended)."""
-    while _background:
-        with contextlib.suppress(IndexError):  # another thread took it meanwhile
-            concurrent.futures.wait([_background.pop()], timeout=60)
-    ctx = context.context()
-    return execute.execute(name, n_outputs, inputs=inputs, attrs=call_attrs(), ctx=ctx)
-
-
-def instantiate(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
-    """Have TensorFlow instantiate the registered function ``name`` for calls with
-    ``attrs`` (:func:`call_attrs`) and inputs like ``inputs``, on this thread, without
-    running it: its call is cancelled before it starts, and TensorFlow keeps what it
-    instantiated for every later call, from any thread, whose attributes and inputs'
-    devices, dtypes and variables' dtypes and shapes are the same (a variable's handle
-    may be a placeholder of its dtype and shape, of no variable; other inputs' shapes do
-    not count). Whatever goes wrong leaves the first call to instantiate it."""
-    manager = cancellation.CancellationManager()
-    manager.start_cancel()
-    with contextlib.suppress(Exception):
-        ctx = context.context()
-        execute.execute_with_cancellation(name, n_outputs, inputs, attrs, ctx, manager)
-
-
-def in_background(work) -> None:
-    """Run ``work()`` on skneural's own thread (one per process), while this one goes
-    on; the next :func:`call` waits for it to end (a minute at most). Instantiating on
-    a thread of its own also keeps what oneDNN's graph pass caches per thread: the
-    kernels it found registered for each op and type."""
-    pid = os.getpid()
-    if pid not in _threads:
-        _threads.clear()
-        _threads[pid] = concurrent.futures.ThreadPoolExecutor(1, "skneural-instantiate")
-    _background.append(_threads[pid].submit(work))
-
-
-_threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
-_background: list[concurrent.futures.Future] = []
-os.register_at_fork(after_in_child=_background.clear)  # the parent's thread is not here
+    """Call the registered, already optimised function ``name`` with grappler off,
+    instantiated on skneural's own thread (:func:`skneural._instantiation.ready`)."""
+    attrs = call_attrs()
+    instantiation.ready(name, inputs, n_outputs, attrs)
+    return execute.execute(name, n_outputs, inputs=inputs, attrs=attrs, ctx=context.context())
 
 
 class FirstCall:

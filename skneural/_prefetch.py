@@ -26,6 +26,7 @@ import tensorflow as tf
 from tensorflow.python.ops import gen_resource_variable_ops
 
 from . import _graph_files as graph_files
+from . import _instantiation as instantiation
 from . import _optimized_graphs as optimized_graphs
 from . import _source
 from ._graph_options import one_pass
@@ -47,7 +48,7 @@ def prefetch() -> None:
         return
     with one_pass():  # the attributes the fit's epochs are called with
         attrs = optimized_graphs.call_attrs()
-    optimized_graphs.in_background(functools.partial(_instantiate_last, folder, attrs))
+    instantiation.in_background(functools.partial(_instantiate_last, folder, attrs))
 
 
 def _instantiate_last(folder: Path, attrs: tuple) -> None:
@@ -72,7 +73,7 @@ def _instantiate_last(folder: Path, attrs: tuple) -> None:
         ]
         signature = entry.functions[0].signature
         data = [tf.zeros([], arg.type) for arg in signature.input_arg[: -len(handles) or None]]
-        optimized_graphs.instantiate(
+        instantiation.instantiate(
             signature.name, [*data, *handles], len(signature.output_arg), attrs
         )
 

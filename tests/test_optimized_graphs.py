@@ -11,7 +11,7 @@ import tensorflow as tf
 from tensorflow.python.eager import context
 from tensorflow.python.ops import gen_resource_variable_ops, summary_ops_v2
 
-from skneural import _optimized_graphs
+from skneural import _instantiation, _optimized_graphs
 from skneural._graph_files import renamed
 
 SPEC = [tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)]
@@ -186,8 +186,8 @@ def test_a_function_instantiated_ahead_runs_nothing_and_its_call_runs_once():
         for i, v in enumerate(variables)
     ]
     try:
-        _optimized_graphs.instantiate(name, [*_inputs(1), *handles], 2, attrs)
-        _optimized_graphs.instantiate(name, [*_inputs(1), *placeholders], 2, attrs)
+        _instantiation.instantiate(name, [*_inputs(1), *handles], 2, attrs)
+        _instantiation.instantiate(name, [*_inputs(1), *placeholders], 2, attrs)
         for got, want in zip(_state(variables), start, strict=True):
             np.testing.assert_array_equal(got, want)  # nothing ran
         outputs = _optimized_graphs.call(name, [*_inputs(1), *handles], 2)
@@ -209,7 +209,7 @@ def test_a_call_waits_for_the_work_begun_in_the_background():
         time.sleep(0.2)
         done.set()
 
-    _optimized_graphs.in_background(work)
+    _instantiation.in_background(work)
     try:
         _optimized_graphs.call(name, [*_inputs(0), *traced.captured_inputs], 2)
         assert done.is_set()

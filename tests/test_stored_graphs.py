@@ -21,6 +21,7 @@ from skneural import (
     MLPClassifierX,
     MLPRegressorX,
     _graph_files,
+    _instantiation,
     _optimized_graphs,
     _prefetch,
     _source,
@@ -413,7 +414,7 @@ def _prefetched(monkeypatch) -> None:
     """Prefetch as a new process's first fit does, and wait for it."""
     monkeypatch.setattr(_prefetch, "_done", set())
     _prefetch.prefetch()
-    concurrent.futures.wait(list(_optimized_graphs._background), timeout=60)
+    concurrent.futures.wait(list(_instantiation._background), timeout=60)
 
 
 def test_a_first_fit_prefetches_the_graph_an_earlier_process_began_with(
