@@ -48,29 +48,26 @@ def prefetch() -> None:
         return
     with one_pass():  # the attributes the fit's epochs are called with
         attrs = optimized_graphs.call_attrs()
-    instantiation.in_background(functools.partial(_instantiate_last, folder, attrs))
+    instantiation.in_background(functools.partial(_instantiate_noted, folder, attrs))
 
 
-def _instantiate_last(folder: Path, attrs: tuple) -> None:
+def _instantiate_noted(folder: Path, attrs: tuple) -> None:
     with contextlib.suppress(Exception):  # nothing (usable) stored: nothing prefetched
         entry = _first_epoch_graph(folder)
         if entry is None or not optimized_graphs.well_formed(entry.functions[0]):
             return
         register(entry.functions)  # held for the process's life, as the fits find it
-        placeholders = {}
-        handles = [
-            placeholders.setdefault(
-                (dtype, str(shape)),
-                gen_resource_variable_ops.var_handle_op(
+        placeholders = {}  # a handle of no variable per dtype and shape
+        for dtype, shape in map(tuple, entry.handles):
+            if (dtype, str(shape)) not in placeholders:
+                placeholders[dtype, str(shape)] = gen_resource_variable_ops.var_handle_op(
                     dtype=tf.as_dtype(dtype),
                     shape=tf.TensorShape(
                         None if shape is None else [n if n >= 0 else None for n in shape]
                     ),
                     shared_name=f"{entry.functions[0].signature.name}_placeholder_{len(placeholders)}",
-                ),
-            )
-            for dtype, shape in entry.handles
-        ]
+                )
+        handles = [placeholders[dtype, str(shape)] for dtype, shape in entry.handles]
         signature = entry.functions[0].signature
         data = [tf.zeros([], arg.type) for arg in signature.input_arg[: -len(handles) or None]]
         instantiation.instantiate(
