@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -113,11 +114,14 @@ def handles_of(variables: list) -> list:
 
 
 def _is_handle(handle) -> bool:
+    def size(n) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and n >= -1
+
     return (
         isinstance(handle, list)
         and len(handle) == 2
-        and isinstance(handle[0], int)
-        and (handle[1] is None or all(isinstance(n, int) and n >= -1 for n in handle[1]))
+        and size(handle[0])
+        and (handle[1] is None or isinstance(handle[1], list) and all(map(size, handle[1])))
     )
 
 
@@ -162,21 +166,29 @@ def write_whole(path: Path, data: bytes) -> None:
 
 def first_epoch_graph(folder: Path) -> Path | None:
     """The file of the epoch graph the last process to note one asked for first
-    (:data:`FIRST`), or None."""
-    marker = folder / FIRST
-    if not _trusted(marker):
+    (:data:`FIRST`: the user's own regular file, not a link, of a graph's name), or
+    None."""
+    try:
+        handle = os.open(folder / FIRST, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return None
-    name = marker.read_bytes().decode("ascii", "replace")
+    with os.fdopen(handle, "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_size > 64 or not _owned(status):
+            return None
+        name = file.read(64).decode("ascii", "replace")
     return folder / name if re.fullmatch(r"skneural_[0-9a-f]{32}\.graph", name) else None
 
 
 def _trusted(path: Path) -> bool:
     """Whether ``path`` exists, is this user's and only they can change it."""
-    if not path.is_file():
-        return False
+    return path.is_file() and _owned(path.stat())
+
+
+def _owned(status: os.stat_result) -> bool:
+    """Whether a file of ``status`` is this user's and only they can change it."""
     if not hasattr(os, "getuid"):  # no POSIX owners: the user's profile protects it
         return True
-    status = path.stat()
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 

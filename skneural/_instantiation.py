@@ -16,7 +16,7 @@ import contextlib
 import functools
 import os
 
-from tensorflow.python.eager import cancellation, context, execute
+from tensorflow.python.eager import cancellation, context, execute, executor
 
 
 def instantiate(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
@@ -27,15 +27,18 @@ def instantiate(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
     call finds it instantiated. Whatever goes wrong leaves that to the first call."""
     manager = cancellation.CancellationManager()
     manager.start_cancel()
-    with contextlib.suppress(Exception):
+    # On an executor of its own, synchronous: under asynchronous eager execution the
+    # shared executor would keep the cancellation and raise it at the user's next op.
+    with contextlib.suppress(Exception), context.executor_scope(executor.new_executor(False)):
         ctx = context.context()
         execute.execute_with_cancellation(name, n_outputs, inputs, attrs, ctx, manager)
 
 
 def in_background(work) -> None:
     """Run ``work()`` on skneural's thread while this one goes on; the next
-    :func:`ready` waits for it to end (a minute at most)."""
-    _background.append(_own_thread().submit(work))
+    :func:`ready` (on any thread) waits for it to end, a minute at most."""
+    with contextlib.suppress(RuntimeError):  # the interpreter shutting down: none
+        _background.append(_own_thread().submit(work))
 
 
 def _own_thread() -> concurrent.futures.ThreadPoolExecutor:
@@ -62,4 +65,5 @@ def ready(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
     if (name, attrs) not in _instantiated:
         _instantiated.add((name, attrs))
         work = functools.partial(instantiate, name, inputs, n_outputs, attrs)
-        concurrent.futures.wait([_own_thread().submit(work)], timeout=60)
+        with contextlib.suppress(RuntimeError):  # the interpreter shutting down: the call
+            concurrent.futures.wait([_own_thread().submit(work)], timeout=60)

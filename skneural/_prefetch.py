@@ -44,11 +44,12 @@ def prefetch() -> None:
         if folder is None or os.getpid() in _done:
             return
         _done.add(os.getpid())
-    if _source.digest() is None or not default_tracing() or tf.distribute.has_strategy():
-        return
-    with one_pass():  # the attributes the fit's epochs are called with
-        attrs = optimized_graphs.call_attrs()
-    instantiation.in_background(functools.partial(_instantiate_noted, folder, attrs))
+    with contextlib.suppress(Exception):  # nothing that goes wrong here reaches the fit
+        if _source.digest() is None or not default_tracing() or tf.distribute.has_strategy():
+            return
+        with one_pass():  # the attributes the fit's epochs are called with
+            attrs = optimized_graphs.call_attrs()
+        instantiation.in_background(functools.partial(_instantiate_noted, folder, attrs))
 
 
 def _instantiate_noted(folder: Path, attrs: tuple) -> None:

@@ -215,3 +215,19 @@ def test_a_call_waits_for_the_work_begun_in_the_background():
         assert done.is_set()
     finally:
         context.remove_function(name)
+
+
+def test_instantiating_ahead_leaves_asynchronous_execution_unharmed():
+    traced, variables = _example()
+    name = "skneural_test_async"
+    context.context().add_function_def(renamed([traced.function_def], name)[0])
+    tf.config.experimental.set_synchronous_execution(False)
+    try:
+        attrs = _optimized_graphs.call_attrs()
+        _instantiation.instantiate(name, [*_inputs(0), *traced.captured_inputs], 2, attrs)
+        variables[0].assign_add(tf.ones_like(variables[0]))  # the next ops run
+        context.context().executor.wait()
+        assert np.isfinite(variables[0].numpy()).all()
+    finally:
+        tf.config.experimental.set_synchronous_execution(True)
+        context.remove_function(name)

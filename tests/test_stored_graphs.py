@@ -458,6 +458,11 @@ def test_nothing_untrusted_is_prefetched(data, pool, folder, monkeypatch):
     before = dict(_stored_graphs._users)
     _prefetched(monkeypatch)
     assert _stored_graphs._users == before
-    for named in ["../" + path.name, "graphs", path.name + "x"]:  # only a graph here
-        (folder / _graph_files.FIRST).write_text(named)
+    marker = folder / _graph_files.FIRST
+    for named in ["../" + path.name, "graphs", path.name + "x", path.name + " " * 64]:
+        marker.write_text(named)  # only a graph's name, of the directory, and short
         assert _graph_files.first_epoch_graph(folder) is None
+    marker.unlink()
+    (folder / "elsewhere").write_text(path.name)
+    marker.symlink_to(folder / "elsewhere")  # a link is not followed
+    assert _graph_files.first_epoch_graph(folder) is None
