@@ -130,9 +130,8 @@ class GraphStore:
 
         def keep(optimized):  # grappler's graph, in place of the traced one
             functions = graph_files.renamed([optimized], graph_files.called(name, True))
-            handles = graph_files.handles_of([self._variables[i] for i in captures])
             with contextlib.suppress(Exception):
-                graph_files.write(path, graph_files.Entry(functions, captures, True, role, handles))
+                graph_files.write(path, self._file_entry(functions, captures, True, role))
 
         return optimized_graphs.FirstCall(stored, definition, keep)
 
@@ -141,14 +140,14 @@ class GraphStore:
         captures = _captures(traced, self._variables)
         if captures is not None:  # else it captured more than the runner's variables
             with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
-                _store(
-                    traced,
-                    path,
-                    role,
-                    captures,
-                    graph_files.handles_of([self._variables[i] for i in captures]),
-                )
+                functions = _functions_of(traced, path.stem)
+                graph_files.write(path, self._file_entry(functions, captures, False, role))
         return traced
+
+    def _file_entry(self, functions, captures, optimized, role) -> graph_files.Entry:
+        """What a file records of ``functions``, which capture ``captures``."""
+        handles = graph_files.handles_of([self._variables[i] for i in captures])
+        return graph_files.Entry(functions, captures, optimized, role, handles)
 
     def _entry_name(self, role: str, source: str) -> str:
         material = repr(
@@ -287,11 +286,12 @@ def _captures(traced, variables: list) -> list[int] | None:
     return None if None in captures else captures
 
 
-def _store(traced, path: Path, role: str, captures: list[int], handles: list) -> None:
+def _functions_of(traced, name: str) -> list:
+    """``traced``'s functions, the called one first, :func:`renamed
+    <skneural._graph_files.renamed>` after the entry ``name``."""
     called = function_pb2.FunctionDef()
     called.CopyFrom(traced.function_def)  # renamed below; TensorFlow's own stays as it is
     functions = {called.signature.name: called}
     for function in traced.graph.as_graph_def().library.function:
         functions.setdefault(function.signature.name, function)
-    functions = graph_files.renamed(list(functions.values()), path.stem)
-    graph_files.write(path, graph_files.Entry(functions, captures, False, role, handles))
+    return graph_files.renamed(list(functions.values()), name)
