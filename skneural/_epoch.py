@@ -164,18 +164,16 @@ class EpochRunner:
 
         def epoch(e, going, reports):
             report = self._run_epoch(X, Y, W, orders[e], batch_size)
-            # The next epoch runs only if this one neither diverged nor blew up.
-            loss, end_loss, finite = report[0], report[2], report[3]
-            going = tf.logical_and(finite > 0, tf.maximum(loss, end_loss) <= limit)
-            return e + 1, going, reports.write(e, report)
+            # The next epoch runs only if this one (loss, first loss, end loss, finite,
+            # ...) neither diverged nor blew up. The loop carries numbers only: a bool or
+            # a TensorArray adds (op, type) pairs, each a kernel lookup (_instantiation).
+            going = tf.logical_and(report[3] > 0, tf.maximum(report[0], report[2]) <= limit)
+            return e + 1, tf.cast(going, e.dtype), tf.concat([reports, report[None]], axis=0)
 
-        reports = tf.TensorArray(X.dtype, size=0, dynamic_size=True, element_shape=[None])
-        _, _, reports = tf.while_loop(
-            lambda e, going, _: tf.logical_and(e < n_epochs, going),
-            epoch,
-            (tf.constant(0), tf.constant(True), reports),
-        )
-        return reports.stack()
+        width = 4 + len(self._step.kernels) + len(self.workspace.hidden_units())
+        start = (tf.constant(0), tf.constant(1), tf.zeros([0, width], X.dtype))
+        shapes = (*(v.shape for v in start[:2]), tf.TensorShape([None, width]))
+        return tf.while_loop(lambda e, going, _: e < n_epochs * going, epoch, start, shapes)[2]
 
     def _run_epoch(self, X, Y, W, order, batch_size):
         for saved, variable in zip(self._backup, self._state, strict=True):
@@ -222,9 +220,9 @@ class EpochRunner:
         first = order[: tf.minimum(batch_size, n)]
         logits = minibatch.forward(tf.gather(X, first))[0]
         after = minibatch.per_sample(tf.gather(Y, first), logits)
-        finite = tf.reduce_all(
-            [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
-            + [tf.math.is_finite(total), tf.reduce_all(tf.math.is_finite(after))]
+        finite = functools.reduce(
+            tf.logical_and,
+            [tf.reduce_all(tf.math.is_finite(v)) for v in [*variables, total, after]],
         )
         dead = [tf.reduce_mean(tf.cast(tf.equal(seen, 0.0), X.dtype)) for seen in activity]
         # One tensor, fetched in one copy: loss, first loss, end loss, finite, the

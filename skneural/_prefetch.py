@@ -22,6 +22,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import gen_resource_variable_ops
 
@@ -70,7 +71,11 @@ def _instantiate_noted(folder: Path, attrs: tuple) -> None:
                 )
         handles = [placeholders[dtype, str(shape)] for dtype, shape in entry.handles]
         signature = entry.functions[0].signature
-        data = [tf.zeros([], arg.type) for arg in signature.input_arg[: -len(handles) or None]]
+        # Host tensors made from numpy: no op to run (a first op of its type is slow).
+        data = [
+            tf.constant(np.zeros((), tf.as_dtype(arg.type).as_numpy_dtype))
+            for arg in signature.input_arg[: -len(handles) or None]
+        ]
         instantiation.instantiate(
             signature.name, [*data, *handles], len(signature.output_arg), attrs
         )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_regression
+from tensorflow.core.framework import types_pb2
 
 from skneural import (
     MLPClassifierX,
@@ -357,6 +358,21 @@ def test_only_the_most_recently_used_files_are_kept(data, pool, folder, monkeypa
         _fit(*data, hidden_layer_sizes=(5,) * depth)
     assert len(list(folder.glob("skneural_*.graph"))) == 2
     assert not list(folder.glob(".*.part"))
+
+
+def test_the_epoch_graphs_loops_carry_no_bool_or_list(data, pool, folder):
+    # A process's first call of a graph looks up oneDNN's kernels once per (op, type)
+    # pair it holds (skneural._instantiation): a loop's five ops in a type of their own
+    # would add five lookups.
+    path = _stored_file(folder, data)
+    loops = {"Enter", "Merge", "Switch", "Exit", "NextIteration"}
+    types = {
+        node.attr["T"].type
+        for function in _graph_files.read(path, path.stem).functions
+        for node in function.node_def
+        if node.op in loops
+    }
+    assert types and not types & {types_pb2.DT_BOOL, types_pb2.DT_VARIANT}
 
 
 def test_what_changes_a_graph_outside_its_key_changes_the_file(data, pool, folder):
