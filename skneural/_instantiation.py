@@ -35,10 +35,24 @@ def instantiate(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
 
 
 def in_background(work) -> None:
-    """Run ``work()`` on skneural's thread while this one goes on; the next
-    :func:`ready` (on any thread) waits for it to end, a minute at most."""
+    """Run ``work()`` on skneural's thread, in this thread's device scope, while this
+    one goes on; the next :func:`ready` (on any thread) waits for it to end, a minute
+    at most."""
     with contextlib.suppress(RuntimeError):  # the interpreter shutting down: none
-        _background.append(_own_thread().submit(work))
+        _background.append(_own_thread().submit(_in_this_scope(work)))
+
+
+def _in_this_scope(work):
+    """``work`` to run on another thread in this thread's device scope: a function is
+    instantiated for the device its call is placed on, and a call elsewhere would not
+    find it (under ``tf.device``, say)."""
+    device = context.context().device_name
+
+    def scoped():
+        with context.context().device(device):
+            return work()
+
+    return scoped
 
 
 def _own_thread() -> concurrent.futures.ThreadPoolExecutor:
@@ -51,19 +65,21 @@ def _own_thread() -> concurrent.futures.ThreadPoolExecutor:
 
 _threads: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
 _background: list[concurrent.futures.Future] = []
-_instantiated: set[tuple] = set()  # (name, attributes) instantiated on skneural's thread
+_instantiated: set[tuple] = set()  # (name, attributes, device) instantiated there
 os.register_at_fork(after_in_child=_background.clear)  # the parent's thread is not here
 
 
 def ready(name: str, inputs: list, n_outputs: int, attrs: tuple) -> None:
     """Before a call of the registered function ``name`` with ``inputs`` and
     ``attrs``: wait for the work begun by :func:`in_background`, and, on the function's
-    first call with ``attrs``, have it instantiated on skneural's thread."""
+    first call with ``attrs`` in this device scope, have it instantiated on skneural's
+    thread."""
     while _background:
         with contextlib.suppress(IndexError):  # another thread took it meanwhile
             concurrent.futures.wait([_background.pop()], timeout=60)
-    if (name, attrs) not in _instantiated:
-        _instantiated.add((name, attrs))
-        work = functools.partial(instantiate, name, inputs, n_outputs, attrs)
+    key = name, attrs, context.context().device_name
+    if key not in _instantiated:
+        _instantiated.add(key)
+        work = _in_this_scope(functools.partial(instantiate, name, inputs, n_outputs, attrs))
         with contextlib.suppress(RuntimeError):  # the interpreter shutting down: the call
             concurrent.futures.wait([_own_thread().submit(work)], timeout=60)

@@ -465,6 +465,38 @@ def test_a_first_fit_prefetches_the_graph_an_earlier_process_began_with(
         _stored_graphs._release(names)
 
 
+def test_graphs_are_instantiated_ahead_for_the_device_their_call_is_placed_on(
+    data, pool, folder, monkeypatch
+):
+    # Instantiated for another device (skneural's thread has no scope of its own), a
+    # function is not the one the call finds: the call instantiates it again.
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    params = dict(hidden_layer_sizes=(6, 2))
+    monkeypatch.setattr(_stored_graphs, "_noted", set())
+    _fit(*data, **params)  # stores grappler's graph of its epochs, noted first
+    path = _graph_files.first_epoch_graph(folder)
+    names = tuple(f.signature.name for f in _graph_files.read(path, path.stem).functions)
+    pool.clear()
+    devices = []
+    instantiate = _instantiation.instantiate
+
+    def recording(*args):
+        devices.append(context.context().device_name)
+        instantiate(*args)
+
+    monkeypatch.setattr(_instantiation, "instantiate", recording)
+    monkeypatch.setattr(_instantiation, "_instantiated", set())
+    try:
+        with tf.device("/CPU:0"):
+            _prefetched(monkeypatch)  # ahead of the fit
+            _fit(*data, **params)  # and on the stored graph's first call
+    finally:
+        _stored_graphs._release(names)
+    assert len(devices) == 2 and all(d.endswith("/device:CPU:0") for d in devices)
+
+
 def test_nothing_untrusted_is_prefetched(data, pool, folder, monkeypatch):
     params = dict(hidden_layer_sizes=(5,), solver="sgd")
     monkeypatch.setattr(_stored_graphs, "_noted", set())
