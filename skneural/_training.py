@@ -52,6 +52,9 @@ BLOW_UP = 1e4
 #: most this many rows in all, so that a call's ~0.3-0.5 ms weighs little on small
 #: data, while an interrupt (which undoes the whole call) loses little work.
 ROWS_PER_CALL = 50_000
+#: ... and are at most this many: the call's reports grow by a row an epoch (copied
+#: whole each time), which stays negligible up to here.
+EPOCHS_PER_CALL = 1024
 
 _CONTINUE, _STOP, _DIVERGED = "continue", "stop", "diverged"
 
@@ -142,13 +145,14 @@ class EpochLoop:
 
     def _learning_rates(self, remaining: int, incremental: bool) -> list[float]:
         """The learning rate of each epoch the next call runs: as many epochs as no
-        rule between epochs can stop or change, up to :data:`ROWS_PER_CALL` rows (at
-        least one epoch; the first of a fit runs alone, to learn its starting loss)."""
+        rule between epochs can stop or change, up to :data:`ROWS_PER_CALL` rows and
+        :data:`EPOCHS_PER_CALL` epochs (at least one epoch; the first of a fit runs
+        alone, to learn its starting loss)."""
         state, rule = self.state, self.rule
         n = self.data.n_samples
         count = 1
         if not incremental and self.validation is None and self._start_loss is not None:
-            count = min(remaining, max(1, ROWS_PER_CALL // n))
+            count = min(remaining, max(1, ROWS_PER_CALL // n), EPOCHS_PER_CALL)
             if math.isfinite(rule.n_iter_no_change):
                 # The stopping rule (or 'adaptive's plateau) can fire no earlier than
                 # the epoch that takes the count of epochs without improvement past it.

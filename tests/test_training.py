@@ -589,6 +589,33 @@ CALL_CONFIGS = {
 }
 
 
+def test_a_call_runs_at_most_epochs_per_call_epochs_and_the_same_fit(monkeypatch):
+    # On a few rows ROWS_PER_CALL alone would let a call run thousands of epochs, and
+    # its reports grow by a row an epoch, copied whole each time.
+    from skneural._epoch import EpochRunner
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    y = np.array([0, 1, 1, 0])
+    epochs = []
+    real = EpochRunner.run_epochs
+    monkeypatch.setattr(
+        EpochRunner, "run_epochs", lambda *a, **k: epochs.append(len(a[2])) or real(*a, **k)
+    )
+    fits = []
+    for cap in (5, 10**6):
+        monkeypatch.setattr("skneural._training.EPOCHS_PER_CALL", cap)
+        epochs.clear()
+        params = dict(hidden_layer_sizes=(4,), max_iter=23, n_iter_no_change=np.inf)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+            fits.append((MLPClassifierX(random_state=0, **params).fit(X, y), list(epochs)))
+    (capped, capped_calls), (free, free_calls) = fits
+    assert max(capped_calls) == 5 and max(free_calls) == 22  # the first epoch runs alone
+    assert capped.loss_curve_ == free.loss_curve_
+    for a, b in zip(capped.coefs_, free.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("config", CALL_CONFIGS.values(), ids=CALL_CONFIGS.keys())
 def test_epochs_run_several_to_a_call_as_one_per_call(monkeypatch, config, dtype):
