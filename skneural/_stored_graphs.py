@@ -230,7 +230,8 @@ def _note_first(path: Path) -> None:
             return
         _noted.add(os.getpid())
     with contextlib.suppress(OSError):
-        graph_files.write_whole(path.parent / graph_files.FIRST, path.name.encode())
+        if graph_files.first_epoch_graph(path.parent) != path:  # else noted already
+            graph_files.write_whole(path.parent / graph_files.FIRST, path.name.encode())
 
 
 def register(functions: list) -> bool:
