@@ -1,15 +1,19 @@
-"""Layers whose settings are graph inputs, for the width-free workspace's graphs.
+"""Layers and steps whose settings are graph inputs, for the width-free workspace's graphs.
 
 On small data one graph serves scikit-learn's four activations
-(:data:`~skneural._shapeless_key.SWITCHED`), picked by an index variable; and every
+(:data:`~skneural._shapeless_key.SWITCHED`) and the optimizer steps of
+:data:`~skneural._updates.SWITCHED_STEPS`, each picked by an index variable; and every
 graph takes its dropout rates from variables. Each is built from the ops Keras's layer
-would run, so the values are those of a graph built for one setting, to the last bit.
+or optimizer would run, so the values are those of a graph built for one setting, to
+the last bit. A switch's branches are functions traced once per process and called
+by every graph's switches.
 """
 
 import functools
 
 import keras
 import tensorflow as tf
+from tensorflow.python.ops import cond_v2, control_flow_util_v2
 
 #: The derivative of each switched activation from its output ``y`` and the gradient
 #: ``dy`` reaching it: the ops TensorFlow's registered gradients build.
@@ -21,9 +25,9 @@ _DERIVATIVES = {
 }
 
 
-def switched_layer(x, kernel, bias, index, activations: dict, dense):
-    """``dense(x, kernel, bias)`` through the activation ``index`` picks from
-    ``activations`` (functions by their
+def switched_layer(x, kernel, bias, index, activations: dict, product):
+    """``bias_add(product(x, kernel), bias)`` through the activation ``index`` picks
+    from ``activations`` (functions by their
     :data:`~skneural._shapeless_key.SWITCHED` names, in any order).
 
     Each branch of the forward switch holds the whole layer, so that grappler fuses its
@@ -33,26 +37,108 @@ def switched_layer(x, kernel, bias, index, activations: dict, dense):
     gradient as TensorFlow builds it, outside any switch. Left to TensorFlow, the
     switch's gradient rebuilds every branch's product gradient and makes the forward
     branches return their intermediates.
+
+    The branches are functions traced once per process (:func:`_branches`): every
+    switch of every graph calls the same ones. ``tf.switch_case`` would trace them anew
+    in each switch, ~10 ms a switch in a trace of ~0.25 s.
     """
+    forward, derivatives = _branches(tuple(activations.items()), x.dtype, product)
 
     @tf.custom_gradient
     def layer(x, kernel, bias):
-        branches = [
-            functools.partial(lambda f: f(dense(x, kernel, bias)), f) for f in activations.values()
-        ]
-        y = tf.switch_case(index, branches)
+        y = _switch(index, forward, [x, kernel, bias])
 
         def gradient(dy):
-            derivatives = [functools.partial(_DERIVATIVES[name], y, dy) for name in activations]
-            dz = tf.switch_case(index, derivatives)
+            dz = _switch(index, derivatives, [y, dy])
             with tf.GradientTape() as tape:
                 tape.watch([x, kernel, bias])
-                z = dense(x, kernel, bias)
+                z = affine(product, x, kernel, bias)
             return tape.gradient(z, [x, kernel, bias], output_gradients=dz)
 
         return y, gradient
 
     return layer(x, kernel, bias)
+
+
+def affine(product, x, kernel, bias):
+    """A dense layer's ``bias_add(product(x, kernel), bias)``, as Keras's computes it."""
+    return tf.nn.bias_add(product(x, kernel), bias)
+
+
+@functools.cache
+def _branches(activations: tuple, dtype: tf.DType, product) -> tuple[list, list]:
+    """For each ``(name, function)`` of ``activations``: the layer through it, of
+    ``(x, kernel, bias)``, and its derivative, of ``(y, dy)``; as concrete functions
+    on tensors of ``dtype`` and any shape."""
+    matrix, vector = tf.TensorSpec([None, None], dtype), tf.TensorSpec([None], dtype)
+
+    def concrete(function, signature):
+        compiled = tf.function(function, input_signature=signature, autograph=False)
+        return compiled.get_concrete_function()
+
+    forward = [
+        concrete(lambda x, k, b, f=f: f(affine(product, x, k, b)), [matrix, matrix, vector])
+        for _, f in activations
+    ]
+    derivatives = [concrete(_DERIVATIVES[name], [matrix, matrix]) for name, _ in activations]
+    return forward, derivatives
+
+
+def switched_step(index, rules: list, grad, slots: list, numbers: dict, learning_rate, iterations):
+    """What the optimizer's step ``rules[index]`` takes from the flat vector of every
+    weight whose gradient is the flat ``grad`` (:meth:`UpdateRule.decrement
+    <skneural._updates.UpdateRule.decrement>`), its ``slots`` (a flat variable per
+    kind) updated; it reads the variables ``numbers`` (by name), ``learning_rate`` and
+    ``iterations``. The steps are functions of those variables traced once per process
+    (:func:`_steps`), as the switched layers' branches are."""
+    variables = [*slots, *numbers.values(), learning_rate, iterations]
+    functions = _steps(rules, tuple(numbers), variables)
+    return _switch(index, functions, [grad, *(v.handle for v in variables)], stateful=True)
+
+
+_traced_steps: dict[tuple, list] = {}
+
+
+def _steps(rules: list, names: tuple, variables: list) -> list:
+    """Each of ``rules``' step as a concrete function of the flat gradient and of
+    variables like ``variables`` (see :func:`switched_step`)."""
+    key = tuple(r.structure for r in rules), names, tuple((v.dtype, v.shape) for v in variables)
+    if key not in _traced_steps:
+        n_kinds = len(variables) - len(names) - 2
+
+        def step(rule, grad, *variables):
+            slots = [[slot] for slot in variables[:n_kinds]]
+            numbers = dict(zip(names, variables[n_kinds:-2], strict=True))
+            return rule.decrement(grad, slots[: rule.n_slots], numbers, *variables[-2:])
+
+        # Variables passed to a function are its inputs, known by dtype and shape
+        # only: the functions serve every workspace's variables alike.
+        flat = tf.TensorSpec([None], variables[0].dtype)
+        _traced_steps[key] = [
+            tf.function(functools.partial(step, rule), autograph=False).get_concrete_function(
+                flat, *variables
+            )
+            for rule in rules
+        ]
+    return _traced_steps[key]
+
+
+def _switch(index, functions: list, inputs: list, stateful: bool = False):
+    """The output of ``functions[index](*inputs)``: one ``Case`` op (``StatelessCase``
+    unless ``stateful``) with the attributes ``tf.switch_case`` gives its own (lowered
+    to switches and merges, its read-only variables marked), its output through an
+    identity, as there."""
+    case = tf.raw_ops.Case if stateful else tf.raw_ops.StatelessCase
+    (output,) = case(
+        branch_index=index,
+        input=inputs,
+        Tout=[functions[0].structured_outputs.dtype],
+        branches=functions,
+        output_shapes=[functions[0].structured_outputs.shape],
+    )
+    control_flow_util_v2.maybe_set_lowering_attr(output.op)
+    cond_v2._set_read_only_resource_inputs_attr(output.op, [f.graph for f in functions])
+    return tf.identity(output)
 
 
 def dropout(x, rate, scale, generator: keras.random.SeedGenerator):

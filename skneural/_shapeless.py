@@ -26,14 +26,12 @@ no weights: the layer's output, computed once per fit, is the graph's input
 is None for every other fit, which then trains on a Keras workspace.
 """
 
-import functools
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ._config import NetworkSpec, residual_blocks
-from ._graph_input_layers import dropout, switched_layer
+from ._graph_input_layers import affine, dropout, switched_layer, switched_step
 from ._network import table_layer
 from ._network_arrays import NetworkArrays, join_slots, model_state, split_slots
 from ._registry import ACTIVATIONS, OUTPUT_ACTIVATIONS
@@ -175,14 +173,11 @@ class ShapelessWorkspace:
             self.biases[i].value(),
             self._activation_index.value(),
             self._activations,
-            self._affine,
+            self._product,
         )
 
     def _dense(self, x, i):
-        return self._affine(x, self.kernels[i], self.biases[i])
-
-    def _affine(self, x, kernel, bias):
-        return tf.nn.bias_add(self._product(x, kernel), bias)
+        return affine(self._product, x, self.kernels[i], self.biases[i])
 
     def output(self, logits):
         """The output activation of ``logits``."""
@@ -202,18 +197,21 @@ class ShapelessWorkspace:
         if self._decay:
             weight_decay(variables, self.numbers, self.learning_rate)
         grad = tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
-        steps = [functools.partial(self._decrement, r, grad) for r in self._rules]
-        decrement = tf.switch_case(self._step_index.value(), steps)
+        decrement = switched_step(
+            self._step_index.value(),
+            self._rules,
+            grad,
+            [kind[0] for kind in self.slots],
+            self.numbers,
+            self.learning_rate,
+            self.iterations,
+        )
         sizes = tf.stack([tf.size(v) for v in variables])
         for variable, part in zip(
             variables, tf.split(decrement, sizes, num=len(variables)), strict=True
         ):
             variable.assign_sub(tf.reshape(part, tf.shape(variable)))
         self.iterations.assign_add(1)
-
-    def _decrement(self, rule: UpdateRule, grad):
-        slots = self.slots[: rule.n_slots]
-        return rule.decrement(grad, slots, self.numbers, self.learning_rate, self.iterations)
 
     def clip(self, grads: list) -> list:
         """``grads`` as they are: no optimizer that clips trains here."""

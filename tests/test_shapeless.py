@@ -178,6 +178,29 @@ def test_widths_inputs_and_outputs_share_one_graph_per_depth(data, monkeypatch):
         assert runner._functions["epoch"].experimental_get_tracing_count() == 1
 
 
+def test_graphs_of_every_depth_call_the_same_switched_branches(data, monkeypatch):
+    # The switches' branches (the layer through each activation, its derivative, each
+    # optimizer step) are traced once per process; a graph's switches only call them.
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", "off")
+    pool = _use_pool(monkeypatch)
+    for sizes in ((4,), (5, 3), (6, 2, 2)):
+        _fit(data, hidden_layer_sizes=sizes)
+    switches = []
+    for (runner,) in pool._idle.values():
+        library = runner._functions["epoch"].get_concrete_function().graph.as_graph_def().library
+        switches.append(
+            {
+                tuple(f.name for f in node.attr["branches"].list.func)
+                for function in library.function
+                for node in function.node_def
+                if node.op in ("Case", "StatelessCase")
+            }
+        )
+    assert len(switches) == 3
+    # a layer's activation, its derivative, the optimizer's step: the same in each graph
+    assert len(switches[0]) == 3 and switches[0] == switches[1] == switches[2]
+
+
 @pytest.mark.parametrize(
     "params",
     [
