@@ -15,6 +15,8 @@ import keras
 import tensorflow as tf
 from tensorflow.python.ops import cond_v2, control_flow_util_v2
 
+from ._stored_graphs import default_tracing
+
 #: The derivative of each switched activation from its output ``y`` and the gradient
 #: ``dy`` reaching it: the ops TensorFlow's registered gradients build.
 _DERIVATIVES = {
@@ -40,9 +42,11 @@ def switched_layer(x, kernel, bias, index, activations: dict, product):
 
     The branches are functions traced once per process (:func:`_branches`): every
     switch of every graph calls the same ones. ``tf.switch_case`` would trace them anew
-    in each switch, ~10 ms a switch in a trace of ~0.25 s.
+    in each switch, ~10 ms a switch in a trace of ~0.25 s. Under op callbacks each
+    graph traces its own, as :func:`_steps` says.
     """
-    forward, derivatives = _branches(tuple(activations.items()), x.dtype, product)
+    branches = _branches if default_tracing() else _branches.__wrapped__  # see _steps
+    forward, derivatives = branches(tuple(activations.items()), x.dtype, product)
 
     @tf.custom_gradient
     def layer(x, kernel, bias):
@@ -103,7 +107,10 @@ def _steps(rules: list, names: tuple, variables: list) -> list:
     """Each of ``rules``' step as a concrete function of the flat gradient and of
     variables like ``variables`` (see :func:`switched_step`)."""
     key = tuple(r.structure for r in rules), names, tuple((v.dtype, v.shape) for v in variables)
-    if key not in _traced_steps:
+    # Under op callbacks (check_numerics, the debugger's dumps) a graph's functions are
+    # its own: traced for it, as the callbacks see them, and not kept for later graphs.
+    kept = default_tracing()
+    if key not in _traced_steps or not kept:
         n_kinds = len(variables) - len(names) - 2
 
         def step(rule, grad, *variables):
@@ -114,12 +121,15 @@ def _steps(rules: list, names: tuple, variables: list) -> list:
         # Variables passed to a function are its inputs, known by dtype and shape
         # only: the functions serve every workspace's variables alike.
         flat = tf.TensorSpec([None], variables[0].dtype)
-        _traced_steps[key] = [
+        functions = [
             tf.function(functools.partial(step, rule), autograph=False).get_concrete_function(
                 flat, *variables
             )
             for rule in rules
         ]
+        if not kept:
+            return functions
+        _traced_steps[key] = functions
     return _traced_steps[key]
 
 

@@ -185,20 +185,46 @@ def test_graphs_of_every_depth_call_the_same_switched_branches(data, monkeypatch
     pool = _use_pool(monkeypatch)
     for sizes in ((4,), (5, 3), (6, 2, 2)):
         _fit(data, hidden_layer_sizes=sizes)
-    switches = []
-    for (runner,) in pool._idle.values():
-        library = runner._functions["epoch"].get_concrete_function().graph.as_graph_def().library
-        switches.append(
-            {
-                tuple(f.name for f in node.attr["branches"].list.func)
-                for function in library.function
-                for node in function.node_def
-                if node.op in ("Case", "StatelessCase")
-            }
-        )
+    switches = [_switches(runner) for (runner,) in pool._idle.values()]
     assert len(switches) == 3
     # a layer's activation, its derivative, the optimizer's step: the same in each graph
     assert len(switches[0]) == 3 and switches[0] == switches[1] == switches[2]
+
+
+def test_under_op_callbacks_a_graph_traces_its_own_switched_branches(data, monkeypatch):
+    # check_numerics and the debugger's dumps see (and rewrite) the ops as they are
+    # made: their graphs must not call branches traced without them, nor leave theirs.
+    from tensorflow.python.framework import op_callbacks
+
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", "off")
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(4,))
+    seen = []
+
+    def callback(op_type, *args, **kwargs):
+        seen.append(op_type)
+
+    op_callbacks.add_op_callback(callback)
+    try:
+        _fit(data, hidden_layer_sizes=(5, 3))
+    finally:
+        op_callbacks.remove_op_callback(callback)
+    # ops made only in the branches: the derivatives' and Adam's
+    assert {"TanhGrad", "SigmoidGrad", "Pow"} <= set(seen)
+    _fit(data, hidden_layer_sizes=(6, 2, 2))
+    first, during, after = (_switches(runner) for (runner,) in pool._idle.values())
+    assert first == after and not first & during
+
+
+def _switches(runner) -> set:
+    """The functions each switch of ``runner``'s epoch graph calls."""
+    library = runner._functions["epoch"].get_concrete_function().graph.as_graph_def().library
+    return {
+        tuple(f.name for f in node.attr["branches"].list.func)
+        for function in library.function
+        for node in function.node_def
+        if node.op in ("Case", "StatelessCase")
+    }
 
 
 @pytest.mark.parametrize(
