@@ -81,8 +81,17 @@ class RunnerPool:
         # strategy's devices and its graph runs the strategy's replicas.
         strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
         shapeless = self._shapeless_key(spec, source, objective, strategy, n_rows)
+        # An optimizer's learning rate (and Keras's step count) is a variable of the
+        # floatx Keras had when the workspace was made.
+        floatx = keras.config.floatx()
         if shapeless is not None:
-            key = ("shapeless", len(spec.hidden_layer_sizes), shapeless, objective.graph_key)
+            key = (
+                "shapeless",
+                len(spec.hidden_layer_sizes),
+                shapeless,
+                objective.graph_key,
+                floatx,
+            )
             runner = self._take(key) or _new_shapeless(key, spec, source, objective)
         elif isinstance(source, NetworkArrays):
             raise ValueError("only a width-free workspace trains a network kept as arrays")
@@ -92,6 +101,7 @@ class RunnerPool:
                 _optimizer_key(source.optimizer),
                 objective.graph_key,
                 strategy,
+                floatx,
             )
             runner = self._take(key) or _new_keras_runner(spec, source.optimizer, objective)
         runner.workspace.load(source)

@@ -472,3 +472,25 @@ def test_numbers_keras_casts_go_through_float32_whatever_floatx(
         keras_fit = _fit(data, **params)
     _use_pool(monkeypatch)
     _assert_same_fit(_fit(data, **params), keras_fit)
+
+
+@pytest.mark.parametrize(
+    "params", [dict(), dict(batch_normalization=True)], ids=["width-free", "keras"]
+)
+def test_a_workspace_made_under_another_floatx_is_not_reused(data, monkeypatch, params):
+    # The optimizer's learning rate is a variable of the floatx Keras had when the
+    # workspace was made: a float64 network under float32's floatx casts its float32
+    # value, under float64's its exact one.
+    data = (data[0].astype(np.float64), data[1])
+    params = dict(hidden_layer_sizes=(5,), **params)
+    _use_pool(monkeypatch)
+    alone = _fit(data, **params)
+    pool = _use_pool(monkeypatch)
+    before = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        _fit(data, **params)
+    finally:
+        keras.config.set_floatx(before)
+    _assert_same_fit(_fit(data, **params), alone)
+    assert len(pool._idle) == 2
