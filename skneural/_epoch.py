@@ -266,8 +266,10 @@ class EpochRunner:
         dtype = tf.as_dtype(self._dtype).as_numpy_dtype
         with np.errstate(over="ignore"):  # a limit beyond float32's range rounds to inf
             bound = dtype(limit)
-        if float(bound) > limit:
-            bound = np.nextafter(bound, dtype(-np.inf))
+        bound = np.nextafter(bound, dtype(-np.inf)) if float(bound) > limit else bound
+        # No limit is the largest finite one (a loss not finite stops the loop anyway):
+        # check_numerics takes an infinite input for a fault, and no fit could run.
+        bound = min(bound, np.finfo(dtype).max)
         orders, bound = tf.constant(orders, tf.int32), tf.constant(bound, self._dtype)
         with one_pass():
             reports = self._compiled("epoch")(

@@ -195,3 +195,24 @@ def test_fits_in_processes_equal_the_serial_run():
     serial = cross_val_score(est, X, y, cv=3, n_jobs=1)
     parallel = cross_val_score(est, X, y, cv=3, n_jobs=2)
     assert_array_equal(parallel, serial)
+
+
+@pytest.mark.parametrize("params", [dict(), dict(early_stopping=True, solver="sgd")])
+def test_a_fit_runs_under_tensorflows_check_numerics(params):
+    # tf.debugging.enable_check_numerics, the tool to find where a NaN is born, takes
+    # every infinite value a graph makes or is given for a fault: a fit's graphs must
+    # hold none (no limit on the loss was an infinite input), and train as without it.
+    import tensorflow as tf
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:300] / 16).astype(np.float32)
+    make = lambda: MLPClassifierX(hidden_layer_sizes=(8,), max_iter=4, random_state=0, **params)  # noqa: E731
+    tf.debugging.enable_check_numerics()
+    try:
+        checked = make().fit(X, y[:300])
+    finally:
+        tf.debugging.disable_check_numerics()
+    plain = make().fit(X, y[:300])
+    assert_allclose(checked.loss_curve_, plain.loss_curve_, rtol=1e-6)
+    for a, b in zip(checked.coefs_, plain.coefs_, strict=True):
+        assert_allclose(a, b, rtol=1e-5, atol=1e-7)
