@@ -13,6 +13,7 @@ import functools
 
 import keras
 import tensorflow as tf
+from tensorflow.python.eager import record
 from tensorflow.python.ops import cond_v2, control_flow_util_v2
 
 from ._stored_graphs import default_tracing
@@ -47,21 +48,21 @@ def switched_layer(x, kernel, bias, index, activations: dict, product):
     """
     branches = _branches if default_tracing() else _branches.__wrapped__  # see _steps
     forward, derivatives = branches(tuple(activations.items()), x.dtype, product)
-
-    @tf.custom_gradient
-    def layer(x, kernel, bias):
+    with record.stop_recording():  # the tape takes y from the backward below alone
         y = _switch(index, forward, [x, kernel, bias])
 
-        def gradient(dy):
-            dz = _switch(index, derivatives, [y, dy])
-            with tf.GradientTape() as tape:
-                tape.watch([x, kernel, bias])
-                z = affine(product, x, kernel, bias)
-            return tape.gradient(z, [x, kernel, bias], output_gradients=dz)
+    def backward(dy):
+        dz = _switch(index, derivatives, [y, dy])
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel, bias])
+            z = affine(product, x, kernel, bias)
+        return tape.gradient(z, [x, kernel, bias], output_gradients=dz)
 
-        return y, gradient
-
-    return layer(x, kernel, bias)
+    # On the tape only (as tf.custom_gradient records it): tf.custom_gradient would also
+    # register the backward in TensorFlow's global gradient registry, under a new name
+    # per call and for the process's life, and with it every graph it was traced in.
+    record.record_operation("SwitchedLayer", [y], [x, kernel, bias], backward)
+    return y
 
 
 def affine(product, x, kernel, bias):

@@ -191,6 +191,28 @@ def test_graphs_of_every_depth_call_the_same_switched_branches(data, monkeypatch
     assert len(switches[0]) == 3 and switches[0] == switches[1] == switches[2]
 
 
+def test_a_cleared_pool_leaves_no_traced_graph_alive(data, monkeypatch):
+    # tf.custom_gradient would register each switched layer's backward in TensorFlow's
+    # global gradient registry for the process's life, and with it its whole graph.
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    def live() -> int:
+        gc.collect()
+        return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+    monkeypatch.setenv("SKNEURAL_GRAPH_CACHE", "off")
+    pool = _use_pool(monkeypatch)
+    _fit(data, hidden_layer_sizes=(4,))  # and the branches every graph calls
+    pool.clear()
+    before = live()
+    for depth in (2, 3):
+        _fit(data, hidden_layer_sizes=(4,) * depth)
+    pool.clear()
+    assert live() == before
+
+
 def test_under_op_callbacks_a_graph_traces_its_own_switched_branches(data, monkeypatch):
     # check_numerics and the debugger's dumps see (and rewrite) the ops as they are
     # made: their graphs must not call branches traced without them, nor leave theirs.
