@@ -44,10 +44,13 @@ def switched_layer(x, kernel, bias, index, activations: dict, product):
     The branches are functions traced once per process (:func:`_branches`): every
     switch of every graph calls the same ones. ``tf.switch_case`` would trace them anew
     in each switch, ~10 ms a switch in a trace of ~0.25 s. Under op callbacks each
-    graph traces its own, as :func:`_steps` says.
+    graph traces its own (:func:`_traced_once`).
     """
-    branches = _branches if default_tracing() else _branches.__wrapped__  # see _steps
-    forward, derivatives = branches(tuple(activations.items()), x.dtype, product)
+    activations = tuple(activations.items())
+    forward, derivatives = _traced_once(
+        ("layer", activations, x.dtype, product),
+        functools.partial(_branches, activations, x.dtype, product),
+    )
     with record.stop_recording():  # the tape takes y from the backward below alone
         y = _switch(index, forward, [x, kernel, bias])
 
@@ -70,7 +73,20 @@ def affine(product, x, kernel, bias):
     return tf.nn.bias_add(product(x, kernel), bias)
 
 
-@functools.cache
+_traced: dict[tuple, object] = {}
+
+
+def _traced_once(key: tuple, trace):
+    """``trace()``'s functions, traced once per process and kept under ``key``; under
+    op callbacks (check_numerics, the debugger's dumps) traced for the graph being
+    built, as the callbacks see them, and not kept for later graphs."""
+    if not default_tracing():
+        return trace()
+    if key not in _traced:
+        _traced[key] = trace()
+    return _traced[key]
+
+
 def _branches(activations: tuple, dtype: tf.DType, product) -> tuple[list, list]:
     """For each ``(name, function)`` of ``activations``: the layer through it, of
     ``(x, kernel, bias)``, and its derivative, of ``(y, dy)``; as concrete functions
@@ -95,43 +111,33 @@ def switched_step(index, rules: list, grad, slots: list, numbers: dict, learning
     <skneural._updates.UpdateRule.decrement>`), its ``slots`` (a flat variable per
     kind) updated; it reads the variables ``numbers`` (by name), ``learning_rate`` and
     ``iterations``. The steps are functions of those variables traced once per process
-    (:func:`_steps`), as the switched layers' branches are."""
+    (:func:`_traced_once`), as the switched layers' branches are."""
     variables = [*slots, *numbers.values(), learning_rate, iterations]
-    functions = _steps(rules, tuple(numbers), variables)
+    names = tuple(numbers)
+    key = tuple(r.structure for r in rules), names, tuple((v.dtype, v.shape) for v in variables)
+    functions = _traced_once(("step", *key), functools.partial(_steps, rules, names, variables))
     return _switch(index, functions, [grad, *(v.handle for v in variables)], stateful=True)
-
-
-_traced_steps: dict[tuple, list] = {}
 
 
 def _steps(rules: list, names: tuple, variables: list) -> list:
     """Each of ``rules``' step as a concrete function of the flat gradient and of
     variables like ``variables`` (see :func:`switched_step`)."""
-    key = tuple(r.structure for r in rules), names, tuple((v.dtype, v.shape) for v in variables)
-    # Under op callbacks (check_numerics, the debugger's dumps) a graph's functions are
-    # its own: traced for it, as the callbacks see them, and not kept for later graphs.
-    kept = default_tracing()
-    if key not in _traced_steps or not kept:
-        n_kinds = len(variables) - len(names) - 2
+    n_kinds = len(variables) - len(names) - 2
 
-        def step(rule, grad, *variables):
-            slots = [[slot] for slot in variables[:n_kinds]]
-            numbers = dict(zip(names, variables[n_kinds:-2], strict=True))
-            return rule.decrement(grad, slots[: rule.n_slots], numbers, *variables[-2:])
+    def step(rule, grad, *variables):
+        slots = [[slot] for slot in variables[:n_kinds]]
+        numbers = dict(zip(names, variables[n_kinds:-2], strict=True))
+        return rule.decrement(grad, slots[: rule.n_slots], numbers, *variables[-2:])
 
-        # Variables passed to a function are its inputs, known by dtype and shape
-        # only: the functions serve every workspace's variables alike.
-        flat = tf.TensorSpec([None], variables[0].dtype)
-        functions = [
-            tf.function(functools.partial(step, rule), autograph=False).get_concrete_function(
-                flat, *variables
-            )
-            for rule in rules
-        ]
-        if not kept:
-            return functions
-        _traced_steps[key] = functions
-    return _traced_steps[key]
+    # Variables passed to a function are its inputs, known by dtype and shape only:
+    # the functions serve every workspace's variables alike.
+    flat = tf.TensorSpec([None], variables[0].dtype)
+    return [
+        tf.function(functools.partial(step, rule), autograph=False).get_concrete_function(
+            flat, *variables
+        )
+        for rule in rules
+    ]
 
 
 def _switch(index, functions: list, inputs: list, stateful: bool = False):
