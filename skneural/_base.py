@@ -104,16 +104,21 @@ class BaseMLPX(MLPParams):
             plan = make_plan(self.get_params(deep=False), targets, X.shape[1], dtype, table)
             batch_size = plan.batch_size_for(X.shape[0])
             check_memory(plan.network, batch_size, plan.optimizer.weight_copies())
+            # scikit-learn continues from coefs_ / intercepts_ as they are now, also
+            # when they were assigned by hand before a first partial_fit.
+            assigned = (continuing or self.warm_start or incremental) and "coefs_" in before
             if continuing:
+                # The assigned weights first: refused, they leave the optimizer's state
+                # as it was (a changed optimizer setting starts a new one).
+                if assigned:
+                    previous.adopt_weights(before["coefs_"], before.get("intercepts_"))
                 previous.continue_with(plan, targets)
                 network = previous
             else:
                 with out_of_memory_named(plan.network, batch_size):
                     network = FittedNetwork.build(plan, targets, self.random_state, statistics)
-            if (continuing or self.warm_start or incremental) and "coefs_" in before:
-                # scikit-learn continues from coefs_ / intercepts_ as they are now,
-                # also when they were assigned by hand before a first partial_fit.
-                network.adopt_weights(before["coefs_"], before.get("intercepts_"))
+                if assigned:
+                    network.adopt_weights(before["coefs_"], before.get("intercepts_"))
         except BaseException:
             _put_back(self, before)
             raise

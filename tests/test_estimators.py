@@ -363,6 +363,27 @@ def test_assigned_weights_of_the_wrong_shape_are_refused(clf_data):
         est.partial_fit(X, y)
 
 
+@pytest.mark.parametrize("extra", [{}, {"batch_normalization": True}], ids=["free", "keras"])
+def test_a_refused_warm_start_keeps_the_optimizer_state(clf_data, extra):
+    # A changed optimizer setting with assigned weights of the wrong shape: refused,
+    # the fit must not have started a new optimizer (Adam's moments lost).
+    X, y = clf_data
+    params = dict(SMALL, solver="adam", max_iter=3, **extra)
+    reference = MLPClassifierX(**params).fit(X, y)
+    reference.set_params(warm_start=True).fit(X, y)
+    est = MLPClassifierX(**params).fit(X, y)
+    good = est.coefs_
+    est.set_params(warm_start=True, beta_1=0.5)
+    est.coefs_ = [c[:2] for c in good]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape"):
+        est.fit(X, y)
+    est.coefs_ = good
+    est.set_params(beta_1=0.9).fit(X, y)
+    assert est.loss_curve_ == reference.loss_curve_
+    for a, b in zip(est.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_warm_start_refuses_a_different_network(clf_data):
     X, y = clf_data
     clf = MLPClassifierX(**dict(SMALL, warm_start=True)).fit(X, y)
