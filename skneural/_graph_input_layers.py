@@ -172,4 +172,4 @@ def dropout(x, rate, scale, generator: keras.random.SeedGenerator):
     if seed.dtype != tf.int32:
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
     noise = tf.random.stateless_uniform(tf.shape(x), seed=seed, dtype=x.dtype)
-    return tf.where(noise >= rate, tf.multiply(x, scale), tf.constant(0, x.dtype))
+    return tf.where(tf.greater_equal(noise, rate), tf.multiply(x, scale), tf.constant(0, x.dtype))
