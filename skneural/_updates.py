@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
@@ -249,7 +250,7 @@ def _rmsprop(grads, variables, slots, numbers: Mapping, learning_rate, iteration
             )
         )
         denominator = ops.add(velocity, numbers["epsilon"])
-        variable.assign_sub(ops.divide(ops.multiply(lr, gradient), ops.sqrt(denominator)))
+        variable.assign_sub(_over_sqrt(ops.multiply(lr, gradient), denominator))
 
 
 def _adagrad(grads, variables, slots, numbers: Mapping, learning_rate, iterations) -> None:
@@ -259,10 +260,15 @@ def _adagrad(grads, variables, slots, numbers: Mapping, learning_rate, iteration
         gradient = ops.cast(gradient, variable.dtype)
         accumulator.assign_add(ops.square(gradient))
         variable.assign_sub(
-            ops.divide(
-                ops.multiply(lr, gradient), ops.sqrt(ops.add(accumulator, numbers["epsilon"]))
-            )
+            _over_sqrt(ops.multiply(lr, gradient), ops.add(accumulator, numbers["epsilon"]))
         )
+
+
+def _over_sqrt(x, y):
+    """``ops.divide(x, ops.sqrt(y))`` as Keras's graph has it: its ops alone, which
+    grappler makes ``x * rsqrt(y)``. Under TensorFlow's NumPy behaviour ``ops.divide``
+    adds casts in between, grappler keeps the division, and the last bits change."""
+    return tf.raw_ops.RealDiv(x=x, y=ops.sqrt(y))
 
 
 #: The numbers the steps take through ``ops.cast``.

@@ -85,10 +85,15 @@ def test_a_mixed_global_policy_trains_as_the_default_one(case, mixed_policy, tmp
         estimator.fit(X_case, y_case)
 
 
-#: RMSprop and Adagrad are left out: under NumPy behaviour their ``x / sqrt(y)`` is
-#: traced with casts between, grappler no longer makes it ``x * rsqrt(y)`` as in
-#: Keras's graph, and the weights differ in the last bit.
-NUMPY_CASES = {**CASES, "dropout": (MLPClassifierX, {"dropout": 0.2}, X, y_class)}
+#: With dropout, RMSprop and Adagrad too: their ``x / sqrt(y)``, which grappler makes
+#: ``x * rsqrt(y)``, was traced with casts between under NumPy behaviour, and grappler
+#: left the division (other last bits than Keras's).
+NUMPY_CASES = {
+    **CASES,
+    "dropout": (MLPClassifierX, {"dropout": 0.2}, X, y_class),
+    "rmsprop": (MLPClassifierX, {"solver": "rmsprop"}, X, y_class),
+    "adagrad": (MLPRegressorX, {"solver": "adagrad"}, X, y_reg),
+}
 
 
 def _numbers(case: str) -> np.ndarray:
