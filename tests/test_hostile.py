@@ -223,6 +223,25 @@ def test_save_refuses_before_writing_a_file_load_would_refuse(good, tmp_path):
     assert os.listdir(tmp_path) == ["model.skneural"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"alpha": -1.0}, {"max_iter": 0}, {"class_weight": "bal"}, {"solver": "nope"},
+     {"dropout": 1.5}],
+    ids=lambda p: next(iter(p)),
+)  # fmt: skip
+def test_save_refuses_parameters_load_would_refuse(good, tmp_path, params):
+    # Set after fit and never validated by a fit: load checks them, so must save.
+    path = tmp_path / "model.skneural"
+    path.write_bytes(good.read_bytes())
+    invalid = MLPClassifierX((3,), max_iter=1, random_state=0).fit(X, Y3).set_params(**params)
+    with pytest.raises(
+        ValueError, match=rf"not written: .*parameters are invalid.*'{next(iter(params))}'"
+    ):
+        save(invalid, path)
+    assert path.read_bytes() == good.read_bytes()
+    assert os.listdir(tmp_path) == ["model.skneural"]
+
+
 def test_a_successful_save_replaces_the_file(fitted, good, tmp_path):
     path = tmp_path / "model.skneural"
     path.write_bytes(b"old content")
