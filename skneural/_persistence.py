@@ -121,10 +121,7 @@ def save(estimator, path: "str | os.PathLike") -> None:
     try:  # as load checks them: a file it would refuse must not replace a good one
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{os.fspath(path)!r} not written: load would refuse the file: its parameters "
-            f"are invalid ({exc})"
-        ) from None
+        raise ValueError(f"{os.fspath(path)!r} not written: invalid parameters ({exc})") from None
     params = estimator.get_params(deep=False)
     if isinstance(params["random_state"], np.random.RandomState):
         raise TypeError(
