@@ -64,10 +64,11 @@ class BaseMLPX(MLPParams):
         Input that is refused leaves the estimator exactly as it was (a fitted one
         stays fitted). An exception during training (a ``KeyboardInterrupt`` during
         an epoch is handled inside the loop: see :class:`skneural._training.EpochLoop`)
-        puts back what the estimator had before a fresh fit, and re-publishes the
-        attributes of a network being warm-started or partially fitted, which
-        trained in place up to its last complete call of the compiled epochs (one
-        or several epochs); then it propagates.
+        puts back what the estimator had before a fresh fit, or before a warm start
+        or partial fit that completed no epoch (its network's plan, optimizer,
+        generator and record too), and otherwise re-publishes the attributes of the
+        network continued, which trained in place up to its last complete call of
+        the compiled epochs (one or several epochs); then it propagates.
         """
         _check_strategy(type(self).__name__)
         prefetch()  # a process's first fit: its stored graph instantiated meanwhile
@@ -112,6 +113,7 @@ class BaseMLPX(MLPParams):
                 # as it was (a changed optimizer setting starts a new one).
                 if assigned:
                     previous.adopt_weights(before["coefs_"], before.get("intercepts_"))
+                checkpoint = previous.checkpoint()
                 previous.continue_with(plan, targets)
                 network = previous
             else:
@@ -127,9 +129,11 @@ class BaseMLPX(MLPParams):
             with out_of_memory_named(plan.network, batch_size):
                 n_iter = network.train(X, Y, y, sample_weight, incremental)
         except BaseException:
-            if continuing:
+            if continuing and network.n_epochs > first_epoch:
                 self._publish(network, self.n_iter_)
-            else:
+            else:  # refused before an epoch completed (a scorer that fails, say)
+                if continuing:
+                    network.rollback(checkpoint)
                 _put_back(self, before)
             raise
         self._publish(network, n_iter)

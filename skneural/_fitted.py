@@ -4,8 +4,8 @@ A :class:`FittedNetwork` holds the plan it was built from, the targets it maps o
 to, the Keras model with its optimizer state (or, until someone asks for the model,
 the same state as arrays: :mod:`skneural._network_arrays`), the training record, the
 random generator that seeded and shuffles it, the range of the inputs it saw, and a
-numpy forward pass. It trains itself under a plan, predicts, gives the input gradient the
-attacks need, and turns itself into plain data for the model file and back.
+numpy forward pass. It trains itself under a plan (undoing a continuation that trained
+nothing), predicts, gives the attacks' input gradient, and turns into plain data and back.
 
 The estimators keep one of these in a private attribute and copy scikit-learn's public
 fitted attributes from it; forgetting or restoring a fit is one assignment. The attacks
@@ -116,9 +116,8 @@ class FittedNetwork:
         return cls(plan, targets, model, record, rng)
 
     def continue_with(self, plan: Plan, targets: Any) -> None:
-        """Adopt the plan of a warm start: the network must stay the same; a
-        changed optimizer setting builds a new optimizer (its state cannot carry
-        over). Refused plans change nothing."""
+        """Adopt the plan of a warm start: the network must stay the same; a changed
+        optimizer setting builds a new optimizer. Refused plans change nothing."""
         check_continuation(self.plan, plan)
         if plan.optimizer != self.plan.optimizer:
             if self._arrays is not None and serves(plan):
@@ -126,6 +125,25 @@ class FittedNetwork:
             else:
                 compile_model(self.model, plan)
         self.plan, self.targets = plan, targets
+
+    def checkpoint(self) -> tuple:
+        """What :meth:`rollback` needs: plan, targets, generator, record, inputs' range,
+        and the optimizer (its state as arrays, or the model's optimizer itself)."""
+        arrays, rng = self._arrays, self.rng.bit_generator.state
+        optimizer = (arrays, arrays.rule, list(arrays.values)) if arrays else self._model.optimizer
+        return self.plan, self.targets, rng, self.record.checkpoint(), self.input_range, optimizer
+
+    def rollback(self, checkpoint: tuple) -> None:
+        """Undo a continuation that trained no epoch, to :meth:`checkpoint`'s state."""
+        self.plan, self.targets, rng, record, self.input_range, optimizer = checkpoint
+        self.rng.bit_generator.state = rng
+        self.record.rollback(record)
+        if isinstance(optimizer, tuple):  # the arrays' state; a model made of them goes
+            self._model, self._arrays = None, optimizer[0]
+            self._arrays.rule, self._arrays.values = optimizer[1], list(optimizer[2])
+        elif self._model.optimizer is not optimizer:  # its state is in its variables
+            compile_model(self._model, self.plan, optimizer)
+        self.forward = self._forward_pass()
 
     # -- training ------------------------------------------------------------------
 
@@ -216,26 +234,10 @@ class FittedNetwork:
         """``history_``, ``gradient_norms_`` and ``dead_units_``: built when first read
         after an epoch, not by every fit (``partial_fit`` over a long stream would
         rebuild them on every call)."""
-        record = self.record
-        if self._frames is not None and self._frames[0] == len(record.history):
-            return self._frames[1]
-        epochs = pd.RangeIndex(1, len(record.history) + 1, name="epoch")
-        layers = self.layer_names()
-        frames = (
-            pd.DataFrame(record.history, index=epochs),
-            pd.DataFrame(
-                np.reshape(record.gradient_norms, (len(epochs), len(layers))),
-                index=epochs,
-                columns=pd.Index(layers, name="layer"),
-            ),
-            pd.DataFrame(
-                np.reshape(record.dead_fractions, (len(epochs), len(layers) - 1)),
-                index=epochs,
-                columns=pd.Index(layers[:-1], name="layer"),
-            ),
-        )
-        self._frames = (len(record.history), frames)
-        return frames
+        n_epochs = len(self.record.history)
+        if self._frames is None or self._frames[0] != n_epochs:
+            self._frames = (n_epochs, self.record.frames(self.layer_names()))
+        return self._frames[1]
 
     # -- the attacks' view -------------------------------------------------------------
 

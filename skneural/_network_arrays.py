@@ -179,11 +179,14 @@ def split_slots(values: list, n_weights: int, n_slots: int) -> list:
     return [*weights, *slots, *values[w + k :]]
 
 
-def compile_model(model: keras.Model, plan: Plan) -> None:
-    """Give ``model`` a new optimizer of ``plan``, its slot variables built."""
-    optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
+def compile_model(model: keras.Model, plan: Plan, optimizer=None) -> None:
+    """Give ``model`` ``optimizer`` (by default a new one of ``plan``), its slot
+    variables built (an optimizer built already keeps its state)."""
+    if optimizer is None:
+        optimizer = plan.optimizer.build(plan.schedule.learning_rate_init)
     compile_network(model, optimizer)
-    optimizer.build(model.trainable_variables)
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass
@@ -72,3 +73,21 @@ class TrainingState:
             self.best_weights = workspace.get_weights()
         elif not validation and self.best_loss is None:
             self.best_loss = np.inf
+
+    def frames(self, layers: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The history, the gradient norms per layer and the dead fractions per hidden
+        layer (``layers`` names the Dense layers, input to output), one row an epoch."""
+        epochs = pd.RangeIndex(1, len(self.history) + 1, name="epoch")
+        return (
+            pd.DataFrame(self.history, index=epochs),
+            pd.DataFrame(
+                np.reshape(self.gradient_norms, (len(epochs), len(layers))),
+                index=epochs,
+                columns=pd.Index(layers, name="layer"),
+            ),
+            pd.DataFrame(
+                np.reshape(self.dead_fractions, (len(epochs), len(layers) - 1)),
+                index=epochs,
+                columns=pd.Index(layers[:-1], name="layer"),
+            ),
+        )

@@ -384,6 +384,36 @@ def test_a_refused_warm_start_keeps_the_optimizer_state(clf_data, extra):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("as_model", [False, True], ids=["arrays", "keras-model"])
+@pytest.mark.parametrize(
+    "fitted, change",
+    [({"dropout": 0.1}, {"solver": "lbfgs"}), ({"early_stopping": True}, {"scoring": "fails"})],
+    ids=["lbfgs-refuses-dropout", "scorer-fails"],
+)
+def test_a_warm_start_failing_before_an_epoch_changes_nothing(clf_data, fitted, change, as_model):
+    # Refused inside training, after the continuation took its plan: its new optimizer
+    # (L-BFGS's), its generator's draws (the held-out split) and record are undone.
+    def fails(estimator, X, y):
+        raise ValueError("this scorer fails")
+
+    X, y = clf_data
+    params = dict(SMALL, solver="adam", max_iter=3, **fitted)
+    reference = MLPClassifierX(**params).fit(X, y)
+    est = MLPClassifierX(**params).fit(X, y)
+    if as_model:  # the network's state as a Keras model, with its optimizer
+        est.model_  # noqa: B018
+    with pytest.raises(ValueError, match="dropout|this scorer fails"):
+        est.set_params(
+            warm_start=True, **{k: fails if v == "fails" else v for k, v in change.items()}
+        ).fit(X, y)
+    est.set_params(**{k: MLPClassifierX().get_params()[k] for k in change})
+    for continued in (reference, est):
+        continued.set_params(warm_start=True).fit(X, y)
+    assert est.loss_curve_ == reference.loss_curve_
+    for a, b in zip(est.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_warm_start_refuses_a_different_network(clf_data):
     X, y = clf_data
     clf = MLPClassifierX(**dict(SMALL, warm_start=True)).fit(X, y)
