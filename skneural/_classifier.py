@@ -290,7 +290,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
                 "does not show the class frequencies. Pass a dict of class weights."
             )
         if isinstance(self.class_weight, dict):
-            _check_class_weight(self.class_weight)
+            _check_class_weight(self.class_weight, targets.classes)
         return compute_sample_weight(self.class_weight, column_or_1d(y))
 
     def _publish(self, network, n_iter: int) -> None:
@@ -368,9 +368,17 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
         return tags
 
 
-def _check_class_weight(class_weight: dict) -> None:
-    """Refuse what ``sample_weight`` would refuse: each weight must be a finite real
-    number >= 0 (numpy's included)."""
+def _check_class_weight(class_weight: dict, classes: np.ndarray) -> None:
+    """Refuse labels that are not ``classes`` (scikit-learn's message would name the
+    classes instead), and what ``sample_weight`` would refuse: each weight must be a
+    finite real number >= 0 (numpy's included)."""
+    known = set(classes.tolist())
+    unknown = [label for label in class_weight if label not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has labels that are not classes of y: {unknown!r}; the classes "
+            f"are {classes.tolist()!r}."
+        )
     for label, weight in class_weight.items():
         if not is_real_number(weight) or not np.isfinite(weight) or weight < 0:
             raise ValueError(
