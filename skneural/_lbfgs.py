@@ -213,10 +213,12 @@ def _refuse_random_objectives(dropout: "tuple[float, ...] | list[float]", object
             "dropout=0 or a stochastic solver such as 'adam'."
         )
     if objective.adversarial_eps is not None:
+        budget = [float(eps) for eps in objective.adversarial_eps]
+        shown = budget if len(budget) <= 4 else f"{budget[:3]} ... ({len(budget)} values)"
         raise ValueError(
             "solver='lbfgs' needs a fixed objective and does not support adversarial "
-            "training; expected adversarial_eps=None, got a budget of "
-            f"{list(objective.adversarial_eps)!r}. Use a stochastic solver such as 'adam'."
+            f"training; expected adversarial_eps=None, got a budget of {shown}. Use a "
+            "stochastic solver such as 'adam'."
         )
 
 

@@ -324,8 +324,15 @@ def test_refuses_dropout_naming_the_parameter():
 def test_refuses_adversarial_training_naming_the_parameter():
     spec, model = _network(4, (8,), 3, "softmax")
     objective = Objective("log_loss", adversarial_eps=(0.1,) * 4)
-    with pytest.raises(ValueError, match="expected adversarial_eps=None, got a budget of"):
+    with pytest.raises(
+        ValueError, match=r"adversarial_eps=None, got a budget of \[0\.1, 0\.1, 0\.1, 0\.1\]\."
+    ):
         LbfgsTrainer(spec, objective)
+    many = Objective("log_loss", adversarial_eps=(0.25,) * 64)  # summed up, not all 64
+    with pytest.raises(
+        ValueError, match=r"got a budget of \[0\.25, 0\.25, 0\.25\] \.\.\. \(64 values\)\."
+    ):
+        LbfgsTrainer(spec, many)
     trainer = LbfgsTrainer(spec, Objective("log_loss"))
     X, y, Y = _iris()
     with pytest.raises(ValueError, match="adversarial_eps"):
