@@ -290,7 +290,7 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
                 "does not show the class frequencies. Pass a dict of class weights."
             )
         if isinstance(self.class_weight, dict):
-            _check_class_weight(self.class_weight, targets.classes)
+            _check_class_weight(self.class_weight, unique_labels(y))
         return compute_sample_weight(self.class_weight, column_or_1d(y))
 
     def _publish(self, network, n_iter: int) -> None:
@@ -369,15 +369,18 @@ class MLPClassifierX(ClassifierMixin, BaseMLPX):
 
 
 def _check_class_weight(class_weight: dict, classes: np.ndarray) -> None:
-    """Refuse labels that are not ``classes`` (scikit-learn's message would name the
-    classes instead), and what ``sample_weight`` would refuse: each weight must be a
-    finite real number >= 0 (numpy's included)."""
-    known = set(classes.tolist())
-    unknown = [label for label in class_weight if label not in known]
-    if unknown:
+    """Refuse what scikit-learn refuses, saying why: labels that are not ``classes``
+    (those of y) while some class has no weight (its message names the classes
+    without one, as if they were the labels at fault); and what ``sample_weight`` would
+    refuse: each weight must be a finite real number >= 0 (numpy's included)."""
+    classes = classes.tolist()
+    unknown = [label for label in class_weight if label not in set(classes)]
+    unweighted = [label for label in classes if label not in class_weight]
+    if unknown and unweighted:
         raise ValueError(
-            f"class_weight has labels that are not classes of y: {unknown!r}; the classes "
-            f"are {classes.tolist()!r}."
+            f"class_weight has labels that are not classes of y: {unknown!r}, and classes "
+            f"of y without a weight: {unweighted!r}. Give every class of y a weight, or "
+            "leave out the labels that are not in y (a class without a weight weighs 1)."
         )
     for label, weight in class_weight.items():
         if not is_real_number(weight) or not np.isfinite(weight) or weight < 0:

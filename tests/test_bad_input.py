@@ -178,10 +178,10 @@ CASES = {
         lambda: _clf(class_weight="balanced").fit(X, np.eye(4, dtype=int)[np.arange(40) % 4]),
         "class_weight is not supported for multilabel targets",
     ),
-    "fit: class_weight for a label that is not a class": (
+    "fit: class_weight for a label that is not a class, classes without one": (
         lambda: _clf(class_weight={"a": 1.0, 77: 2.0}).fit(X, Y_CLASS),
-        "class_weight has labels that are not classes of y: \\[77\\]; the classes are "
-        "\\['a', 'b', 'c', 'd'\\]",
+        "class_weight has labels that are not classes of y: \\[77\\], and classes of y "
+        "without a weight: \\['b', 'c', 'd'\\]",
     ),
     "fit: negative class_weight": (
         lambda: _clf(class_weight={"a": -1.0, "b": 1.0}).fit(X, Y_CLASS),

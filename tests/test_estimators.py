@@ -478,7 +478,11 @@ def test_sample_weight_is_not_modified(clf_data):
     np.testing.assert_array_equal(weights, before)
 
 
-@pytest.mark.parametrize("class_weight", [{0: 1.0, 1: 3.0, 2: 0.5}, "balanced"])
+# A label not in y is accepted (a fold without a rare class) while every class of y
+# has a weight, as scikit-learn accepts it.
+@pytest.mark.parametrize(
+    "class_weight", [{0: 1.0, 1: 3.0, 2: 0.5}, {0: 1.0, 1: 3.0, 2: 0.5, 9: 4.0}, "balanced"]
+)
 def test_class_weight_equals_the_matching_sample_weight(clf_data, class_weight):
     X, y = clf_data
     y = y[:100]
