@@ -68,7 +68,9 @@ class BaseMLPX(MLPParams):
         or partial fit that completed no epoch (its network's plan, optimizer,
         generator and record too), and otherwise re-publishes the attributes of the
         network continued, which trained in place up to its last complete call of
-        the compiled epochs (one or several epochs); then it propagates.
+        the compiled epochs (one or several epochs); then it propagates. A
+        continuation interrupted before its first epoch returns having changed
+        nothing.
         """
         _check_strategy(type(self).__name__)
         prefetch()  # a process's first fit: its stored graph instantiated meanwhile
@@ -130,12 +132,17 @@ class BaseMLPX(MLPParams):
                 n_iter = network.train(X, Y, y, sample_weight, incremental)
         except BaseException:
             if continuing and network.n_epochs > first_epoch:
-                self._publish(network, self.n_iter_)
+                self._publish(network, network.n_epochs - first_epoch)
             else:  # refused before an epoch completed (a scorer that fails, say)
                 if continuing:
                     network.rollback(checkpoint)
                 _put_back(self, before)
             raise
+        if continuing and network.n_epochs == first_epoch:
+            # Interrupted before its first epoch (the loop warned): it changed nothing.
+            network.rollback(checkpoint)
+            _put_back(self, before)
+            return self
         self._publish(network, n_iter)
         if not continuing or not incremental:
             diagnose(self, first_epoch=first_epoch)

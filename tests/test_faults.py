@@ -148,9 +148,32 @@ def test_an_error_in_a_warm_start_keeps_attributes_and_network_in_step(monkeypat
         est.fit(X, y)
     check_is_fitted(est)
     assert len(est.loss_curve_) == len(est.history_) == 5  # 3 + the 2 completed
+    assert est.n_iter_ == 2  # this call's epochs, as a warm start counts them
     assert_array_equal(est.coefs_[0], est.model_.get_layer("hidden_0").kernel.numpy())
     # (numpy and Keras sum in different orders: equal to rounding)
     assert_allclose(est.predict(X), np.asarray(est.model_(X)).ravel(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("as_model", [False, True], ids=["arrays", "keras-model"])
+def test_a_warm_start_interrupted_in_its_first_epoch_changes_nothing(monkeypatch, as_model):
+    # It returns, warning, with no epoch kept: its new optimizer (beta_1 changed) and
+    # its generator's draws are undone too, so the next warm start is as if it never ran.
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, warm_start=True)
+    reference = MLPClassifierX(**params).fit(X, y)
+    est = MLPClassifierX(**params).fit(X, y)
+    if as_model:
+        est.model_  # noqa: B018
+    _failing_epoch(monkeypatch, 1, KeyboardInterrupt())
+    with pytest.warns(UserWarning, match="interrupted \\(KeyboardInterrupt\\) in epoch 4"):
+        est.set_params(beta_1=0.5).fit(X, y)
+    assert est.n_iter_ == reference.n_iter_ and est.loss_curve_ == reference.loss_curve_
+    monkeypatch.undo()
+    est.set_params(beta_1=0.9).fit(X, y)
+    reference.fit(X, y)
+    assert est.loss_curve_ == reference.loss_curve_
+    for a, b in zip(est.coefs_, reference.coefs_, strict=True):
+        assert_array_equal(a, b)
 
 
 def test_bad_input_to_a_fitted_estimator_changes_nothing():
