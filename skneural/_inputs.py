@@ -163,17 +163,29 @@ def _column_named(X):
                         "categorical_features does not list it. List it there to read it "
                         "as categories."
                     ) from None
-        if "infinity" not in str(exc) or not hasattr(X, "shape") or len(X.shape) != 2:
+        found = np.isinf if "infinity" in str(exc) else np.isnan
+        if (
+            "X contains NaN" not in str(exc)
+            and found is np.isnan
+            or len(getattr(X, "shape", ())) != 2
+        ):
             raise
         for j in range(X.shape[1]):
             column = X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
             if sp.issparse(column):
                 column = column.toarray()
             try:
-                infinite = np.isinf(np.asarray(column, dtype=np.float64)).any()
+                hit = found(np.asarray(column, dtype=np.float64)).any()
             except (TypeError, ValueError):
                 continue
-            if infinite:
+            if hit and found is np.isnan:  # only where the fitted network has no filling
+                raise ValueError(
+                    f"X has missing values (NaN) in column {column_name(X, j)}, and the model "
+                    "was fitted on X without any, so it learned no way to fill them. Fit on "
+                    "data with the missing values it will meet (skneural learns to fill "
+                    "them), or impute them first (e.g. SimpleImputer in a Pipeline)."
+                ) from None
+            if hit:
                 message = str(exc).rstrip().rstrip(".")
                 raise ValueError(f"{message} in column {column_name(X, j)}.") from None
         raise

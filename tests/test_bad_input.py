@@ -65,7 +65,11 @@ CASES = {
         "Column 'p' has no values in fit",
     ),
     "fit: inf in X": (lambda: _clf().fit(_with(X, 1, 2, np.inf), Y_CLASS), "X contains infinity"),
-    "predict: NaN in X": (lambda: FITTED_CLF.predict(_with(X, 0, 0, np.nan)), "contains NaN"),
+    "predict: NaN in X, none in fit": (
+        lambda: FITTED_CLF.predict(_with(X, 0, 2, np.nan)),
+        "X has missing values \\(NaN\\) in column 2 \\(by position\\), and the model was fitted on "
+        "X without any, so it learned no way to fill them",
+    ),
     "predict_proba: inf in X": (
         lambda: FITTED_CLF.predict_proba(_with(X, 0, 0, -np.inf)),
         "contains infinity",
