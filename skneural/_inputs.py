@@ -147,7 +147,8 @@ def prediction_input(estimator, X, table: "TableSpec | None") -> np.ndarray:
 @contextlib.contextmanager
 def _column_named(X):
     """scikit-learn's errors for an infinite value or text in a numeric column, with
-    the first such column named (and dates in an object column refused as such)."""
+    the first such column named (and dates in an object column refused as such); and
+    for a missing value where the fitted network learned no filling, our own."""
     try:
         yield
     except (TypeError, ValueError) as exc:
@@ -163,12 +164,13 @@ def _column_named(X):
                         "categorical_features does not list it. List it there to read it "
                         "as categories."
                     ) from None
-        found = np.isinf if "infinity" in str(exc) else np.isnan
-        if (
-            "X contains NaN" not in str(exc)
-            and found is np.isnan
-            or len(getattr(X, "shape", ())) != 2
-        ):
+        if "infinity" in str(exc):
+            found = np.isinf
+        elif "X contains NaN" in str(exc):  # refused where the network fills none
+            found = np.isnan
+        else:
+            raise
+        if len(getattr(X, "shape", ())) != 2:
             raise
         for j in range(X.shape[1]):
             column = X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
@@ -178,7 +180,7 @@ def _column_named(X):
                 hit = found(np.asarray(column, dtype=np.float64)).any()
             except (TypeError, ValueError):
                 continue
-            if hit and found is np.isnan:  # only where the fitted network has no filling
+            if hit and found is np.isnan:
                 raise ValueError(
                     f"X has missing values (NaN) in column {column_name(X, j)}, and the model "
                     "was fitted on X without any, so it learned no way to fill them. Fit on "
