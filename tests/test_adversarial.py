@@ -250,6 +250,28 @@ def test_float32_and_integer_arrays_keep_their_dtype():
     assert set(np.unique(adv - counts)) <= {-1, 0, 1}  # whole units, within the budget
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_integers_at_their_dtype_s_edge_do_not_wrap_around(dtype):
+    # A step past the dtype's range stops at its edge (uint8's 0 - 2 is not 254): the
+    # result is the float attack's whole-unit step from the same values, held in range.
+    est, X, y, _ = _model("multiclass")
+    info = np.iinfo(dtype)
+    ints = np.where(X > 0, info.max, info.min).astype(dtype)  # every value at an edge
+    est = clone(est).fit(ints, y)
+    adv = fgsm(est, ints, y, eps=2.5)
+    step = np.trunc(fgsm(est, ints.astype(np.float64), y, eps=2.5) - ints)
+    expected = np.clip(ints.astype(np.int64) + step, info.min, info.max).astype(dtype)
+    assert adv.dtype == dtype and np.array_equal(adv, expected)
+    assert np.abs(adv.astype(np.int64) - ints).max() == 2  # some moved inward
+    frame = pd.DataFrame(ints).astype({0: dtype, 1: pd.Int16Dtype()})
+    frame.iloc[0, 1] = pd.NA
+    adv = fgsm(clone(est).fit(frame, y), frame, y, eps=2.5)
+    for j, column in enumerate(adv.columns[:2]):
+        info = np.iinfo(frame.dtypes.iloc[j].numpy_dtype if j else dtype)
+        assert adv[column].min() >= info.min and adv[column].max() <= info.max
+    assert (adv[0].astype(int) - frame[0].astype(int)).abs().max() <= 2 and pd.isna(adv.iloc[0, 1])
+
+
 # -- Pipelines -----------------------------------------------------------------------
 
 TRANSFORMS = [
@@ -273,6 +295,18 @@ def test_transform_rewrites_equal_scikit_learn(step):
     new = np.random.default_rng(1).normal(loc=2.0, scale=4.0, size=(20, N_FEATURES))
     rewrite = differentiable(step, N_FEATURES)
     assert_allclose(rewrite(tf.constant(new), new).numpy(), step.transform(new), atol=1e-10)
+
+
+def test_column_transformer_with_negative_indices_attacks_as_with_positive_ones():
+    # scikit-learn counts negative column indices back from the last; so must the attack.
+    X, y = make_classification(60, 3, n_informative=3, n_redundant=0, random_state=1)
+
+    def attacked(columns):
+        ct = ColumnTransformer([("s", StandardScaler(), columns), ("t", MinMaxScaler(), [0, 1])])
+        pipe = make_pipeline(ct, MLPClassifierX((4,), max_iter=5, random_state=0)).fit(X, y)
+        return fgsm(pipe, X, y, eps=0.1)
+
+    assert np.array_equal(attacked([-1]), attacked([2]))
 
 
 def test_imputer_and_column_transformer_rewrites():

@@ -232,7 +232,7 @@ def _column_indices(ct: ColumnTransformer, columns, n_features: int) -> np.ndarr
     if all(isinstance(c, str) for c in columns):
         names = list(ct.feature_names_in_)
         return np.array([names.index(c) for c in columns], dtype=int)
-    return np.array(columns, dtype=int)
+    return np.arange(n_features)[np.array(columns, dtype=int)]  # negative ones counted back
 
 
 def _select_rows(rows, idx: np.ndarray):

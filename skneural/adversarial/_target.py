@@ -214,15 +214,15 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
                 continue
             if pd.api.types.is_integer_dtype(dtype):
                 # A missing value (NaN in x0) does not move.
-                step = np.trunc(np.nan_to_num(moved[:, j] - x0[:, j])).astype(np.int64)
-                values = X.iloc[:, j] + step
+                step = np.trunc(np.nan_to_num(moved[:, j] - x0[:, j]))
+                values = _stepped(X.iloc[:, j].astype("float64"), step, dtype)
             else:
                 values = moved[:, j]
             out.isetitem(j, pd.Series(values, index=X.index).astype(dtype))
         return out
     array = np.asarray(X)
     if array.dtype.kind in "iu":
-        return (array + np.trunc(moved - x0)).astype(array.dtype)
+        return _stepped(array.astype(np.float64), np.trunc(moved - x0), array.dtype)
     if array.dtype.kind == "f":
         return moved.astype(array.dtype)
     # Booleans and what holds no numbers never move; object columns of numbers do.
@@ -230,3 +230,11 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
     columns = allowed.any(axis=0)
     out[:, columns] = moved[:, columns]
     return out
+
+
+def _stepped(values, step: np.ndarray, dtype):
+    """Integer ``values`` (as float64: exact below 2**53) moved by the whole ``step``,
+    held within ``dtype``'s range, which a step past it would wrap around (uint8's
+    0 - 2 is 254), and cast back."""
+    info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+    return (values + step).clip(info.min, info.max).astype(dtype)
