@@ -19,6 +19,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
@@ -307,6 +308,25 @@ def test_column_transformer_with_negative_indices_attacks_as_with_positive_ones(
         return fgsm(pipe, X, y, eps=0.1)
 
     assert np.array_equal(attacked([-1]), attacked([2]))
+
+
+def test_an_attack_that_may_change_nothing_says_so():
+    # After PCA every column feeds a frozen branch (documented): X comes back as it is,
+    # and a warning says why, rather than a robustness equal to the clean score unasked.
+    X, y = make_classification(60, 5, n_informative=4, n_redundant=0, random_state=1)
+    frozen = ColumnTransformer(
+        [("k", KBinsDiscretizer(3, encode="onehot-dense"), [0]), ("p", "passthrough", [1, 2])]
+    )
+    pipe = make_pipeline(PCA(3), frozen, MLPClassifierX((4,), max_iter=5, random_state=0))
+    pipe.fit(X, y)
+    with pytest.warns(UserWarning, match="No value of X may change"):
+        assert np.array_equal(fgsm(pipe, X, y, eps=0.4), X)
+    est = MLPClassifierX((4,), max_iter=5, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="No value of X may change"):
+        pgd(est, X, y, eps=0.4, mask=np.zeros(5, dtype=bool), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one movable value is enough not to warn
+        fgsm(est, X, y, eps=0.4, mask=np.eye(1, 5, 2, dtype=bool)[0])
 
 
 def test_imputer_and_column_transformer_rewrites():

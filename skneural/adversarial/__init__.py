@@ -27,7 +27,8 @@ Conventions shared by every attack:
 - ``mask`` (booleans per feature, or per sample and feature) names the features that
   may change; the gradient is masked before the step is normalised, so an L2 or L1
   budget is spent on allowed features only. Columns that feed a frozen branch of a
-  ColumnTransformer (an encoder, say) never change.
+  ColumnTransformer (an encoder, say) never change. An attack under which no value
+  of X may change warns, and returns X.
 - ``clip`` bounds the result: ``(low, high)`` scalars or per-feature arrays (no
   NaN; -inf and inf leave a side open), or ``'data'`` for the per-feature range the
   estimator saw in ``fit``. Features outside the mask are never changed, not even

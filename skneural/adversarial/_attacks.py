@@ -1,6 +1,7 @@
 """The attacks: FGSM, BIM and PGD, all one loop of gradient steps on a target,
 projected on the budget's ball and clipped."""
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -49,6 +50,15 @@ def _attack(
         step = check_budget(step_size, n_features, "step_size")
     # A missing value (NaN, which the network fills) stays missing.
     allowed = check_mask(mask, n_samples, n_features) & target.movable & ~np.isnan(target.x)
+    if allowed.size and not allowed.any():
+        warnings.warn(
+            "No value of X may change, so the attack returns X as it is (a robustness "
+            "measured with it is the clean score): the mask, the missing values, and "
+            "columns that feed a frozen branch of a ColumnTransformer (after a step that "
+            "mixes columns, such as PCA, every column does) hold them all.",
+            UserWarning,
+            stacklevel=3,
+        )
     bounds = check_clip(clip, target)
     if y is not None and len(y) != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
