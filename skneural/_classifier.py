@@ -374,7 +374,8 @@ def _check_class_weight(class_weight: dict, classes: np.ndarray) -> None:
     without one, as if they were the labels at fault); and what ``sample_weight`` would
     refuse: each weight must be a finite real number >= 0 (numpy's included)."""
     classes = classes.tolist()
-    unknown = [label for label in class_weight if label not in set(classes)]
+    known = set(classes)
+    unknown = [label for label in class_weight if label not in known]
     unweighted = [label for label in classes if label not in class_weight]
     if unknown and unweighted:
         raise ValueError(

@@ -140,7 +140,7 @@ class FittedNetwork:
         self.record.rollback(record)
         if isinstance(optimizer, tuple):  # the arrays' state; a model made of them goes
             self._model, self._arrays = None, optimizer[0]
-            self._arrays.rule, self._arrays.values = optimizer[1], list(optimizer[2])
+            self._arrays.rule, self._arrays.values = optimizer[1], optimizer[2]
         elif self._model.optimizer is not optimizer:  # its state is in its variables
             compile_model(self._model, self.plan, optimizer)
         self.forward = self._forward_pass()

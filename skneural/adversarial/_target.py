@@ -222,7 +222,8 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
         return out
     array = np.asarray(X)
     if array.dtype.kind in "iu":
-        return _stepped(array.astype(np.float64), np.trunc(moved - x0), array.dtype)
+        step = np.trunc(moved - x0)
+        return _stepped(array.astype(np.float64), step, array.dtype).astype(array.dtype)
     if array.dtype.kind == "f":
         return moved.astype(array.dtype)
     # Booleans and what holds no numbers never move; object columns of numbers do.
@@ -235,6 +236,6 @@ def like(X, x0: np.ndarray, x_adv: np.ndarray, allowed: np.ndarray):
 def _stepped(values, step: np.ndarray, dtype):
     """Integer ``values`` (as float64: exact below 2**53) moved by the whole ``step``,
     held within ``dtype``'s range, which a step past it would wrap around (uint8's
-    0 - 2 is 254), and cast back."""
+    0 - 2 is 254); still float64, for the caller's cast back to ``dtype``."""
     info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
-    return (values + step).clip(info.min, info.max).astype(dtype)
+    return (values + step).clip(info.min, info.max)
